@@ -1,0 +1,24 @@
+"""functrans: composable function transformations of numerical Python.
+
+    import functrans as ft
+    import functrans.numpy as fnp
+
+Write pure functions over immutable arrays with ``functrans.numpy``;
+``ft.make_ir`` shows the IR they trace to.
+"""
+
+from .config import config
+from . import dtypes
+from .array import Array
+from .core import ShapedArray, Primitive, bind
+from . import numpy  # noqa: F401  (attaches Array's operators)
+from . import lax, tree_util  # noqa: F401
+from .api import make_ir
+from .tree_util import (tree_flatten, tree_unflatten, tree_map, tree_leaves,  # noqa: F401
+                        tree_structure)
+
+__version__ = "0.1.0"
+
+__all__ = ["config", "dtypes", "Array", "ShapedArray", "Primitive", "bind", "numpy", "lax",
+           "tree_util", "tree", "make_ir", "tree_flatten", "tree_unflatten", "tree_map",
+           "tree_leaves", "tree_structure"]

@@ -1,0 +1,316 @@
+"""``Array``: the immutable value of functrans.
+
+An Array holds a numpy array on the host and a weak-type flag. Its buffer is
+never written after creation: functrans never mutates it, and every view it
+hands out (``np.asarray(x)``, ``__dlpack__``) is marked read-only first.
+Updates are functional: ``x.at[idx].set(y)`` returns a new Array.
+
+The operators and methods live in :class:`ArrayOps`, shared with
+``core.Tracer``, and forward to ``functrans.numpy``; that module attaches
+itself here when it is imported (:func:`attach_numpy`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes
+from .errors import ImmutableArrayError
+
+_fnp = None  # functrans.numpy, attached on import (see attach_numpy)
+
+
+class ArrayOps:
+    """Operators and numpy-style methods common to Array and Tracer."""
+
+    __slots__ = ()
+    __array_priority__ = 100
+
+    # Operators are attached by attach_numpy(); these cover the rest.
+    def __setitem__(self, idx, value):
+        raise ImmutableArrayError(type(self).__name__)
+
+    def __delitem__(self, idx):
+        raise ImmutableArrayError(type(self).__name__)
+
+    @property
+    def at(self):
+        """Functional updates: ``x.at[idx].set(y)``, ``.add``, ``.multiply``, ``.min``,
+        ``.max``, ``.get``. Returns new arrays; ``x`` is unchanged."""
+        return _IndexUpdateHelper(self)
+
+    @property
+    def T(self):
+        return _fnp.transpose(self)
+
+    @property
+    def mT(self):
+        return _fnp.swapaxes(self, -1, -2)
+
+    @property
+    def real(self):
+        return _fnp.real(self)
+
+    @property
+    def imag(self):
+        return _fnp.imag(self)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int) and shape[0] is not None:
+            shape = shape[0]
+        return _fnp.reshape(self, shape, order=order)
+
+    def astype(self, dtype, copy=True):
+        return _fnp.astype(self, dtype)
+
+    def __array_namespace__(self, api_version=None):
+        return _fnp
+
+
+_METHODS = ("sum", "mean", "var", "std", "max", "min", "prod", "all", "any", "argmax",
+            "argmin", "cumsum", "cumprod", "ravel", "flatten", "transpose", "squeeze",
+            "swapaxes", "clip", "round", "conj", "conjugate", "dot", "sort", "argsort",
+            "take", "repeat", "nonzero", "trace", "diagonal")
+
+_BINARY = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv": "true_divide",
+           "floordiv": "floor_divide", "mod": "remainder", "pow": "power",
+           "matmul": "matmul", "and": "bitwise_and", "or": "bitwise_or",
+           "xor": "bitwise_xor", "lshift": "left_shift", "rshift": "right_shift",
+           "divmod": "divmod"}
+_COMPARE = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
+            "gt": "greater", "ge": "greater_equal"}
+_UNARY = {"neg": "negative", "pos": "positive", "abs": "abs", "invert": "invert"}
+
+
+def _reflected(fn):
+    def op(self, other):
+        return fn(other, self)
+    return op
+
+
+def attach_numpy(fnp) -> None:
+    """Installs functrans.numpy functions as the operators and methods of ArrayOps.
+
+    The operator *is* the numpy function (``ArrayOps.__add__ = fnp.add``), so
+    ``x + y`` costs no extra Python frame.
+    """
+    global _fnp
+    _fnp = fnp
+    for name, fname in _BINARY.items():
+        fn = getattr(fnp, fname, None)
+        if fn is None:
+            continue
+        setattr(ArrayOps, f"__{name}__", fn)
+        setattr(ArrayOps, f"__r{name}__", _reflected(fn))
+    for name, fname in _COMPARE.items():
+        setattr(ArrayOps, f"__{name}__", getattr(fnp, fname))
+    for name, fname in _UNARY.items():
+        setattr(ArrayOps, f"__{name}__", getattr(fnp, fname))
+    for name in _METHODS:
+        if hasattr(fnp, name):
+            setattr(ArrayOps, name, getattr(fnp, name))
+    ArrayOps.__getitem__ = fnp._getitem
+
+
+class Array(ArrayOps):
+    """An immutable n-dimensional array (a read-only numpy array on the host).
+
+    Create one with ``functrans.numpy.asarray``/``array`` or any functrans.numpy
+    function. Arrays are hashable by neither value nor identity (like numpy
+    and JAX); use ``x.item()`` or ``tuple(x.tolist())`` for a key.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> x = fnp.arange(3.0)
+        >>> (x * 2 + 1).tolist()
+        [1.0, 3.0, 5.0]
+    """
+
+    __slots__ = ("_value", "_weak_type", "__weakref__")
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("create arrays with functrans.numpy.asarray(...) or array(...)")
+
+    @property
+    def aval(self):
+        from .core import ShapedArray
+        v = self._value
+        return ShapedArray(v.shape, v.dtype, self._weak_type)
+
+    @property
+    def shape(self) -> tuple:
+        return self._value.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._value.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    @property
+    def size(self) -> int:
+        return self._value.size
+
+    @property
+    def nbytes(self) -> int:
+        return self._value.nbytes
+
+    @property
+    def itemsize(self) -> int:
+        return self._value.itemsize
+
+    @property
+    def weak_type(self) -> bool:
+        return self._weak_type
+
+    # --- conversion to host values ------------------------------------------------
+    def _readonly(self) -> np.ndarray:
+        v = self._value
+        if v.flags.writeable:
+            v.flags.writeable = False
+        return v
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._readonly()
+        if dtype is not None and np.dtype(dtype) != v.dtype:
+            if copy is False:
+                raise ValueError("a dtype conversion of an Array needs a copy")
+            return v.astype(dtype)
+        if copy:
+            return v.copy()
+        return v
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        v = self._readonly()
+        kwargs = {"stream": stream}
+        if max_version is not None:
+            kwargs.update(max_version=max_version, dl_device=dl_device, copy=copy)
+        try:
+            return v.__dlpack__(**kwargs)
+        except BufferError:
+            # A consumer of the legacy protocol cannot be told the buffer is
+            # read-only: give it a private copy instead of our buffer.
+            return v.copy().__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._value.__dlpack_device__()
+
+    def item(self, *args):
+        return self._value.item(*args)
+
+    def tolist(self):
+        return self._value.tolist()
+
+    def __bool__(self):
+        return bool(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __float__(self):
+        return float(self._value)
+
+    def __complex__(self):
+        return complex(self._value)
+
+    def __index__(self):
+        if not dtypes.is_int(self.dtype) and self.dtype != dtypes.bool_:
+            raise TypeError(f"only integer arrays can be used as an index, got {self.dtype}")
+        return self._value.__index__()
+
+    def __len__(self):
+        if self._value.ndim == 0:
+            raise TypeError("len() of a 0-d array")
+        return len(self._value)
+
+    def __iter__(self):
+        if self._value.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(len(self._value)))
+
+    __hash__ = None  # mutable-looking numeric arrays are unhashable, as in numpy/JAX
+
+    def block_until_ready(self):
+        """Host arrays are always ready; present for code written against jit."""
+        return self
+
+    def copy(self):
+        return _new_array(self._value.copy(), self._weak_type)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return (_rebuild, (np.array(self._value), self._weak_type))
+
+    def __format__(self, spec):
+        if self._value.ndim == 0:
+            return format(self._value.item(), spec)
+        return format(str(self), spec)
+
+    def __repr__(self):
+        v = self._value
+        body = np.array2string(v, separator=", ", prefix="Array(")
+        weak = ", weak_type=True" if self._weak_type else ""
+        return f"Array({body}, dtype={v.dtype}{weak})"
+
+    def __str__(self):
+        return str(self._value)
+
+
+def _new_array(value, weak_type: bool = False) -> Array:
+    """Wraps a host value (already of a canonical dtype) in an Array, no copy."""
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    x = object.__new__(Array)
+    x._value = value
+    x._weak_type = weak_type
+    return x
+
+
+def _rebuild(value, weak_type):
+    return _new_array(value, weak_type)
+
+
+class _IndexUpdateHelper:
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, idx):
+        return _IndexUpdateRef(self.array, idx)
+
+
+class _IndexUpdateRef:
+    """``x.at[idx]``: each method returns a new array."""
+
+    __slots__ = ("array", "index")
+
+    def __init__(self, array, index):
+        self.array, self.index = array, index
+
+    def get(self, *, mode=None, fill_value=None):
+        return _fnp._getitem(self.array, self.index)
+
+    def set(self, values, *, mode=None):
+        return _fnp._index_update(self.array, self.index, values, "set")
+
+    def add(self, values, *, mode=None):
+        return _fnp._index_update(self.array, self.index, values, "add")
+
+    def multiply(self, values, *, mode=None):
+        return _fnp._index_update(self.array, self.index, values, "mul")
+
+    mul = multiply
+
+    def min(self, values, *, mode=None):
+        return _fnp._index_update(self.array, self.index, values, "min")
+
+    def max(self, values, *, mode=None):
+        return _fnp._index_update(self.array, self.index, values, "max")

@@ -1,0 +1,216 @@
+"""dtypes, canonicalization and type promotion, following JAX.
+
+* Default dtypes are float32 / int32 / complex64 unless ``enable_x64`` is on;
+  with it off, 64-bit dtypes canonicalize to 32-bit ones.
+* Python scalars are *weakly typed*: ``x + 1.0`` keeps ``x``'s dtype. A weak
+  value sits at the bottom of its kind in the promotion lattice
+  (``i*`` < every int, ``f*`` < every float, ``c*`` < every complex).
+* Promotion is the least upper bound in JAX's lattice, which (unlike numpy)
+  never silently widens ``int32 + float16`` to float64:
+
+      b1 -> i* -> u8 -> u16 -> u32 -> u64 -> f*
+            i* -> i8 -> i16 -> i32 -> i64 -> f*
+            u8 -> i16, u16 -> i32, u32 -> i64
+      f* -> bf16 -> f32, f* -> f16 -> f32 -> f64 -> c128
+      f* -> c* -> c64 -> c128, f32 -> c64
+"""
+
+from __future__ import annotations
+
+import functools
+
+import ml_dtypes
+import numpy as np
+
+from .config import config
+
+bool_ = np.dtype(np.bool_)
+int8, int16, int32, int64 = (np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
+uint8, uint16, uint32, uint64 = (np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))
+float16, float32, float64 = (np.dtype(t) for t in (np.float16, np.float32, np.float64))
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
+complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
+
+_SUPPORTED = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
+              bfloat16, float16, float32, float64, complex64, complex128)
+
+_SHORT_NAMES = {bool_: "bool", int8: "i8", int16: "i16", int32: "i32", int64: "i64",
+                uint8: "u8", uint16: "u16", uint32: "u32", uint64: "u64",
+                bfloat16: "bf16", float16: "f16", float32: "f32", float64: "f64",
+                complex64: "c64", complex128: "c128"}
+
+_TO_32 = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
+
+
+def short_name(dtype) -> str:
+    """``f32`` for float32 and so on, as the IR printer shows types."""
+    return _SHORT_NAMES[np.dtype(dtype)]
+
+
+def is_float(dtype) -> bool:
+    return dtype == bfloat16 or np.dtype(dtype).kind == "f"
+
+
+def is_complex(dtype) -> bool:
+    return np.dtype(dtype).kind == "c"
+
+
+def is_inexact(dtype) -> bool:
+    return is_float(dtype) or is_complex(dtype)
+
+
+def is_int(dtype) -> bool:
+    """True for signed and unsigned integer dtypes (not bool)."""
+    return np.dtype(dtype).kind in "iu"
+
+
+def is_unsigned(dtype) -> bool:
+    return np.dtype(dtype).kind == "u"
+
+
+def is_bool(dtype) -> bool:
+    return np.dtype(dtype) == bool_
+
+
+def finfo(dtype):
+    return ml_dtypes.finfo(dtype) if dtype == bfloat16 else np.finfo(dtype)
+
+
+def iinfo(dtype):
+    return np.iinfo(dtype)
+
+
+def real_dtype(dtype):
+    """float32 for complex64, float64 for complex128, else the dtype itself."""
+    dtype = np.dtype(dtype)
+    return {complex64: float32, complex128: float64}.get(dtype, dtype)
+
+
+def complex_dtype(dtype):
+    """complex64 for float32 and narrower floats, complex128 for float64."""
+    dtype = np.dtype(dtype)
+    if is_complex(dtype):
+        return dtype
+    return complex128 if dtype == float64 else complex64
+
+
+@functools.lru_cache(maxsize=None)
+def _canonicalize(dtype, x64: bool):
+    dtype = np.dtype(dtype)
+    if dtype not in _SUPPORTED:
+        raise TypeError(f"functrans does not support dtype {dtype}; supported dtypes are "
+                        + ", ".join(str(d) for d in _SUPPORTED))
+    return dtype if x64 else _TO_32.get(dtype, dtype)
+
+
+def canonicalize(dtype) -> np.dtype:
+    """The dtype functrans actually uses for ``dtype`` (64 -> 32 bit unless x64)."""
+    return _canonicalize(dtype, config.enable_x64)
+
+
+def default_int():
+    return int64 if config.enable_x64 else int32
+
+
+def default_float():
+    return float64 if config.enable_x64 else float32
+
+
+def default_complex():
+    return complex128 if config.enable_x64 else complex64
+
+
+def scalar_dtype(x):
+    """The (weak) dtype of a Python scalar: bool, default int/float/complex."""
+    t = type(x)
+    if t is bool:
+        return bool_
+    if t is int:
+        return default_int()
+    if t is float:
+        return default_float()
+    if t is complex:
+        return default_complex()
+    raise TypeError(f"{x!r} of type {t.__name__} is not a Python scalar")
+
+
+# --- the promotion lattice -----------------------------------------------------
+# Nodes are dtypes or the weak kinds "i*", "f*", "c*".
+_LATTICE = {
+    bool_: ["i*"],
+    "i*": [uint8, int8],
+    uint8: [int16, uint16], uint16: [int32, uint32], uint32: [int64, uint64],
+    uint64: ["f*"],
+    int8: [int16], int16: [int32], int32: [int64], int64: ["f*"],
+    "f*": [bfloat16, float16, "c*"],
+    bfloat16: [float32], float16: [float32], float32: [float64, complex64],
+    float64: [complex128],
+    "c*": [complex64], complex64: [complex128], complex128: [],
+}
+
+
+def _upper_bounds():
+    bounds = {}
+    for node in _LATTICE:
+        seen, todo = set(), [node]
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(_LATTICE[n])
+        bounds[node] = seen
+    return bounds
+
+
+_UPPER = _upper_bounds()
+
+
+def _node(dtype, weak: bool):
+    if not weak or dtype == bool_:
+        return dtype
+    kind = np.dtype(dtype).kind
+    return {"i": "i*", "u": "i*", "f": "f*", "V": "f*", "c": "c*"}[kind] if dtype != bfloat16 else "f*"
+
+
+@functools.lru_cache(maxsize=4096)
+def _promote(nodes: tuple, x64: bool):
+    common = set.intersection(*(_UPPER[n] for n in nodes))
+    # The least upper bound is the common bound that every other common bound is above.
+    lub = [n for n in common if all(m in _UPPER[n] for m in common)]
+    (result,) = lub
+    if isinstance(result, str):
+        kind = {"i*": int64 if x64 else int32, "f*": float64 if x64 else float32,
+                "c*": complex128 if x64 else complex64}
+        return kind[result], True
+    return _canonicalize(result, x64), False
+
+
+def promote_types(*typed) -> tuple:
+    """Result ``(dtype, weak_type)`` of combining ``(dtype, weak_type)`` pairs.
+
+    Example:
+        >>> promote_types((int32, False), (float32, True))   # int32 array + 1.0
+        (dtype('float32'), True)
+    """
+    return _promote(tuple(_node(d, w) for d, w in typed), config.enable_x64)
+
+
+def result_type(*args):
+    """The dtype numpy-style functions give to a mix of arrays, dtypes and scalars."""
+    from .core import get_aval
+    typed = []
+    for a in args:
+        if isinstance(a, (np.dtype, type)) or isinstance(a, str):
+            typed.append((canonicalize(a), False))
+        else:
+            aval = get_aval(a)
+            typed.append((aval.dtype, aval.weak_type))
+    return promote_types(*typed)[0]
+
+
+def _clear_caches(name):
+    if name == "enable_x64":
+        _promote.cache_clear()
+
+
+config.on_change(_clear_caches)

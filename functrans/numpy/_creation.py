@@ -1,0 +1,207 @@
+"""Array creation: zeros, ones, full, empty, *_like, arange, linspace, eye, ...
+
+Shapes and ranges are static (Python ints), as in JAX; the values are built
+from primitives (``iota``, ``broadcast_in_dim``) so that inside a traced
+function they are computed by the program rather than baked in as constants.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from .. import dtypes
+from ..core import Tracer, get_aval
+from ..primitives import elementwise as ew
+from ..primitives import shape as sp
+from ._util import asarray, canonical_dtype_arg
+
+
+def _shape(op, shape) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    try:
+        return tuple(operator.index(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"{op}: shape must be an int or a tuple of ints, got {shape!r}; shapes "
+                        "must be static (not traced values)") from None
+
+
+def full(shape, fill_value, dtype=None):
+    """An array of ``shape`` filled with ``fill_value``.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.full((2,), 7).tolist()
+        [7, 7]
+    """
+    shape = _shape("full", shape)
+    dtype = canonical_dtype_arg(dtype)
+    value = asarray(fill_value, dtype)
+    if value.weak_type and dtype is None:
+        value = ew.convert_element_type(value, value.dtype, weak_type=False)
+    if value.ndim:
+        from ._util import broadcast_to
+        return broadcast_to(value, shape)
+    return sp.broadcast_in_dim(value, shape, ())
+
+
+def zeros(shape, dtype=None):
+    """An array of zeros (float32 by default)."""
+    return full(shape, 0, dtype or dtypes.default_float())
+
+
+def ones(shape, dtype=None):
+    """An array of ones (float32 by default)."""
+    return full(shape, 1, dtype or dtypes.default_float())
+
+
+def empty(shape, dtype=None):
+    """Like zeros: arrays are immutable, so an uninitialised one is of no use."""
+    return zeros(shape, dtype)
+
+
+def _like(a, dtype, shape):
+    aval = get_aval(a) if isinstance(a, Tracer) else get_aval(asarray(a))
+    return (aval.shape if shape is None else shape), (aval.dtype if dtype is None else dtype)
+
+
+def full_like(a, fill_value, dtype=None, shape=None):
+    """An array with a's shape and dtype (unless given) filled with fill_value."""
+    shape, dtype = _like(a, dtype, shape)
+    return full(shape, fill_value, dtype)
+
+
+def zeros_like(a, dtype=None, shape=None):
+    shape, dtype = _like(a, dtype, shape)
+    return full(shape, 0, dtype)
+
+
+def ones_like(a, dtype=None, shape=None):
+    shape, dtype = _like(a, dtype, shape)
+    return full(shape, 1, dtype)
+
+
+def empty_like(a, dtype=None, shape=None):
+    return zeros_like(a, dtype, shape)
+
+
+def _concrete_scalar(op, x):
+    if isinstance(x, Tracer):
+        raise TypeError(f"{op}: the range bounds must be concrete Python numbers, got a traced "
+                        f"value {x.aval.str_short()}; ranges determine shapes, which are static")
+    return x.item() if hasattr(x, "item") else x
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop), like numpy.arange (int32/float32 defaults)."""
+    start = _concrete_scalar("arange", start)
+    stop = None if stop is None else _concrete_scalar("arange", stop)
+    step = None if step is None else _concrete_scalar("arange", step)
+    if stop is None:
+        start, stop = 0, start
+    step = 1 if step is None else step
+    if step == 0:
+        raise ValueError("arange: step must not be zero")
+    if dtype is None:
+        dtype = dtypes.result_type(start, stop, step)
+    dtype = dtypes.canonicalize(dtype)
+    size = max(0, math.ceil((stop - start) / step))
+    if start == 0 and step == 1:
+        return sp.iota(dtype, size)
+    idx = sp.iota(dtype if not dtypes.is_int(dtype) else dtype, size)
+    from ._ufuncs import add, multiply
+    return add(multiply(idx, asarray(step, dtype)), asarray(start, dtype))
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """``num`` evenly spaced samples over [start, stop] (float32 by default)."""
+    num = operator.index(num)
+    if num < 0:
+        raise ValueError(f"linspace: number of samples must be non-negative, got {num}")
+    dtype = canonical_dtype_arg(dtype)
+    from ._ufuncs import add, multiply, subtract, true_divide, where
+    from ._util import promote_dtypes_inexact
+    start, stop = promote_dtypes_inexact(asarray(start), asarray(stop))
+    out_dtype = dtype or start.dtype
+    compute = start.dtype
+    div = (num - 1) if endpoint else num
+    delta = subtract(stop, start)
+    i = sp.iota(compute, num)
+    bshape = tuple(start.shape)
+    if bshape:
+        i = sp.broadcast_in_dim(i, (num,) + bshape, (0,))
+    step = true_divide(delta, div) if div > 0 else multiply(delta, float("nan"))
+    out = add(start, multiply(i, step)) if div > 0 else add(start, multiply(i, delta))
+    if endpoint and num > 1:
+        last = sp.iota(dtypes.int32, num)
+        if bshape:
+            last = sp.broadcast_in_dim(last, (num,) + bshape, (0,))
+        from ._ufuncs import equal
+        out = where(equal(last, num - 1), stop, out)
+    if axis != 0 and bshape:
+        from ._shape import moveaxis
+        out = moveaxis(out, 0, axis)
+    out = out.astype(out_dtype) if out.dtype != out_dtype else out
+    if retstep:
+        return out, step
+    return out
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """``base ** linspace(start, stop, num)``."""
+    from ._ufuncs import power
+    return power(base, linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis))
+
+
+def eye(N, M=None, k=0, dtype=None):
+    """A 2-d array with ones on the k-th diagonal."""
+    M = N if M is None else M
+    dtype = canonical_dtype_arg(dtype) or dtypes.default_float()
+    rows = sp.broadcasted_iota(dtypes.int32, (N, M), 0)
+    cols = sp.broadcasted_iota(dtypes.int32, (N, M), 1)
+    from ._ufuncs import add, equal
+    return ew.convert_element_type(equal(add(rows, k), cols), dtype)
+
+
+def identity(n, dtype=None):
+    """The n x n identity matrix."""
+    return eye(n, dtype=dtype)
+
+
+def tri(N, M=None, k=0, dtype=None):
+    """Ones at and below the k-th diagonal."""
+    M = N if M is None else M
+    dtype = canonical_dtype_arg(dtype) or dtypes.default_float()
+    rows = sp.broadcasted_iota(dtypes.int32, (N, M), 0)
+    cols = sp.broadcasted_iota(dtypes.int32, (N, M), 1)
+    from ._ufuncs import add, greater_equal
+    return ew.convert_element_type(greater_equal(add(rows, k), cols), dtype)
+
+
+def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
+    """Coordinate matrices from coordinate vectors, like numpy.meshgrid."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    xs = [asarray(x).ravel() for x in xi]
+    shape = [x.shape[0] for x in xs]
+    if indexing == "xy" and len(xs) >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, x in enumerate(xs):
+        dim = i
+        if indexing == "xy" and len(xs) >= 2 and i < 2:
+            dim = 1 - i
+        if sparse:
+            s = [1] * len(xs)
+            s[dim] = x.shape[0]
+            out.append(sp.reshape(x, s))
+        else:
+            out.append(sp.broadcast_in_dim(x, tuple(shape), (dim,)))
+    return out
+
+
+__all__ = [n for n, v in list(globals().items())
+           if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__]

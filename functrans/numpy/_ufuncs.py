@@ -1,0 +1,639 @@
+"""Elementwise functions of functrans.numpy (numpy's ufuncs), and where/clip.
+
+The eager fast path
+-------------------
+Eager mode is the hot path of interactive code, so the most common functions
+have a shortcut: with no transformation active and Array (or Python scalar)
+operands, they compute the promoted dtype from a cache, call the numpy ufunc
+that is the primitive's ``impl`` directly, and wrap the result. That is
+exactly what ``bind`` would do after promotion and broadcasting (numpy
+broadcasts the same way; NEP 50 treats Python scalars as weak, like JAX when
+the array operand already has the result dtype), minus the Python overhead.
+Everything else -- tracers, unusual operands, dtypes that need conversion
+semantics -- takes the general path: promote, broadcast, ``bind``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..array import Array, _new_array
+from ..core import _state, get_aval
+from ..errors import filter_traceback
+from ..primitives import elementwise as ew
+from ._util import (asarray, broadcast_shapes, promote_args, promote_args_inexact,
+                    weak_scalar)
+
+_INEXACT = frozenset([dtypes.float16, dtypes.float32, dtypes.float64,
+                      dtypes.complex64, dtypes.complex128])
+_FLOATS = frozenset([dtypes.float16, dtypes.float32, dtypes.float64])
+_NUMERIC = _INEXACT | {dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64, dtypes.uint8,
+                       dtypes.uint16, dtypes.uint32, dtypes.uint64}
+_PY_SCALAR_TYPES = frozenset([bool, int, float, complex])
+
+_promotion_cache: dict = {}
+
+
+def _clear_cache(name):
+    _promotion_cache.clear()
+
+
+from ..config import config  # noqa: E402
+
+config.on_change(_clear_cache)
+
+
+def _promote_key(key):
+    if len(key) == 4:
+        return dtypes.promote_types((key[0], key[1]), (key[2], key[3]))
+    dt, weak, scalar_type = key
+    return dtypes.promote_types((dt, weak), (dtypes.scalar_dtype(scalar_type(0)), scalar_type is not bool))
+
+
+def _shape_error(name, x, y):
+    return ValueError(f"{name}: incompatible shapes for broadcasting: "
+                      f"{tuple(np.shape(x))} and {tuple(np.shape(y))}")
+
+
+def _reraise(e):
+    raise e.with_traceback(filter_traceback(e.__traceback__))
+
+
+def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
+                  inexact=False, general=None, doc=""):
+    """Builds a numpy-style binary function over a primitive.
+
+    Args:
+      name: the functrans.numpy name.
+      prim: the primitive bound on the general path (after promotion).
+      fast: the numpy ufunc with the primitive's semantics, for the eager path.
+      fast_dtypes: promoted dtypes for which ``fast`` is exact.
+      out_bool: the result is bool (comparisons).
+      inexact: integer inputs are promoted to the default float first.
+      general: ``general(x, y)`` for the general path, given promoted and
+        broadcast operands (default: bind ``prim``).
+    """
+    def general_path(x, y):
+        try:
+            x, y = (promote_args_inexact if inexact else promote_args)(name, x, y)
+            return general(x, y) if general is not None else prim.bind(x, y)
+        except (TypeError, ValueError) as e:
+            _reraise(e)
+
+    def fn(x, y, /):
+        if _state.stack or type(x) is not Array:
+            return general_path(x, y)
+        ty = type(y)
+        xv = x._value
+        if ty is Array:
+            yv = y._value
+            key = (xv.dtype, x._weak_type, yv.dtype, y._weak_type)
+        elif ty in _PY_SCALAR_TYPES:
+            yv = y
+            key = (xv.dtype, x._weak_type, ty)
+        else:
+            return general_path(x, y)
+        try:
+            dtype, weak = _promotion_cache[key]
+        except KeyError:
+            dtype, weak = _promotion_cache[key] = _promote_key(key)
+        if dtype not in fast_dtypes:
+            return general_path(x, y)
+        if xv.dtype != dtype:
+            xv = xv.astype(dtype)
+        if ty is Array and yv.dtype != dtype:
+            yv = yv.astype(dtype)
+        try:
+            out = fast(xv, yv)
+        except ValueError:
+            raise _shape_error(name, xv, yv) from None
+        return _new_array(out, False if out_bool else weak)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc or f"Elementwise {name}, like numpy.{name}, with JAX's dtype promotion."
+    return fn
+
+
+def _unary_ufunc(name, prim, *, fast=None, fast_dtypes=_INEXACT, inexact=False,
+                 general=None, doc=""):
+    """Builds a numpy-style unary function over a primitive (see _binary_ufunc)."""
+    fast = fast if fast is not None else prim.impl
+
+    def general_path(x):
+        try:
+            if inexact:
+                (x,) = promote_args_inexact(name, x)
+            else:
+                x = asarray(x)
+            return general(x) if general is not None else prim.bind(x)
+        except (TypeError, ValueError) as e:
+            _reraise(e)
+
+    def fn(x, /):
+        if _state.stack or type(x) is not Array or x._value.dtype not in fast_dtypes:
+            return general_path(x)
+        return _new_array(fast(x._value), x._weak_type)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc or f"Elementwise {name}, like numpy.{name}."
+    return fn
+
+
+# --- binary arithmetic -----------------------------------------------------------------------
+
+
+def _bool_or(prim, bool_prim):
+    def general(x, y):
+        return (bool_prim if get_aval(x).dtype == dtypes.bool_ else prim).bind(x, y)
+    return general
+
+
+def _no_bool(name, prim):
+    def general(x, y):
+        if get_aval(x).dtype == dtypes.bool_:
+            raise TypeError(f"{name} is not defined for bool arrays; use logical_xor or "
+                            "cast to int with .astype(int)")
+        return prim.bind(x, y)
+    return general
+
+
+def _floor_divide_general(x, y):
+    if dtypes.is_int(get_aval(x).dtype):
+        q = ew.div_p.bind(x, y)
+        r = ew.rem_p.bind(x, y)
+        zero = _zero_like(r)
+        adjust = ew.and_p.bind(ew.ne_p.bind(r, zero),
+                               ew.ne_p.bind(ew.lt_p.bind(r, zero), ew.lt_p.bind(y, zero)))
+        return ew.select_n(adjust, q, ew.sub_p.bind(q, _one_like(q)))
+    if get_aval(x).dtype == dtypes.bool_:
+        raise TypeError("floor_divide is not defined for bool arrays")
+    return ew.floor_p.bind(ew.div_p.bind(x, y))
+
+
+def _remainder_general(x, y):
+    if get_aval(x).dtype == dtypes.bool_:
+        raise TypeError("remainder is not defined for bool arrays")
+    r = ew.rem_p.bind(x, y)
+    zero = _zero_like(r)
+    wrong_sign = ew.and_p.bind(ew.ne_p.bind(r, zero),
+                               ew.ne_p.bind(ew.lt_p.bind(r, zero), ew.lt_p.bind(y, zero)))
+    return ew.select_n(wrong_sign, r, ew.add_p.bind(r, y))
+
+
+def _zero_like(x):
+    return weak_scalar(0, get_aval(x).dtype)
+
+
+def _one_like(x):
+    return weak_scalar(1, get_aval(x).dtype)
+
+
+add = _binary_ufunc("add", ew.add_p, fast=np.add, fast_dtypes=_NUMERIC | {dtypes.bool_},
+                    general=_bool_or(ew.add_p, ew.or_p))
+subtract = _binary_ufunc("subtract", ew.sub_p, fast=np.subtract,
+                         general=_no_bool("subtract", ew.sub_p))
+multiply = _binary_ufunc("multiply", ew.mul_p, fast=np.multiply,
+                         fast_dtypes=_NUMERIC | {dtypes.bool_},
+                         general=_bool_or(ew.mul_p, ew.and_p))
+true_divide = _binary_ufunc("true_divide", ew.div_p, fast=np.true_divide,
+                            fast_dtypes=_INEXACT, inexact=True)
+divide = true_divide
+floor_divide = _binary_ufunc("floor_divide", ew.div_p, fast=np.floor_divide,
+                             fast_dtypes=_FLOATS, general=_floor_divide_general)
+remainder = _binary_ufunc("remainder", ew.rem_p, fast=np.remainder, fast_dtypes=_FLOATS,
+                          general=_remainder_general)
+mod = remainder
+fmod = _binary_ufunc("fmod", ew.rem_p, fast=np.fmod, fast_dtypes=_FLOATS)
+power = _binary_ufunc("power", ew.pow_p, fast=np.power, fast_dtypes=_INEXACT,
+                      general=_no_bool("power", ew.pow_p))
+pow = power  # noqa: A001  (numpy's name)
+maximum = _binary_ufunc("maximum", ew.max_p, fast=np.maximum)
+minimum = _binary_ufunc("minimum", ew.min_p, fast=np.minimum)
+arctan2 = _binary_ufunc("arctan2", ew.atan2_p, fast=np.arctan2, fast_dtypes=_FLOATS,
+                        inexact=True)
+atan2 = arctan2
+nextafter = _binary_ufunc("nextafter", ew.nextafter_p, fast=np.nextafter,
+                          fast_dtypes=_FLOATS, inexact=True)
+_INTS_BOOL = frozenset([dtypes.bool_, dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64,
+                        dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64])
+bitwise_and = _binary_ufunc("bitwise_and", ew.and_p, fast=np.bitwise_and, fast_dtypes=_INTS_BOOL)
+bitwise_or = _binary_ufunc("bitwise_or", ew.or_p, fast=np.bitwise_or, fast_dtypes=_INTS_BOOL)
+bitwise_xor = _binary_ufunc("bitwise_xor", ew.xor_p, fast=np.bitwise_xor, fast_dtypes=_INTS_BOOL)
+
+
+def _right_shift_general(x, y):
+    p = ew.shift_right_logical_p if dtypes.is_unsigned(get_aval(x).dtype) else ew.shift_right_arithmetic_p
+    return p.bind(x, y)
+
+
+left_shift = _binary_ufunc("left_shift", ew.shift_left_p, fast=None, fast_dtypes=frozenset())
+right_shift = _binary_ufunc("right_shift", ew.shift_right_arithmetic_p, fast=None,
+                            fast_dtypes=frozenset(), general=_right_shift_general)
+bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
+
+_ALL = _NUMERIC | {dtypes.bool_}
+equal = _binary_ufunc("equal", ew.eq_p, fast=np.equal, fast_dtypes=_ALL, out_bool=True)
+not_equal = _binary_ufunc("not_equal", ew.ne_p, fast=np.not_equal, fast_dtypes=_ALL,
+                          out_bool=True)
+_ORDERED = _ALL - {dtypes.complex64, dtypes.complex128}
+less = _binary_ufunc("less", ew.lt_p, fast=np.less, fast_dtypes=_ORDERED, out_bool=True)
+less_equal = _binary_ufunc("less_equal", ew.le_p, fast=np.less_equal, fast_dtypes=_ORDERED,
+                           out_bool=True)
+greater = _binary_ufunc("greater", ew.gt_p, fast=np.greater, fast_dtypes=_ORDERED,
+                        out_bool=True)
+greater_equal = _binary_ufunc("greater_equal", ew.ge_p, fast=np.greater_equal,
+                              fast_dtypes=_ORDERED, out_bool=True)
+
+
+def divmod(x, y, /):  # noqa: A001
+    """``(floor_divide(x, y), remainder(x, y))``."""
+    return floor_divide(x, y), remainder(x, y)
+
+
+def _to_bool(x):
+    x = asarray(x)
+    return x if x.dtype == dtypes.bool_ else not_equal(x, 0)
+
+
+def logical_and(x, y, /):
+    """Elementwise truth-value and."""
+    return bitwise_and(_to_bool(x), _to_bool(y))
+
+
+def logical_or(x, y, /):
+    """Elementwise truth-value or."""
+    return bitwise_or(_to_bool(x), _to_bool(y))
+
+
+def logical_xor(x, y, /):
+    """Elementwise truth-value xor."""
+    return bitwise_xor(_to_bool(x), _to_bool(y))
+
+
+def logical_not(x, /):
+    """Elementwise truth-value not."""
+    return invert(_to_bool(x))
+
+
+# --- unary ----------------------------------------------------------------------------------
+
+negative = _unary_ufunc("negative", ew.neg_p, fast=np.negative, fast_dtypes=_NUMERIC)
+
+
+def positive(x, /):
+    """Returns x (numpy.positive)."""
+    return asarray(x)
+
+
+def _abs_general(x):
+    if get_aval(x).dtype == dtypes.bool_ or dtypes.is_unsigned(get_aval(x).dtype):
+        return x
+    return ew.abs_p.bind(x)
+
+
+absolute = _unary_ufunc("absolute", ew.abs_p, fast=np.abs,
+                        fast_dtypes=_FLOATS | {dtypes.int8, dtypes.int16, dtypes.int32,
+                                               dtypes.int64}, general=_abs_general)
+abs = absolute  # noqa: A001  (numpy's name)
+sign = _unary_ufunc("sign", ew.sign_p, fast=np.sign, fast_dtypes=_NUMERIC - {dtypes.uint8})
+floor = _unary_ufunc("floor", ew.floor_p, fast=np.floor, fast_dtypes=_FLOATS,
+                     general=lambda x: x if not dtypes.is_inexact(x.dtype) else ew.floor_p.bind(x))
+ceil = _unary_ufunc("ceil", ew.ceil_p, fast=np.ceil, fast_dtypes=_FLOATS,
+                    general=lambda x: x if not dtypes.is_inexact(x.dtype) else ew.ceil_p.bind(x))
+rint = _unary_ufunc("rint", ew.round_p, fast=np.rint, fast_dtypes=_FLOATS,
+                    general=lambda x: (x if not dtypes.is_inexact(x.dtype)
+                                       else ew.round(x, 1)))
+exp = _unary_ufunc("exp", ew.exp_p, inexact=True)
+exp2 = _unary_ufunc("exp2", ew.exp2_p, inexact=True)
+expm1 = _unary_ufunc("expm1", ew.expm1_p, inexact=True)
+log = _unary_ufunc("log", ew.log_p, fast=np.log, inexact=True)
+log1p = _unary_ufunc("log1p", ew.log1p_p, fast=np.log1p, inexact=True)
+sqrt = _unary_ufunc("sqrt", ew.sqrt_p, fast=np.sqrt, inexact=True)
+cbrt = _unary_ufunc("cbrt", ew.cbrt_p, fast_dtypes=_FLOATS, inexact=True)
+sin = _unary_ufunc("sin", ew.sin_p, inexact=True)
+cos = _unary_ufunc("cos", ew.cos_p, inexact=True)
+tan = _unary_ufunc("tan", ew.tan_p, inexact=True)
+arcsin = _unary_ufunc("arcsin", ew.asin_p, fast=np.arcsin, inexact=True)
+arccos = _unary_ufunc("arccos", ew.acos_p, fast=np.arccos, inexact=True)
+arctan = _unary_ufunc("arctan", ew.atan_p, inexact=True)
+sinh = _unary_ufunc("sinh", ew.sinh_p, inexact=True)
+cosh = _unary_ufunc("cosh", ew.cosh_p, inexact=True)
+tanh = _unary_ufunc("tanh", ew.tanh_p, inexact=True)
+arcsinh = _unary_ufunc("arcsinh", ew.asinh_p, inexact=True)
+arccosh = _unary_ufunc("arccosh", ew.acosh_p, fast=np.arccosh, inexact=True)
+arctanh = _unary_ufunc("arctanh", ew.atanh_p, fast=np.arctanh, inexact=True)
+asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
+isfinite = _unary_ufunc("isfinite", ew.is_finite_p, fast=np.isfinite, fast_dtypes=_FLOATS,
+                        general=lambda x: (ew.is_finite_p.bind(x) if dtypes.is_float(x.dtype)
+                                           else _isfinite_other(x)))
+
+
+def _isfinite_other(x):
+    if dtypes.is_complex(x.dtype):
+        return logical_and(isfinite(real(x)), isfinite(imag(x)))
+    return full_like_bool(x, True)
+
+
+def full_like_bool(x, value: bool):
+    from ..primitives.shape import broadcast_in_dim
+    return broadcast_in_dim(asarray(value), x.shape, ())
+
+
+def isnan(x, /):
+    """Elementwise test for NaN."""
+    x = asarray(x)
+    if not dtypes.is_inexact(x.dtype):
+        return full_like_bool(x, False)
+    return not_equal(x, x)
+
+
+def isinf(x, /):
+    """Elementwise test for +/- infinity."""
+    x = asarray(x)
+    if not dtypes.is_inexact(x.dtype):
+        return full_like_bool(x, False)
+    if dtypes.is_complex(x.dtype):
+        return logical_or(isinf(real(x)), isinf(imag(x)))
+    return equal(abs(x), float("inf"))
+
+
+def isposinf(x, /):
+    return equal(asarray(x), float("inf"))
+
+
+def isneginf(x, /):
+    return equal(asarray(x), float("-inf"))
+
+
+invert = _unary_ufunc("invert", ew.not_p, fast=np.invert, fast_dtypes=_INTS_BOOL)
+bitwise_not = bitwise_invert = invert
+
+
+def real(x, /):
+    """Real part (the array itself for real dtypes)."""
+    x = asarray(x)
+    return ew.real_p.bind(x) if dtypes.is_complex(x.dtype) else x
+
+
+def imag(x, /):
+    """Imaginary part (zeros for real dtypes)."""
+    x = asarray(x)
+    return ew.imag_p.bind(x) if dtypes.is_complex(x.dtype) else multiply(x, 0)
+
+
+def conjugate(x, /):
+    """Complex conjugate (the array itself for real dtypes)."""
+    x = asarray(x)
+    return ew.conj_p.bind(x) if dtypes.is_complex(x.dtype) else x
+
+
+conj = conjugate
+
+
+def angle(z, deg=False):
+    """The argument of complex numbers (0 or pi for reals)."""
+    z = asarray(z)
+    if not dtypes.is_complex(z.dtype):
+        (z,) = promote_args_inexact("angle", z)
+        out = arctan2(multiply(z, 0), z)
+    else:
+        out = arctan2(imag(z), real(z))
+    return rad2deg(out) if deg else out
+
+
+def square(x, /):
+    """Elementwise x * x."""
+    x = asarray(x)
+    return multiply(x, x)
+
+
+def reciprocal(x, /):
+    """Elementwise 1 / x."""
+    return true_divide(1, x)
+
+
+def trunc(x, /):
+    """Rounds toward zero."""
+    x = asarray(x)
+    if not dtypes.is_inexact(x.dtype):
+        return x
+    return where(less(x, 0), ceil(x), floor(x))
+
+
+fix = trunc
+
+
+def round(a, decimals: int = 0):  # noqa: A001
+    """Rounds half to even to ``decimals`` places, like numpy.round."""
+    a = asarray(a)
+    if not dtypes.is_inexact(a.dtype):
+        if decimals >= 0:
+            return a
+        factor = 10 ** (-decimals)
+        return multiply(floor_divide(add(a, factor // 2), factor), factor)
+    if dtypes.is_complex(a.dtype):
+        return ew.complex_p.bind(round(real(a), decimals), round(imag(a), decimals))
+    if decimals == 0:
+        return rint(a)
+    factor = 10.0 ** decimals
+    return true_divide(rint(multiply(a, factor)), factor)
+
+
+around = round
+
+
+def log2(x, /):
+    """Base-2 logarithm."""
+    (x,) = promote_args_inexact("log2", x)
+    return true_divide(log(x), np.log(2))
+
+
+def log10(x, /):
+    """Base-10 logarithm."""
+    (x,) = promote_args_inexact("log10", x)
+    return true_divide(log(x), np.log(10))
+
+
+def deg2rad(x, /):
+    (x,) = promote_args_inexact("deg2rad", x)
+    return multiply(x, np.pi / 180)
+
+
+def rad2deg(x, /):
+    (x,) = promote_args_inexact("rad2deg", x)
+    return multiply(x, 180 / np.pi)
+
+
+radians, degrees = deg2rad, rad2deg
+
+
+def hypot(x, y, /):
+    """sqrt(x**2 + y**2), without overflow for large inputs."""
+    x, y = promote_args_inexact("hypot", x, y)
+    x, y = abs(x), abs(y)
+    big, small = maximum(x, y), minimum(x, y)
+    safe = where(equal(big, 0), 1, big)
+    ratio = true_divide(small, safe)
+    return where(equal(big, 0), 0, multiply(big, sqrt(add(1, multiply(ratio, ratio)))))
+
+
+def copysign(x, y, /):
+    """The magnitude of x with the sign of y."""
+    x, y = promote_args_inexact("copysign", x, y)
+    neg = signbit(y)
+    return where(neg, negative(abs(x)), abs(x))
+
+
+def signbit(x, /):
+    """True where the sign bit is set (including -0.0)."""
+    x = asarray(x)
+    if dtypes.is_int(x.dtype) and not dtypes.is_unsigned(x.dtype):
+        return less(x, 0)
+    if not dtypes.is_float(x.dtype):
+        return full_like_bool(x, False)
+    return less(copysign_one(x), 0)
+
+
+def copysign_one(x):
+    # 1/x keeps the sign of zeros: 1/-0.0 = -inf.
+    return where(equal(x, 0), true_divide(1, x), x)
+
+
+def logaddexp(x, y, /):
+    """log(exp(x) + exp(y)), computed stably."""
+    x, y = promote_args_inexact("logaddexp", x, y)
+    amax = maximum(x, y)
+    delta = subtract(x, y)
+    nan_delta = isnan(delta)
+    out = add(amax, log1p(exp(negative(abs(where(nan_delta, 0, delta))))))
+    # delta is NaN when x and y are the same infinity (x + y is then right) or
+    # when either is NaN (x + y is NaN too).
+    return where(nan_delta, add(x, y), out)
+
+
+def logaddexp2(x, y, /):
+    """log2(2**x + 2**y), computed stably."""
+    x, y = promote_args_inexact("logaddexp2", x, y)
+    ln2 = np.log(2)
+    return true_divide(logaddexp(multiply(x, ln2), multiply(y, ln2)), ln2)
+
+
+def fmax(x, y, /):
+    """Elementwise maximum ignoring NaNs."""
+    x, y = promote_args("fmax", x, y)
+    return where(isnan(y), x, where(isnan(x), y, maximum(x, y)))
+
+
+def fmin(x, y, /):
+    """Elementwise minimum ignoring NaNs."""
+    x, y = promote_args("fmin", x, y)
+    return where(isnan(y), x, where(isnan(x), y, minimum(x, y)))
+
+
+def heaviside(x1, x2, /):
+    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
+    x1, x2 = promote_args_inexact("heaviside", x1, x2)
+    return where(less(x1, 0), 0, where(greater(x1, 0), 1, x2))
+
+
+def sinc(x, /):
+    """sin(pi x) / (pi x), 1 at 0."""
+    (x,) = promote_args_inexact("sinc", x)
+    px = multiply(x, np.pi)
+    zero = equal(x, 0)
+    return where(zero, 1, true_divide(sin(px), where(zero, 1, px)))
+
+
+def float_power(x, y, /):
+    """x ** y computed in at least the default float type."""
+    x, y = promote_args_inexact("float_power", x, y)
+    return power(x, y)
+
+
+# --- selection -----------------------------------------------------------------------------
+
+
+def where(condition, x=None, y=None, /):
+    """``x`` where ``condition`` else ``y`` (broadcasting all three).
+
+    With only ``condition``, returns ``nonzero(condition)`` (needs a concrete
+    condition, like numpy; its output shape depends on the values).
+    """
+    if x is None and y is None:
+        from ._indexing import nonzero
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("where: pass both x and y, or neither")
+    try:
+        condition = _to_bool(condition)
+        x, y = promote_args("where", x, y)
+        shape = broadcast_shapes("where", get_aval(condition).shape, get_aval(x).shape,
+                                 get_aval(y).shape)
+        from ._util import broadcast_to
+        condition = broadcast_to(condition, shape) if condition.shape != shape else condition
+        x = broadcast_to(x, shape) if get_aval(x).shape not in (shape,) else x
+        y = broadcast_to(y, shape) if get_aval(y).shape not in (shape,) else y
+        return ew.select_n(condition, y, x)
+    except (TypeError, ValueError) as e:
+        _reraise(e)
+
+
+def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002
+    """Limits values to [a_min, a_max] (either may be None)."""
+    a_min = min if a_min is None else a_min
+    a_max = max if a_max is None else a_max
+    out = asarray(a)
+    if a_min is not None:
+        out = maximum(out, a_min)
+    if a_max is not None:
+        out = minimum(out, a_max)
+    return out
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Replaces NaN with ``nan`` and infinities with the largest finite values."""
+    x = asarray(x)
+    if not dtypes.is_inexact(x.dtype):
+        return x
+    if dtypes.is_complex(x.dtype):
+        return ew.complex_p.bind(nan_to_num(real(x), nan=nan, posinf=posinf, neginf=neginf),
+                                 nan_to_num(imag(x), nan=nan, posinf=posinf, neginf=neginf))
+    info = dtypes.finfo(x.dtype)
+    posinf = float(info.max) if posinf is None else posinf
+    neginf = float(info.min) if neginf is None else neginf
+    out = where(isnan(x), nan, x)
+    out = where(isposinf(out), posinf, out)
+    return where(isneginf(out), neginf, out)
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise |a - b| <= atol + rtol * |b|, like numpy.isclose."""
+    a, b = promote_args_inexact("isclose", a, b)
+    close = less_equal(abs(subtract(a, b)), add(atol, multiply(rtol, abs(b))))
+    close = logical_or(close, equal(a, b))  # equal infinities
+    if equal_nan:
+        close = logical_or(close, logical_and(isnan(a), isnan(b)))
+    return close
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element is close (returns a bool Array)."""
+    from ._reductions import all as all_
+    return all_(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    """True when shapes and all elements agree."""
+    a1, a2 = asarray(a1), asarray(a2)
+    if a1.shape != a2.shape:
+        return asarray(False)
+    from ._reductions import all as all_
+    eq = equal(a1, a2)
+    if equal_nan:
+        eq = logical_or(eq, logical_and(isnan(a1), isnan(a2)))
+    return all_(eq)
+
+
+__all__ = [n for n, v in list(globals().items())
+           if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__]

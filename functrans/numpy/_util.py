@@ -1,0 +1,167 @@
+"""Conversion, dtype promotion and broadcasting shared by functrans.numpy.
+
+numpy's API semantics with JAX's dtype rules: arguments are promoted with
+:func:`functrans.dtypes.promote_types` (weak Python scalars do not widen
+arrays), then broadcast with numpy's rules, then the primitive is bound.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..array import Array, _new_array
+from ..core import Tracer, bind, get_aval, is_scalar_literal
+from ..primitives import elementwise as ew
+from ..primitives import shape as shape_prims
+from ..primitives._rules import normalize_axes, normalize_axis, weak_scalar  # noqa: F401
+
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def is_array_like(x) -> bool:
+    return isinstance(x, (Array, Tracer, np.ndarray, np.generic)) or type(x) in _PY_SCALARS
+
+
+def asarray(a, dtype=None, copy=None):
+    """Converts ``a`` to an Array (or returns the traced value), like numpy.asarray.
+
+    Python scalars become weakly typed 0-d arrays; numpy arrays are copied, so
+    later changes to them do not reach the Array; 64-bit dtypes become 32-bit
+    ones unless ``enable_x64`` is on.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.asarray([1, 2, 3]).dtype
+        dtype('int32')
+    """
+    if dtype is not None:
+        dtype = dtypes.canonicalize(dtype)
+    if isinstance(a, (Array, Tracer)):
+        if dtype is None or a.dtype == dtype:
+            return a
+        return ew.convert_element_type(a, dtype)
+    if type(a) in _PY_SCALARS:
+        if dtype is None:
+            return _new_array(np.asarray(a, dtypes.scalar_dtype(a)), type(a) is not bool)
+        return _new_array(np.asarray(a, dtype), False)
+    if isinstance(a, (list, tuple)) and _contains_tracer(a):
+        from ._shape import stack
+        out = stack([asarray(x) for x in a])
+        return out if dtype is None else asarray(out, dtype)
+    try:
+        v = np.array(a, copy=True)
+    except Exception as e:
+        raise TypeError(f"cannot convert {type(a).__name__} to a functrans Array: {e}") from None
+    if v.dtype == object:
+        raise TypeError(f"cannot convert {a!r:.80} to a functrans Array: it is not a rectangular "
+                        "array of numbers")
+    target = dtype if dtype is not None else dtypes.canonicalize(v.dtype)
+    if v.dtype != target:
+        v = v.astype(target)
+    return _new_array(v, False)
+
+
+def _contains_tracer(seq) -> bool:
+    for x in seq:
+        if isinstance(x, Tracer) or (isinstance(x, (list, tuple)) and _contains_tracer(x)):
+            return True
+    return False
+
+
+def array(a, dtype=None, copy=True, ndmin=0):
+    """Like numpy.array; Arrays are immutable, so no copy is ever needed."""
+    out = asarray(a, dtype)
+    if ndmin > out.ndim:
+        out = shape_prims.reshape(out, (1,) * (ndmin - out.ndim) + tuple(out.shape))
+    return out
+
+
+def _typed(x):
+    """(dtype, weak) of an operand."""
+    aval = get_aval(x)
+    return aval.dtype, aval.weak_type
+
+
+def promote_dtypes(*args):
+    """Converts every argument to their common dtype (Python scalars stay weak)."""
+    if len(args) == 1 and not is_scalar_literal(args[0]):
+        return [_as_operand(args[0])]
+    dtype, weak = dtypes.promote_types(*[_typed(a) for a in args])
+    return [_cast(a, dtype, weak) for a in args]
+
+
+def promote_dtypes_inexact(*args):
+    """Like promote_dtypes, then integers and bools become the default float."""
+    dtype, weak = dtypes.promote_types(*[_typed(a) for a in args])
+    if not dtypes.is_inexact(dtype):
+        dtype = dtypes.default_float()
+    return [_cast(a, dtype, weak) for a in args]
+
+
+def _as_operand(x):
+    if isinstance(x, (Array, Tracer)):
+        return x
+    return asarray(x)
+
+
+def _cast(x, dtype, weak):
+    if is_scalar_literal(x):
+        return weak_scalar(x, dtype)
+    x = _as_operand(x)
+    if x.dtype != dtype:
+        return ew.convert_element_type(x, dtype, weak_type=weak and x.weak_type)
+    return x
+
+
+def broadcast_shapes(op: str, *shapes) -> tuple:
+    """numpy's broadcasting of shapes, with an error naming the operation."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        shown = ", ".join(str(tuple(s)) for s in shapes)
+        raise ValueError(f"{op}: incompatible shapes for broadcasting: {shown}") from None
+
+
+def broadcast_to(x, shape):
+    """Broadcasts ``x`` to ``shape`` with numpy's rules (one broadcast_in_dim)."""
+    x = _as_operand(x)
+    shape = tuple(int(d) for d in shape)
+    if tuple(x.shape) == shape:
+        return x
+    nd = len(shape)
+    if x.ndim > nd:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}: the "
+                         "target has fewer dimensions")
+    lead = nd - x.ndim
+    keep = [i for i, (d, s) in enumerate(zip(x.shape, shape[lead:])) if d == s]
+    for d, s in zip(x.shape, shape[lead:]):
+        if d != s and d != 1:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {tuple(x.shape)} to {shape}")
+    if len(keep) != x.ndim:
+        x = shape_prims.reshape(x, tuple(x.shape[i] for i in keep))
+    return bind(shape_prims.broadcast_in_dim_p, x, shape=shape,
+                broadcast_dimensions=tuple(lead + i for i in keep))
+
+
+def broadcast_arrays_for(op: str, *args):
+    """Broadcasts operands (already of one dtype) to a common shape; scalars stay rank 0."""
+    shapes = [get_aval(a).shape for a in args]
+    nonscalar = {s for s in shapes if s != ()}
+    if len(nonscalar) <= 1:
+        return list(args)
+    shape = broadcast_shapes(op, *shapes)
+    return [a if s == () or s == shape else broadcast_to(a, shape) for a, s in zip(args, shapes)]
+
+
+def promote_args(op: str, *args):
+    """Promote dtypes, then broadcast shapes: ready for an elementwise primitive."""
+    return broadcast_arrays_for(op, *promote_dtypes(*args))
+
+
+def promote_args_inexact(op: str, *args):
+    return broadcast_arrays_for(op, *promote_dtypes_inexact(*args))
+
+
+def canonical_dtype_arg(dtype):
+    return None if dtype is None else dtypes.canonicalize(dtype)

@@ -1,0 +1,7 @@
+"""Primitives, one module per family; each primitive's rules live beside it.
+
+Importing this package defines every primitive (see ``core.all_primitives``).
+"""
+
+from . import elementwise, shape  # noqa: F401
+from . import slicing, reductions, linalg, sorting  # noqa: F401

@@ -1,0 +1,94 @@
+"""Shared helpers for writing primitive rules (one-liners for common rule shapes).
+
+A family module defines a primitive with its rules side by side; the helpers
+here only remove repetition: dtype checks with user-facing messages, the
+standard elementwise shape rule, and conversion of Python scalars to typed
+weak scalars for ``lax`` wrappers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..array import Array, _new_array
+from ..core import ShapedArray, get_aval, is_scalar_literal
+
+# dtype categories accepted by primitives
+BOOL = "bool"
+INT = "int"
+UINT = "uint"
+FLOAT = "float"
+COMPLEX = "complex"
+NUMERIC = (INT, UINT, FLOAT, COMPLEX)
+INEXACT = (FLOAT, COMPLEX)
+INTEGRAL = (INT, UINT)
+ANY = (BOOL, INT, UINT, FLOAT, COMPLEX)
+ORDERED = (BOOL, INT, UINT, FLOAT)
+
+_CATEGORY_NAMES = {BOOL: "bool", INT: "signed integer", UINT: "unsigned integer",
+                   FLOAT: "floating-point", COMPLEX: "complex"}
+
+
+def category(dtype) -> str:
+    if dtype == dtypes.bool_:
+        return BOOL
+    if dtypes.is_float(dtype):
+        return FLOAT
+    return {"i": INT, "u": UINT, "c": COMPLEX}[np.dtype(dtype).kind]
+
+
+def check_dtype(op: str, aval: ShapedArray, allowed, what: str = "operand"):
+    if category(aval.dtype) not in allowed:
+        kinds = " or ".join(_CATEGORY_NAMES[c] for c in allowed)
+        raise TypeError(f"{op}: {what} must be {kinds}, got {aval.dtype} "
+                        f"({aval.str_short()})")
+
+
+def check_same_dtypes(op: str, avals):
+    dts = {a.dtype for a in avals}
+    if len(dts) > 1:
+        types = ", ".join(a.str_short() for a in avals)
+        raise TypeError(f"{op} requires arguments of the same dtype, got {types}. Convert one "
+                        "with .astype(...), or use functrans.numpy, which promotes types.")
+
+
+def elementwise_shape(op: str, avals) -> tuple:
+    """Shapes must be equal, except that rank-0 operands broadcast (scalars)."""
+    shapes = {a.shape for a in avals if a.shape != ()}
+    if len(shapes) > 1:
+        shown = ", ".join(str(a.shape) for a in avals)
+        raise ValueError(f"{op} requires arguments of equal shapes (or scalars), got {shown}. "
+                         "functrans.numpy functions broadcast; lax primitives do not.")
+    return shapes.pop() if shapes else ()
+
+
+def weak_scalar(x, dtype) -> Array:
+    """A Python scalar as a 0-d weakly typed Array of ``dtype``."""
+    return _new_array(np.asarray(x, dtype), True)
+
+
+def lax_operands(*args):
+    """Types Python scalars among ``args`` like the first array operand (weakly)."""
+    if not any(is_scalar_literal(a) for a in args):
+        return args
+    arrays = [a for a in args if not is_scalar_literal(a)]
+    dtype = get_aval(arrays[0]).dtype if arrays else dtypes.result_type(*args)
+    return tuple(weak_scalar(a, dtype) if is_scalar_literal(a) else a for a in args)
+
+
+def normalize_axis(op: str, axis: int, ndim: int) -> int:
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of bounds for an array of rank {ndim}")
+    return axis % ndim
+
+
+def normalize_axes(op: str, axes, ndim: int) -> tuple:
+    if axes is None:
+        return tuple(range(ndim))
+    if isinstance(axes, (int, np.integer)):
+        axes = (int(axes),)
+    out = tuple(normalize_axis(op, int(a), ndim) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {tuple(axes)}")
+    return out

@@ -1,0 +1,391 @@
+"""Elementwise primitives: unary math, binary arithmetic and comparisons,
+select_n, convert_element_type, integer_pow, complex parts, stop_gradient.
+
+Shape rule: all operands have one shape, except that rank-0 operands
+broadcast (so ``mul x 2.0`` needs no broadcast equation). Operands share one
+dtype; functrans.numpy promotes before binding. The output is weakly typed
+only when every operand is.
+
+Each primitive here has ``impl`` and ``abstract_eval``; the jvp, transpose,
+batch and lower rules are added beside them, in this file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.special
+
+from .. import dtypes
+from ..core import Primitive, ShapedArray, bind
+from ._rules import (ANY, BOOL, COMPLEX, FLOAT, INEXACT, INTEGRAL, NUMERIC, ORDERED,
+                     category, check_dtype, check_same_dtypes, elementwise_shape, lax_operands)
+
+
+def _with_low_precision_upcast(fn):
+    """Runs a scipy function in float32 for float16/bfloat16 inputs (no such loops)."""
+    def impl(x):
+        if x.dtype in (dtypes.float16, dtypes.bfloat16):
+            return fn(x.astype(np.float32)).astype(x.dtype)
+        return fn(x)
+    impl.__name__ = getattr(fn, "__name__", "impl")
+    return impl
+
+
+# --- unary --------------------------------------------------------------------------------
+
+
+def _unary_abstract_eval(name, allowed, out_dtype):
+    def abstract_eval(x: ShapedArray, **params) -> ShapedArray:
+        check_dtype(name, x, allowed)
+        dtype = out_dtype(x.dtype) if out_dtype else x.dtype
+        return ShapedArray(x.shape, dtype, x.weak_type and out_dtype is None)
+    return abstract_eval
+
+
+def unary(name: str, impl, allowed, out_dtype=None) -> Primitive:
+    """Defines an elementwise unary primitive with its impl and abstract_eval."""
+    p = Primitive(name)
+    p.impl = impl
+    p.abstract_eval = _unary_abstract_eval(name, allowed, out_dtype)
+    return p
+
+
+def _round_away_from_zero(x):
+    return np.copysign(np.floor(np.abs(x) + x.dtype.type(0.5)), x)
+
+
+def _round_impl(x, *, rounding_method=0):
+    return _round_away_from_zero(x) if rounding_method == 0 else np.rint(x)
+
+
+def _rsqrt(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.reciprocal(np.sqrt(x))
+
+
+def _logistic(x):
+    # 1 / (1 + exp(-x)) without overflow warnings for large negative x.
+    with np.errstate(over="ignore"):
+        return np.reciprocal(np.exp(-x) + x.dtype.type(1))
+
+
+def _is_finite(x):
+    return np.isfinite(x)
+
+
+neg_p = unary("neg", np.negative, NUMERIC)
+sign_p = unary("sign", np.sign, NUMERIC)
+floor_p = unary("floor", np.floor, (FLOAT,))
+ceil_p = unary("ceil", np.ceil, (FLOAT,))
+round_p = unary("round", _round_impl, (FLOAT,))
+is_finite_p = unary("is_finite", _is_finite, (FLOAT,), out_dtype=lambda d: dtypes.bool_)
+exp_p = unary("exp", np.exp, INEXACT)
+exp2_p = unary("exp2", np.exp2, INEXACT)
+log_p = unary("log", np.log, INEXACT)
+log1p_p = unary("log1p", np.log1p, INEXACT)
+expm1_p = unary("expm1", np.expm1, INEXACT)
+tanh_p = unary("tanh", np.tanh, INEXACT)
+logistic_p = unary("logistic", _logistic, INEXACT)
+sin_p = unary("sin", np.sin, INEXACT)
+cos_p = unary("cos", np.cos, INEXACT)
+tan_p = unary("tan", np.tan, INEXACT)
+asin_p = unary("asin", np.arcsin, INEXACT)
+acos_p = unary("acos", np.arccos, INEXACT)
+atan_p = unary("atan", np.arctan, INEXACT)
+sinh_p = unary("sinh", np.sinh, INEXACT)
+cosh_p = unary("cosh", np.cosh, INEXACT)
+asinh_p = unary("asinh", np.arcsinh, INEXACT)
+acosh_p = unary("acosh", np.arccosh, INEXACT)
+atanh_p = unary("atanh", np.arctanh, INEXACT)
+sqrt_p = unary("sqrt", np.sqrt, INEXACT)
+rsqrt_p = unary("rsqrt", _rsqrt, INEXACT)
+cbrt_p = unary("cbrt", np.cbrt, (FLOAT,))
+abs_p = unary("abs", np.abs, NUMERIC,
+              out_dtype=lambda d: dtypes.real_dtype(d) if dtypes.is_complex(d) else d)
+# abs keeps the weak type of a real operand; only complex -> real changes the dtype.
+abs_p.abstract_eval = (lambda x, _ae=abs_p.abstract_eval:
+                       _ae(x).update(weak_type=x.weak_type and not dtypes.is_complex(x.dtype)))
+erf_p = unary("erf", _with_low_precision_upcast(scipy.special.erf), (FLOAT,))
+erf_inv_p = unary("erf_inv", _with_low_precision_upcast(scipy.special.erfinv), (FLOAT,))
+lgamma_p = unary("lgamma", _with_low_precision_upcast(scipy.special.gammaln), (FLOAT,))
+digamma_p = unary("digamma", _with_low_precision_upcast(scipy.special.digamma), (FLOAT,))
+not_p = unary("not", np.invert, (BOOL,) + INTEGRAL)
+real_p = unary("real", np.real, (COMPLEX,), out_dtype=dtypes.real_dtype)
+imag_p = unary("imag", np.imag, (COMPLEX,), out_dtype=dtypes.real_dtype)
+conj_p = unary("conj", np.conjugate, (COMPLEX,))
+stop_gradient_p = unary("stop_gradient", lambda x: x, ANY)
+
+
+def _integer_pow_impl(x, *, y):
+    if y < 0 and dtypes.is_int(x.dtype):
+        return np.power(x.astype(np.float64), y).astype(x.dtype)
+    return np.power(x, y, dtype=x.dtype) if y >= 0 else np.power(x, float(y)).astype(x.dtype)
+
+
+integer_pow_p = unary("integer_pow", _integer_pow_impl, NUMERIC)
+
+
+# --- binary -------------------------------------------------------------------------------
+
+
+def _binary_abstract_eval(name, allowed, out_dtype):
+    def abstract_eval(*avals, **params) -> ShapedArray:
+        for a in avals:
+            check_dtype(name, a, allowed)
+        check_same_dtypes(name, avals)
+        shape = elementwise_shape(name, avals)
+        if out_dtype is not None:
+            return ShapedArray(shape, out_dtype, False)
+        return ShapedArray(shape, avals[0].dtype, all(a.weak_type for a in avals))
+    return abstract_eval
+
+
+def binary(name: str, impl, allowed, out_dtype=None) -> Primitive:
+    """Defines an elementwise binary primitive with its impl and abstract_eval."""
+    p = Primitive(name)
+    p.impl = impl
+    p.abstract_eval = _binary_abstract_eval(name, allowed, out_dtype)
+    return p
+
+
+def _div_impl(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    dtype = np.result_type(x, y)
+    if dtype.kind not in "iu":
+        return np.true_divide(x, y)
+    # lax.div rounds integer quotients toward zero (C semantics), not down.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.floor_divide(x, y)
+        r = np.remainder(x, y)
+    if dtype.kind == "i":
+        q = q + ((r != 0) & ((x < 0) != (y < 0))).astype(dtype)
+    return q
+
+
+def _rem_impl(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.fmod(x, y)
+
+
+def _pow_impl(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.power(x, y)
+
+
+def _shift_mask(x, y, fill):
+    bits = np.asarray(x).dtype.itemsize * 8
+    y = np.asarray(y)
+    out_of_range = (y < 0) | (y >= bits)
+    return out_of_range, np.where(out_of_range, 0, y).astype(np.asarray(x).dtype)
+
+
+def _shift_left_impl(x, y):
+    bad, y = _shift_mask(x, y, 0)
+    return np.where(bad, 0, np.left_shift(x, y)).astype(np.asarray(x).dtype)
+
+
+def _shift_right_arithmetic_impl(x, y):
+    x = np.asarray(x)
+    bad, y = _shift_mask(x, y, 0)
+    full = np.where(x < 0, -1, 0) if dtypes.is_int(x.dtype) and x.dtype.kind == "i" else 0
+    return np.where(bad, full, np.right_shift(x, y)).astype(x.dtype)
+
+
+def _shift_right_logical_impl(x, y):
+    x = np.asarray(x)
+    bad, y = _shift_mask(x, y, 0)
+    unsigned = np.dtype(f"u{x.dtype.itemsize}")
+    shifted = np.right_shift(x.view(unsigned), y.astype(unsigned)).view(x.dtype)
+    return np.where(bad, 0, shifted).astype(x.dtype)
+
+
+add_p = binary("add", np.add, NUMERIC)
+sub_p = binary("sub", np.subtract, NUMERIC)
+mul_p = binary("mul", np.multiply, NUMERIC)
+div_p = binary("div", _div_impl, NUMERIC)
+rem_p = binary("rem", _rem_impl, (FLOAT,) + INTEGRAL)
+pow_p = binary("pow", _pow_impl, NUMERIC)
+max_p = binary("max", np.maximum, ANY)
+min_p = binary("min", np.minimum, ANY)
+atan2_p = binary("atan2", np.arctan2, (FLOAT,))
+nextafter_p = binary("nextafter", np.nextafter, (FLOAT,))
+complex_p = binary("complex", lambda x, y: x + 1j * y, (FLOAT,))
+complex_p.abstract_eval = (lambda x, y, _ae=complex_p.abstract_eval:
+                           _ae(x, y).update(dtype=dtypes.complex_dtype(x.dtype)))
+and_p = binary("and", np.bitwise_and, (BOOL,) + INTEGRAL)
+or_p = binary("or", np.bitwise_or, (BOOL,) + INTEGRAL)
+xor_p = binary("xor", np.bitwise_xor, (BOOL,) + INTEGRAL)
+shift_left_p = binary("shift_left", _shift_left_impl, INTEGRAL)
+shift_right_arithmetic_p = binary("shift_right_arithmetic", _shift_right_arithmetic_impl, INTEGRAL)
+shift_right_logical_p = binary("shift_right_logical", _shift_right_logical_impl, INTEGRAL)
+eq_p = binary("eq", np.equal, ANY, out_dtype=dtypes.bool_)
+ne_p = binary("ne", np.not_equal, ANY, out_dtype=dtypes.bool_)
+lt_p = binary("lt", np.less, ORDERED, out_dtype=dtypes.bool_)
+le_p = binary("le", np.less_equal, ORDERED, out_dtype=dtypes.bool_)
+gt_p = binary("gt", np.greater, ORDERED, out_dtype=dtypes.bool_)
+ge_p = binary("ge", np.greater_equal, ORDERED, out_dtype=dtypes.bool_)
+
+
+# --- select_n -------------------------------------------------------------------------------
+
+select_n_p = Primitive("select_n")
+
+
+@select_n_p.def_abstract_eval
+def _select_n_abstract_eval(which: ShapedArray, *cases: ShapedArray) -> ShapedArray:
+    if not cases:
+        raise ValueError("select_n needs at least one case")
+    if which.dtype != dtypes.bool_ and which.dtype != dtypes.int32:
+        raise TypeError(f"select_n: the selector must be bool or int32, got {which.dtype}")
+    if which.dtype == dtypes.bool_ and len(cases) > 2:
+        raise TypeError(f"select_n: a bool selector chooses between 2 cases, got {len(cases)}")
+    check_same_dtypes("select_n", cases)
+    shape = elementwise_shape("select_n", cases)
+    if which.shape not in ((), shape):
+        raise ValueError(f"select_n: the selector's shape {which.shape} must be () or the "
+                         f"cases' shape {shape}")
+    if shape == () and which.shape != ():
+        shape = which.shape
+        if any(c.shape != () for c in cases):
+            raise ValueError("select_n: inconsistent shapes")
+    return ShapedArray(shape, cases[0].dtype, all(c.weak_type for c in cases))
+
+
+@select_n_p.def_impl
+def _select_n_impl(which, *cases):
+    if len(cases) == 1:
+        return np.broadcast_to(cases[0], np.broadcast_shapes(np.shape(which), np.shape(cases[0])))
+    if np.asarray(which).dtype == np.bool_:
+        return np.where(which, cases[1], cases[0])
+    return np.choose(which, np.broadcast_arrays(*cases))
+
+
+# --- convert_element_type ------------------------------------------------------------------
+
+convert_element_type_p = Primitive("convert_element_type")
+
+
+@convert_element_type_p.def_abstract_eval
+def _convert_abstract_eval(x: ShapedArray, *, new_dtype, weak_type=False) -> ShapedArray:
+    return ShapedArray(x.shape, new_dtype, weak_type)
+
+
+@convert_element_type_p.def_impl
+def _convert_impl(x, *, new_dtype, weak_type=False):
+    x = np.asarray(x)
+    if x.dtype.kind == "c" and np.dtype(new_dtype).kind != "c":
+        x = x.real  # like JAX: converting complex to real keeps the real part
+    if dtypes.is_int(new_dtype) and dtypes.is_inexact(x.dtype):
+        # Like XLA: NaN -> 0, out-of-range values saturate, instead of numpy's garbage.
+        info = dtypes.iinfo(new_dtype)
+        with np.errstate(invalid="ignore"):
+            x = np.clip(np.nan_to_num(x, nan=0), info.min, info.max)
+    return x.astype(new_dtype)
+
+
+# --- lax-level wrappers --------------------------------------------------------------------
+# One function per primitive, as JAX's lax module spells them.
+
+
+def _unary_wrapper(p, doc):
+    def f(x):
+        return bind(p, x)
+    f.__name__ = f.__qualname__ = p.name
+    f.__doc__ = doc
+    return f
+
+
+def _binary_wrapper(p, doc):
+    def f(x, y):
+        return bind(p, *lax_operands(x, y))
+    f.__name__ = f.__qualname__ = p.name
+    f.__doc__ = doc
+    return f
+
+
+_UNARY_DOCS = {
+    neg_p: "Elementwise negation: -x.", sign_p: "Elementwise sign (-1, 0, 1; x/|x| for complex).",
+    floor_p: "Elementwise floor.", ceil_p: "Elementwise ceiling.",
+    is_finite_p: "Elementwise test for finite values (not inf or NaN).",
+    exp_p: "Elementwise e**x.", exp2_p: "Elementwise 2**x.", log_p: "Elementwise natural log.",
+    log1p_p: "Elementwise log(1 + x), accurate for small x.",
+    expm1_p: "Elementwise exp(x) - 1, accurate for small x.", tanh_p: "Elementwise tanh.",
+    logistic_p: "Elementwise logistic sigmoid 1 / (1 + exp(-x)).", sin_p: "Elementwise sine.",
+    cos_p: "Elementwise cosine.", tan_p: "Elementwise tangent.", asin_p: "Elementwise arcsine.",
+    acos_p: "Elementwise arccosine.", atan_p: "Elementwise arctangent.",
+    sinh_p: "Elementwise sinh.", cosh_p: "Elementwise cosh.", asinh_p: "Elementwise asinh.",
+    acosh_p: "Elementwise acosh.", atanh_p: "Elementwise atanh.", sqrt_p: "Elementwise sqrt.",
+    rsqrt_p: "Elementwise 1 / sqrt(x).", cbrt_p: "Elementwise cube root.",
+    abs_p: "Elementwise absolute value (the modulus, of real dtype, for complex).",
+    erf_p: "Elementwise error function.", erf_inv_p: "Elementwise inverse error function.",
+    lgamma_p: "Elementwise log of the absolute value of the gamma function.",
+    digamma_p: "Elementwise digamma function (derivative of lgamma).",
+    not_p: "Elementwise logical (bool) or bitwise (integer) not.",
+    real_p: "Real part of a complex array.", imag_p: "Imaginary part of a complex array.",
+    conj_p: "Complex conjugate.",
+    stop_gradient_p: "The identity, whose derivative is zero: stops gradients flowing through x.",
+}
+
+_BINARY_DOCS = {
+    add_p: "Elementwise x + y.", sub_p: "Elementwise x - y.", mul_p: "Elementwise x * y.",
+    div_p: "Elementwise x / y; integer division rounds toward zero.",
+    rem_p: "Elementwise remainder with the sign of x (C fmod).", pow_p: "Elementwise x ** y.",
+    max_p: "Elementwise maximum (NaN-propagating).", min_p: "Elementwise minimum (NaN-propagating).",
+    atan2_p: "Elementwise atan2(x, y).", nextafter_p: "Next representable value after x toward y.",
+    complex_p: "Builds x + 1j * y.", and_p: "Elementwise logical/bitwise and.",
+    or_p: "Elementwise logical/bitwise or.", xor_p: "Elementwise logical/bitwise xor.",
+    shift_left_p: "Elementwise x << y (0 when y is out of range).",
+    shift_right_arithmetic_p: "Elementwise arithmetic x >> y.",
+    shift_right_logical_p: "Elementwise logical x >> y.",
+    eq_p: "Elementwise x == y.", ne_p: "Elementwise x != y.", lt_p: "Elementwise x < y.",
+    le_p: "Elementwise x <= y.", gt_p: "Elementwise x > y.", ge_p: "Elementwise x >= y.",
+}
+
+UNARY_PRIMITIVES = tuple(_UNARY_DOCS)
+BINARY_PRIMITIVES = tuple(_BINARY_DOCS)
+_WRAPPERS = {p.name: _unary_wrapper(p, d) for p, d in _UNARY_DOCS.items()}
+_WRAPPERS.update({p.name: _binary_wrapper(p, d) for p, d in _BINARY_DOCS.items()})
+globals().update({k: v for k, v in _WRAPPERS.items() if k not in ("and", "or", "not")})
+bitwise_and, bitwise_or, bitwise_not = _WRAPPERS["and"], _WRAPPERS["or"], _WRAPPERS["not"]
+bitwise_xor = _WRAPPERS["xor"]
+
+
+def round(x, rounding_method=0):  # noqa: A001  (lax's name)
+    """Elementwise rounding: method 0 rounds half away from zero, 1 half to even."""
+    return bind(round_p, x, rounding_method=int(rounding_method))
+
+
+def integer_pow(x, y: int):
+    """x ** y for a static Python int y."""
+    return bind(integer_pow_p, x, y=int(y))
+
+
+def select_n(which, *cases):
+    """Chooses, elementwise, ``cases[which]`` (bool which: False -> cases[0])."""
+    return bind(select_n_p, which, *lax_operands(*cases))
+
+
+def select(pred, on_true, on_false):
+    """``on_true`` where pred else ``on_false`` (lax.select)."""
+    return select_n(pred, on_false, on_true)
+
+
+def convert_element_type(x, new_dtype, weak_type: bool = False):
+    """Converts x to ``new_dtype`` (canonicalized), a no-op when nothing changes."""
+    from ..core import get_aval
+    new_dtype = dtypes.canonicalize(new_dtype)
+    aval = get_aval(x)
+    if aval.dtype == new_dtype and aval.weak_type == weak_type and not isinstance(x, (int, float, complex, bool)):
+        return x
+    return bind(convert_element_type_p, x, new_dtype=new_dtype, weak_type=bool(weak_type))
+
+
+def clamp(lo, x, hi):
+    """Elementwise ``min(max(x, lo), hi)``; composed of max and min."""
+    lo, x, hi = lax_operands(lo, x, hi)
+    return bind(min_p, bind(max_p, x, lo), hi)
+
+
+def category_of(x) -> str:
+    from ..core import get_aval
+    return category(get_aval(x).dtype)

@@ -1,0 +1,297 @@
+"""Shape primitives: broadcast_in_dim, reshape, transpose, squeeze, rev,
+concatenate, pad, iota; and ``expand_dims``, composed from reshape.
+
+None of these changes values, only where they sit; all are linear, so each
+will get a transpose rule for reverse mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..core import Primitive, ShapedArray, bind, get_aval
+from ._rules import check_same_dtypes, normalize_axes, normalize_axis
+
+
+def _shape_tuple(op, shape) -> tuple:
+    try:
+        out = tuple(int(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"{op}: shape must be a tuple of Python ints, got {shape!r}. Shapes "
+                        "are static: inside a transformed function use x.shape, not a traced "
+                        "value.") from None
+    if any(d < 0 for d in out):
+        raise ValueError(f"{op}: shape {out} has a negative dimension")
+    return out
+
+
+# --- broadcast_in_dim ------------------------------------------------------------------------
+
+broadcast_in_dim_p = Primitive("broadcast_in_dim")
+
+
+@broadcast_in_dim_p.def_abstract_eval
+def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensions):
+    if len(broadcast_dimensions) != x.ndim:
+        raise ValueError(f"broadcast_in_dim: broadcast_dimensions {broadcast_dimensions} must "
+                         f"name one output dimension per operand dimension ({x.shape})")
+    if any(b >= len(shape) for b in broadcast_dimensions) or list(broadcast_dimensions) != sorted(set(broadcast_dimensions)):
+        raise ValueError(f"broadcast_in_dim: broadcast_dimensions {broadcast_dimensions} must be "
+                         f"strictly increasing and within rank {len(shape)}")
+    for d, b in zip(x.shape, broadcast_dimensions):
+        if d != 1 and d != shape[b]:
+            raise ValueError(f"broadcast_in_dim: operand shape {x.shape} cannot be broadcast to "
+                             f"{shape} along dimensions {broadcast_dimensions}")
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+@broadcast_in_dim_p.def_impl
+def _broadcast_in_dim_impl(x, *, shape, broadcast_dimensions):
+    x = np.asarray(x)
+    expanded = [1] * len(shape)
+    for d, b in zip(x.shape, broadcast_dimensions):
+        expanded[b] = d
+    return np.broadcast_to(x.reshape(expanded), shape)
+
+
+def broadcast_in_dim(x, shape, broadcast_dimensions):
+    """Broadcasts x to ``shape``; operand dim i becomes output dim broadcast_dimensions[i]."""
+    shape = _shape_tuple("broadcast_in_dim", shape)
+    return bind(broadcast_in_dim_p, x, shape=shape,
+                broadcast_dimensions=tuple(int(b) for b in broadcast_dimensions))
+
+
+def broadcast(x, sizes):
+    """Adds leading dimensions of ``sizes`` to x (lax.broadcast)."""
+    aval = get_aval(x)
+    sizes = tuple(sizes)
+    return broadcast_in_dim(x, sizes + aval.shape, tuple(range(len(sizes), len(sizes) + aval.ndim)))
+
+
+# --- reshape -------------------------------------------------------------------------------------
+
+reshape_p = Primitive("reshape")
+
+
+@reshape_p.def_abstract_eval
+def _reshape_abstract_eval(x: ShapedArray, *, new_sizes):
+    if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
+        raise ValueError(f"reshape: cannot reshape an array of shape {x.shape} (size {x.size}) "
+                         f"into shape {new_sizes}")
+    return ShapedArray(new_sizes, x.dtype, x.weak_type)
+
+
+@reshape_p.def_impl
+def _reshape_impl(x, *, new_sizes):
+    return np.reshape(x, new_sizes)
+
+
+def reshape(x, new_sizes):
+    """Reshapes x (row-major) to ``new_sizes``; a no-op when the shape is unchanged."""
+    new_sizes = _shape_tuple("reshape", new_sizes)
+    if get_aval(x).shape == new_sizes:
+        return x
+    return bind(reshape_p, x, new_sizes=new_sizes)
+
+
+def expand_dims(x, dimensions):
+    """Inserts size-1 dimensions at the given output positions (a reshape)."""
+    aval = get_aval(x)
+    nd = aval.ndim + len(dimensions)
+    dims = sorted(normalize_axis("expand_dims", d, nd) for d in dimensions)
+    shape = list(aval.shape)
+    for d in dims:
+        shape.insert(d, 1)
+    return reshape(x, shape)
+
+
+# --- squeeze ---------------------------------------------------------------------------------------
+
+squeeze_p = Primitive("squeeze")
+
+
+@squeeze_p.def_abstract_eval
+def _squeeze_abstract_eval(x: ShapedArray, *, dimensions):
+    for d in dimensions:
+        if x.shape[d] != 1:
+            raise ValueError(f"squeeze: cannot remove dimension {d} of size {x.shape[d]} from "
+                             f"shape {x.shape}: only size-1 dimensions can be squeezed")
+    shape = tuple(s for i, s in enumerate(x.shape) if i not in dimensions)
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+@squeeze_p.def_impl
+def _squeeze_impl(x, *, dimensions):
+    return np.squeeze(x, axis=dimensions)
+
+
+def squeeze(x, dimensions):
+    """Removes the given size-1 dimensions."""
+    dims = normalize_axes("squeeze", dimensions, get_aval(x).ndim)
+    if not dims:
+        return x
+    return bind(squeeze_p, x, dimensions=tuple(sorted(dims)))
+
+
+# --- transpose -------------------------------------------------------------------------------------
+
+transpose_p = Primitive("transpose")
+
+
+@transpose_p.def_abstract_eval
+def _transpose_abstract_eval(x: ShapedArray, *, permutation):
+    if sorted(permutation) != list(range(x.ndim)):
+        raise ValueError(f"transpose: permutation {permutation} is not a permutation of the "
+                         f"{x.ndim} axes of shape {x.shape}")
+    return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype, x.weak_type)
+
+
+@transpose_p.def_impl
+def _transpose_impl(x, *, permutation):
+    return np.transpose(x, permutation)
+
+
+def transpose(x, permutation):
+    """Permutes the axes: output axis i is input axis permutation[i]."""
+    permutation = tuple(int(p) for p in permutation)
+    if permutation == tuple(range(len(permutation))):
+        return x
+    return bind(transpose_p, x, permutation=permutation)
+
+
+# --- rev ---------------------------------------------------------------------------------------------
+
+rev_p = Primitive("rev")
+
+
+@rev_p.def_abstract_eval
+def _rev_abstract_eval(x: ShapedArray, *, dimensions):
+    normalize_axes("rev", dimensions, x.ndim)
+    return x
+
+
+@rev_p.def_impl
+def _rev_impl(x, *, dimensions):
+    return np.flip(x, dimensions)
+
+
+def rev(x, dimensions):
+    """Reverses the order of elements along ``dimensions``."""
+    dims = normalize_axes("rev", dimensions, get_aval(x).ndim)
+    return bind(rev_p, x, dimensions=tuple(sorted(dims))) if dims else x
+
+
+# --- concatenate -------------------------------------------------------------------------------------
+
+concatenate_p = Primitive("concatenate")
+
+
+@concatenate_p.def_abstract_eval
+def _concatenate_abstract_eval(*xs: ShapedArray, dimension):
+    if not xs:
+        raise ValueError("concatenate needs at least one array")
+    check_same_dtypes("concatenate", xs)
+    ref = xs[0]
+    for x in xs:
+        if x.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(x.shape, ref.shape))
+                                     if i != dimension):
+            shapes = ", ".join(str(x.shape) for x in xs)
+            raise ValueError(f"concatenate: all arrays must have the same shape except along "
+                             f"dimension {dimension}, got {shapes}")
+    shape = list(ref.shape)
+    shape[dimension] = sum(x.shape[dimension] for x in xs)
+    return ShapedArray(shape, ref.dtype, all(x.weak_type for x in xs))
+
+
+@concatenate_p.def_impl
+def _concatenate_impl(*xs, dimension):
+    return np.concatenate(xs, axis=dimension)
+
+
+def concatenate(operands, dimension: int):
+    """Joins arrays of one dtype along an existing dimension."""
+    operands = list(operands)
+    if len(operands) == 1:
+        return operands[0]
+    ndim = get_aval(operands[0]).ndim
+    return bind(concatenate_p, *operands, dimension=normalize_axis("concatenate", dimension, ndim))
+
+
+# --- pad ---------------------------------------------------------------------------------------------
+
+pad_p = Primitive("pad")
+
+
+@pad_p.def_abstract_eval
+def _pad_abstract_eval(x: ShapedArray, padding_value: ShapedArray, *, padding_config):
+    check_same_dtypes("pad", (x, padding_value))
+    if padding_value.shape != ():
+        raise ValueError(f"pad: the padding value must be a scalar, got shape {padding_value.shape}")
+    if len(padding_config) != x.ndim:
+        raise ValueError(f"pad: padding_config has {len(padding_config)} entries for an array "
+                         f"of rank {x.ndim}")
+    shape = []
+    for d, (lo, hi, interior) in zip(x.shape, padding_config):
+        if interior < 0:
+            raise ValueError(f"pad: interior padding must be >= 0, got {padding_config}")
+        size = lo + hi + d + max(d - 1, 0) * interior
+        if size < 0:
+            raise ValueError(f"pad: padding {padding_config} gives a negative size for shape {x.shape}")
+        shape.append(size)
+    return ShapedArray(shape, x.dtype, x.weak_type and padding_value.weak_type)
+
+
+@pad_p.def_impl
+def _pad_impl(x, padding_value, *, padding_config):
+    x = np.asarray(x)
+    # Interior padding first (into a strided buffer), then positive edges, then
+    # negative edges as slices.
+    inner_shape = [d + max(d - 1, 0) * i for d, (_, _, i) in zip(x.shape, padding_config)]
+    buf = np.full(inner_shape, padding_value, dtype=x.dtype)
+    buf[tuple(slice(None, None, i + 1) for _, _, i in padding_config)] = x
+    widths = [(max(lo, 0), max(hi, 0)) for lo, hi, _ in padding_config]
+    buf = np.pad(buf, widths, constant_values=padding_value) if any(map(any, widths)) else buf
+    crop = tuple(slice(-lo if lo < 0 else 0, (s + hi) if hi < 0 else s)
+                 for (lo, hi, _), s in zip(padding_config, buf.shape))
+    return buf[crop]
+
+
+def pad(x, padding_value, padding_config):
+    """Pads x with ``(low, high, interior)`` per dimension; negative low/high crop."""
+    from ._rules import lax_operands
+    x, padding_value = lax_operands(x, padding_value)
+    cfg = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
+    return bind(pad_p, x, padding_value, padding_config=cfg)
+
+
+# --- iota ---------------------------------------------------------------------------------------------
+
+iota_p = Primitive("iota")
+
+
+@iota_p.def_abstract_eval
+def _iota_abstract_eval(*, dtype, shape, dimension):
+    if not 0 <= dimension < len(shape):
+        raise ValueError(f"iota: dimension {dimension} is out of range for shape {shape}")
+    return ShapedArray(shape, dtype, False)
+
+
+@iota_p.def_impl
+def _iota_impl(*, dtype, shape, dimension):
+    r = np.arange(shape[dimension], dtype=dtype)
+    view = [1] * len(shape)
+    view[dimension] = shape[dimension]
+    return np.broadcast_to(r.reshape(view), shape)
+
+
+def iota(dtype, size: int):
+    """0, 1, ..., size - 1 as a 1-d array of ``dtype``."""
+    return broadcasted_iota(dtype, (int(size),), 0)
+
+
+def broadcasted_iota(dtype, shape, dimension: int):
+    """An array of ``shape`` whose values count along ``dimension``."""
+    shape = _shape_tuple("iota", shape)
+    return bind(iota_p, dtype=dtypes.canonicalize(dtype), shape=shape,
+                dimension=normalize_axis("iota", dimension, len(shape)))
