@@ -8,6 +8,7 @@ Write pure functions over immutable arrays with ``functrans.numpy``;
 """
 
 from .config import config
+from . import core  # before array: array.py refers to core at import time
 from . import dtypes
 from .array import Array
 from .core import ShapedArray, Primitive, bind

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import core as _core  # functrans/__init__ imports core first, so this is safe
 from . import dtypes
 from .errors import ImmutableArrayError
 
@@ -133,9 +134,8 @@ class Array(ArrayOps):
 
     @property
     def aval(self):
-        from .core import ShapedArray
         v = self._value
-        return ShapedArray(v.shape, v.dtype, self._weak_type)
+        return _core.ShapedArray(v.shape, v.dtype, self._weak_type)
 
     @property
     def shape(self) -> tuple:

@@ -297,7 +297,13 @@ def eval_primitive(prim: Primitive, args, params):
     from .array import Array, _new_array
     avals = [get_aval(a) for a in args]
     out_avals = prim.abstract_eval(*avals, **params)
-    vals = [a._value if type(a) is Array else a for a in args]
+    vals = []
+    for a in args:
+        if type(a) is Array:
+            a = a._value
+        elif isinstance(a, Tracer):  # no transformation is active: it leaked
+            raise UnexpectedTracerError(a)
+        vals.append(a)
     impl = prim.impl
     if impl is None:
         raise MissingRuleError(prim.name, "impl")

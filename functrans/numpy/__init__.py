@@ -21,7 +21,7 @@ same as JAX's):
 
 from ..array import attach_numpy as _attach_numpy
 from .. import dtypes as _dtypes
-from ._util import asarray, array, broadcast_shapes as _broadcast_shapes_op  # noqa: F401
+from ._util import asarray, array, broadcast_to, broadcast_shapes as _broadcast_shapes_op  # noqa: F401
 from ._ufuncs import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._shape import *  # noqa: F401,F403

@@ -45,9 +45,13 @@ config.on_change(_clear_cache)
 
 
 def _promote_key(key):
+    """(dtype, weak) for a cache key: two (dtype, weak) pairs, or one and a scalar type."""
     if len(key) == 4:
         return dtypes.promote_types((key[0], key[1]), (key[2], key[3]))
-    dt, weak, scalar_type = key
+    if isinstance(key[0], type):
+        scalar_type, dt, weak = key
+    else:
+        dt, weak, scalar_type = key
     return dtypes.promote_types((dt, weak), (dtypes.scalar_dtype(scalar_type(0)), scalar_type is not bool))
 
 
@@ -82,16 +86,22 @@ def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
             _reraise(e)
 
     def fn(x, y, /):
-        if _state.stack or type(x) is not Array:
+        if _state.stack:
             return general_path(x, y)
-        ty = type(y)
-        xv = x._value
-        if ty is Array:
-            yv = y._value
-            key = (xv.dtype, x._weak_type, yv.dtype, y._weak_type)
-        elif ty in _PY_SCALAR_TYPES:
-            yv = y
-            key = (xv.dtype, x._weak_type, ty)
+        tx, ty = type(x), type(y)
+        if tx is Array:
+            xv = x._value
+            if ty is Array:
+                yv = y._value
+                key = (xv.dtype, x._weak_type, yv.dtype, y._weak_type)
+            elif ty in _PY_SCALAR_TYPES:
+                yv = y
+                key = (xv.dtype, x._weak_type, ty)
+            else:
+                return general_path(x, y)
+        elif ty is Array and tx in _PY_SCALAR_TYPES:
+            xv, yv = x, y._value
+            key = (tx, yv.dtype, y._weak_type)
         else:
             return general_path(x, y)
         try:
@@ -100,7 +110,9 @@ def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
             dtype, weak = _promotion_cache[key] = _promote_key(key)
         if dtype not in fast_dtypes:
             return general_path(x, y)
-        if xv.dtype != dtype:
+        # Python scalars stay Python scalars: with the array operand already of
+        # the result dtype, numpy's NEP 50 rules give that dtype.
+        if tx is Array and xv.dtype != dtype:
             xv = xv.astype(dtype)
         if ty is Array and yv.dtype != dtype:
             yv = yv.astype(dtype)

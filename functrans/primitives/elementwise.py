@@ -16,7 +16,7 @@ import numpy as np
 import scipy.special
 
 from .. import dtypes
-from ..core import Primitive, ShapedArray, bind
+from ..core import Primitive, ShapedArray, bind, is_scalar_literal
 from ._rules import (ANY, BOOL, COMPLEX, FLOAT, INEXACT, INTEGRAL, NUMERIC, ORDERED,
                      category, check_dtype, check_same_dtypes, elementwise_shape, lax_operands)
 
@@ -375,7 +375,7 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
     from ..core import get_aval
     new_dtype = dtypes.canonicalize(new_dtype)
     aval = get_aval(x)
-    if aval.dtype == new_dtype and aval.weak_type == weak_type and not isinstance(x, (int, float, complex, bool)):
+    if aval.dtype == new_dtype and aval.weak_type == weak_type and not is_scalar_literal(x):
         return x
     return bind(convert_element_type_p, x, new_dtype=new_dtype, weak_type=bool(weak_type))
 
