@@ -143,3 +143,31 @@ def test_output_not_an_array_is_a_clear_error():
 def test_lax_level_ir():
     closed = ft.make_ir(lambda x: lax.select_n(x > 0, -x, x))(fnp.ones(2))
     assert [e.prim.name for e in closed.eqns] == ["gt", "neg", "select_n"]
+
+
+# A higher-order primitive holding a sub-IR, as jit_call/cond/scan will: the
+# printer and checker must recurse into it.
+from functrans.core import Primitive  # noqa: E402
+
+_call_p = Primitive("test_closed_call")
+_call_p.multiple_results = True
+_call_p.def_abstract_eval(lambda *avals, body: body.out_avals)
+_call_p.def_impl(lambda *args, body: [np.asarray(v) for v in ir.eval_ir(body.ir, body.consts, args)])
+
+
+def test_sub_irs_print_typecheck_and_evaluate():
+    body = ft.make_ir(lambda x: fnp.exp(x) + 1.0)(fnp.ones(3))
+
+    def f(x):
+        (y,) = _call_p.bind(x * 2.0, body=body)
+        return y
+
+    closed = ft.make_ir(f)(fnp.ones(3))
+    text = str(closed)
+    assert "test_closed_call[body={ lambda ; a:f32[3]. let" in text
+    assert "exp a" in text and text.count("in (") == 2
+    assert ir.typecheck(closed) == [ShapedArray((3,), np.float32)]
+    x = fnp.asarray([0.0, 1.0, 2.0])
+    np.testing.assert_allclose(np.asarray(f(x)), np.exp(np.asarray(x) * 2) + 1, rtol=1e-6)
+    (out,) = ir.eval_ir(closed.ir, closed.consts, [x])
+    np.testing.assert_allclose(np.asarray(out), np.asarray(f(x)), rtol=1e-6)
