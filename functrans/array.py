@@ -127,15 +127,18 @@ class Array(ArrayOps):
         [1.0, 3.0, 5.0]
     """
 
-    __slots__ = ("_value", "_weak_type", "__weakref__")
+    __slots__ = ("_value", "_weak_type", "_aval", "__weakref__")
 
     def __init__(self, *args, **kwargs):
         raise TypeError("create arrays with functrans.numpy.asarray(...) or array(...)")
 
     @property
     def aval(self):
-        v = self._value
-        return _core.ShapedArray(v.shape, v.dtype, self._weak_type)
+        aval = self._aval
+        if aval is None:  # computed once: the array never changes
+            v = self._value
+            aval = self._aval = _core.ShapedArray(v.shape, v.dtype, self._weak_type)
+        return aval
 
     @property
     def shape(self) -> tuple:
@@ -270,6 +273,7 @@ def _new_array(value, weak_type: bool = False) -> Array:
     x = object.__new__(Array)
     x._value = value
     x._weak_type = weak_type
+    x._aval = None
     return x
 
 

@@ -295,15 +295,17 @@ def bind(prim: Primitive, *args, **params):
 def eval_primitive(prim: Primitive, args, params):
     """Eager evaluation: checks types with ``abstract_eval``, runs ``impl`` on host arrays."""
     from .array import Array, _new_array
-    avals = [get_aval(a) for a in args]
-    out_avals = prim.abstract_eval(*avals, **params)
-    vals = []
+    avals, vals = [], []
     for a in args:
         if type(a) is Array:
-            a = a._value
+            avals.append(a.aval)
+            vals.append(a._value)
         elif isinstance(a, Tracer):  # no transformation is active: it leaked
             raise UnexpectedTracerError(a)
-        vals.append(a)
+        else:
+            avals.append(get_aval(a))
+            vals.append(a)
+    out_avals = prim.abstract_eval(*avals, **params)
     impl = prim.impl
     if impl is None:
         raise MissingRuleError(prim.name, "impl")

@@ -30,12 +30,16 @@ _CATEGORY_NAMES = {BOOL: "bool", INT: "signed integer", UINT: "unsigned integer"
                    FLOAT: "floating-point", COMPLEX: "complex"}
 
 
+_CATEGORIES = {dtypes.bool_: BOOL, dtypes.bfloat16: FLOAT, dtypes.float16: FLOAT,
+               dtypes.float32: FLOAT, dtypes.float64: FLOAT, dtypes.complex64: COMPLEX,
+               dtypes.complex128: COMPLEX, dtypes.int8: INT, dtypes.int16: INT,
+               dtypes.int32: INT, dtypes.int64: INT, dtypes.uint8: UINT, dtypes.uint16: UINT,
+               dtypes.uint32: UINT, dtypes.uint64: UINT}
+
+
 def category(dtype) -> str:
-    if dtype == dtypes.bool_:
-        return BOOL
-    if dtypes.is_float(dtype):
-        return FLOAT
-    return {"i": INT, "u": UINT, "c": COMPLEX}[np.dtype(dtype).kind]
+    """The dtype's category: BOOL, INT, UINT, FLOAT or COMPLEX."""
+    return _CATEGORIES[dtype]
 
 
 def check_dtype(op: str, aval: ShapedArray, allowed, what: str = "operand"):
