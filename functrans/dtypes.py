@@ -80,6 +80,18 @@ def iinfo(dtype):
     return np.iinfo(dtype)
 
 
+def to_inexact(dtype):
+    """The float dtype integer or bool values become in inexact math (sin, mean, /).
+
+    As in JAX: bool and integers of up to 32 bits give float32, 64-bit
+    integers float64 (with x64 on); inexact dtypes are unchanged.
+    """
+    dtype = np.dtype(dtype)
+    if is_inexact(dtype):
+        return dtype
+    return canonicalize(float64 if dtype.itemsize == 8 else float32)
+
+
 def real_dtype(dtype):
     """float32 for complex64, float64 for complex128, else the dtype itself."""
     dtype = np.dtype(dtype)

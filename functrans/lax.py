@@ -12,3 +12,12 @@ from .primitives.elementwise import (round, integer_pow, select_n, select,  # no
 from .primitives.shape import (broadcast_in_dim, broadcast, reshape, expand_dims,  # noqa: F401
                                squeeze, transpose, rev, concatenate, pad, iota,
                                broadcasted_iota)
+from .primitives.reductions import *  # noqa: F401,F403
+from .primitives.sorting import *  # noqa: F401,F403
+from .primitives.linalg import *  # noqa: F401,F403
+from .primitives.slicing import (slice, slice_in_dim, index_in_dim, dynamic_slice,  # noqa: F401,A004
+                                 dynamic_slice_in_dim, dynamic_index_in_dim,
+                                 dynamic_update_slice, dynamic_update_slice_in_dim,
+                                 dynamic_update_index_in_dim, gather, GatherDimensionNumbers,
+                                 scatter, scatter_add, scatter_mul, scatter_min, scatter_max,
+                                 ScatterDimensionNumbers)

@@ -92,10 +92,11 @@ def promote_dtypes(*args):
 
 
 def promote_dtypes_inexact(*args):
-    """Like promote_dtypes, then integers and bools become the default float."""
+    """Like promote_dtypes, then integers and bools become floats (dtypes.to_inexact)."""
     dtype, weak = dtypes.promote_types(*[_typed(a) for a in args])
     if not dtypes.is_inexact(dtype):
-        dtype = dtypes.default_float()
+        # A weak int (a Python int) becomes the default float, like any Python float.
+        dtype = dtypes.default_float() if weak else dtypes.to_inexact(dtype)
     return [_cast(a, dtype, weak) for a in args]
 
 

@@ -389,3 +389,8 @@ def clamp(lo, x, hi):
 def category_of(x) -> str:
     from ..core import get_aval
     return category(get_aval(x).dtype)
+
+
+__all__ = sorted([k for k in _WRAPPERS if k not in ("and", "or", "not", "xor")]
+                 + ["bitwise_and", "bitwise_or", "bitwise_not", "bitwise_xor", "round",
+                    "integer_pow", "select_n", "select", "convert_element_type", "clamp"])

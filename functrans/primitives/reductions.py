@@ -1,1 +1,383 @@
-"""(being written)"""
+"""Reduction primitives: reduce_{sum,prod,max,min,and,or}, argmax/argmin, and the
+cumulative cum{sum,prod,max,min}.
+
+Params are static tuples and ints, already normalized by the wrappers:
+
+* ``reduce_*`` take ``axes``, a sorted tuple of distinct non-negative axes; the
+  output drops those axes. An empty reduced axis gives the operation's
+  identity, like XLA: 0 for sum, 1 for prod, -inf/+inf (floats) or the dtype's
+  min/max (integers) for max/min, True for and, False for or.
+* ``argmax``/``argmin`` take ``axes=(axis,)`` and ``index_dtype``. A NaN counts
+  as the maximum (and the minimum), and ties go to the first occurrence, like
+  numpy and JAX.
+* ``cum*`` take ``axis`` and ``reverse`` (accumulate from the end).
+
+Outputs keep the operand's weak type (``argmax``'s indices are never weak).
+functrans.numpy decides dtypes (sum of int8 -> int32) before binding.
+
+Impls upcast float16/bfloat16 to float32, where numpy's loops are slow or,
+for bfloat16, unreliable (NaN warnings); the result is cast back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..core import Primitive, ShapedArray, bind, get_aval
+from ._rules import (ANY, BOOL, INTEGRAL, NUMERIC, ORDERED, check_dtype, normalize_axes,
+                     normalize_axis)
+
+__all__ = ["reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and",
+           "reduce_or", "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin"]
+
+_LOW_FLOATS = (dtypes.float16, dtypes.bfloat16)
+
+
+def _upcast(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32) if x.dtype in _LOW_FLOATS else x
+
+
+def _check_axes(op: str, aval: ShapedArray, axes) -> None:
+    if (type(axes) is not tuple or any(type(a) is not int for a in axes)
+            or list(axes) != sorted(set(axes)) or any(not 0 <= a < aval.ndim for a in axes)):
+        raise ValueError(f"{op}: axes must be a sorted tuple of distinct axes in [0, {aval.ndim}) "
+                         f"for operand {aval.str_short()}, got {axes!r}. The lax wrapper "
+                         f"({op}(x, axes)) normalizes negative and unsorted axes.")
+
+
+def _reduced_shape(shape, axes) -> tuple:
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+# --- reduce_* ------------------------------------------------------------------------------------
+
+
+def _reduce_abstract_eval(name, allowed):
+    def abstract_eval(x: ShapedArray, *, axes) -> ShapedArray:
+        check_dtype(name, x, allowed)
+        _check_axes(name, x, axes)
+        return ShapedArray(_reduced_shape(x.shape, axes), x.dtype, x.weak_type)
+    return abstract_eval
+
+
+def _max_identity(dtype):
+    if dtype == dtypes.bool_:
+        return False
+    if dtypes.is_int(dtype):
+        return dtypes.iinfo(dtype).min
+    return -np.inf
+
+
+def _min_identity(dtype):
+    if dtype == dtypes.bool_:
+        return True
+    if dtypes.is_int(dtype):
+        return dtypes.iinfo(dtype).max
+    return np.inf
+
+
+def _reduce_sum_impl(x, *, axes):
+    x = np.asarray(x)
+    # dtype= keeps numpy from widening int32 sums to int64 (XLA wraps around).
+    if x.dtype in _LOW_FLOATS:
+        return np.sum(_upcast(x), axis=axes).astype(x.dtype)
+    return np.sum(x, axis=axes, dtype=x.dtype)
+
+
+def _reduce_prod_impl(x, *, axes):
+    x = np.asarray(x)
+    if x.dtype in _LOW_FLOATS:
+        return np.prod(_upcast(x), axis=axes).astype(x.dtype)
+    return np.prod(x, axis=axes, dtype=x.dtype)
+
+
+def _chooser_impl(np_reduce, identity):
+    def impl(x, *, axes):
+        x = np.asarray(x)
+        if any(x.shape[a] == 0 for a in axes):
+            # numpy raises on an empty reduction without identity; XLA gives the identity.
+            return np.full(_reduced_shape(x.shape, axes), identity(x.dtype), x.dtype)
+        if x.dtype in _LOW_FLOATS:
+            return np_reduce(_upcast(x), axis=axes).astype(x.dtype)
+        return np_reduce(x, axis=axes)
+    return impl
+
+
+def _reduce_and_impl(x, *, axes):
+    x = np.asarray(x)
+    if x.dtype == dtypes.bool_:
+        return np.all(x, axis=axes)
+    return np.bitwise_and.reduce(x, axis=axes)
+
+
+def _reduce_or_impl(x, *, axes):
+    x = np.asarray(x)
+    if x.dtype == dtypes.bool_:
+        return np.any(x, axis=axes)
+    return np.bitwise_or.reduce(x, axis=axes)
+
+
+def _reduce_primitive(name, impl, allowed) -> Primitive:
+    p = Primitive(name)
+    p.def_impl(impl)
+    p.def_abstract_eval(_reduce_abstract_eval(name, allowed))
+    return p
+
+
+reduce_sum_p = _reduce_primitive("reduce_sum", _reduce_sum_impl, NUMERIC)
+reduce_prod_p = _reduce_primitive("reduce_prod", _reduce_prod_impl, NUMERIC)
+reduce_max_p = _reduce_primitive("reduce_max", _chooser_impl(np.max, _max_identity), ANY)
+reduce_min_p = _reduce_primitive("reduce_min", _chooser_impl(np.min, _min_identity), ANY)
+reduce_and_p = _reduce_primitive("reduce_and", _reduce_and_impl, (BOOL,) + INTEGRAL)
+reduce_or_p = _reduce_primitive("reduce_or", _reduce_or_impl, (BOOL,) + INTEGRAL)
+
+
+def _reduce_wrapper(p, doc):
+    def wrapper(operand, axes):
+        aval = get_aval(operand)
+        axes = tuple(sorted(normalize_axes(p.name, axes, aval.ndim)))
+        return bind(p, operand, axes=axes)
+    wrapper.__name__ = wrapper.__qualname__ = p.name
+    wrapper.__doc__ = doc
+    return wrapper
+
+
+reduce_sum = _reduce_wrapper(reduce_sum_p, """Sums ``operand`` over ``axes``, keeping its dtype.
+
+    Integer sums wrap around on overflow, like XLA.
+
+    Args:
+      operand: an array of a numeric dtype.
+      axes: an int or a sequence of ints (negative counts from the end).
+
+    Returns:
+      An array without the ``axes`` dimensions; 0 where an axis is empty.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.reduce_sum(fnp.ones((2, 3)), (1,)).tolist()
+        [3.0, 3.0]
+    """)
+reduce_prod = _reduce_wrapper(reduce_prod_p, """Multiplies ``operand`` over ``axes`` (1 if empty).
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.reduce_prod(fnp.asarray([[1, 2], [3, 4]]), (0,)).tolist()
+        [3, 8]
+    """)
+reduce_max = _reduce_wrapper(reduce_max_p, """The maximum over ``axes`` (NaN-propagating).
+
+    An empty axis gives -inf for floats and the dtype's minimum for integers
+    (XLA's identity); functrans.numpy.max raises instead, like numpy.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.reduce_max(fnp.asarray([1.0, 5.0, 2.0]), (0,)).item()
+        5.0
+    """)
+reduce_min = _reduce_wrapper(reduce_min_p, """The minimum over ``axes`` (NaN-propagating).
+
+    An empty axis gives +inf for floats and the dtype's maximum for integers.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.reduce_min(fnp.asarray([1.0, 5.0, 2.0]), (0,)).item()
+        1.0
+    """)
+reduce_and = _reduce_wrapper(reduce_and_p, """Logical (bool) or bitwise (integer) and over ``axes``.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.reduce_and(fnp.asarray([True, False]), (0,)).item()
+        False
+    """)
+reduce_or = _reduce_wrapper(reduce_or_p, """Logical (bool) or bitwise (integer) or over ``axes``.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.reduce_or(fnp.asarray([True, False]), (0,)).item()
+        True
+    """)
+
+
+# --- argmax / argmin -----------------------------------------------------------------------------
+
+
+def _arg_abstract_eval(name):
+    def abstract_eval(x: ShapedArray, *, axes, index_dtype) -> ShapedArray:
+        check_dtype(name, x, ORDERED)
+        _check_axes(name, x, axes)
+        if len(axes) != 1:
+            raise ValueError(f"{name}: axes must name exactly one axis, got {axes}")
+        if not dtypes.is_int(index_dtype):
+            raise TypeError(f"{name}: index_dtype must be an integer dtype, got {index_dtype}")
+        if x.shape[axes[0]] == 0:
+            raise ValueError(f"{name}: cannot take the {name} of an empty axis: operand "
+                             f"{x.str_short()} has size 0 along axis {axes[0]}")
+        return ShapedArray(_reduced_shape(x.shape, axes), index_dtype, False)
+    return abstract_eval
+
+
+def _arg_impl(np_arg):
+    def impl(x, *, axes, index_dtype):
+        # numpy returns the first NaN (NaN is both the max and the min), then the
+        # first occurrence on ties: the same convention as JAX.
+        return np_arg(_upcast(np.asarray(x)), axis=axes[0]).astype(index_dtype, copy=False)
+    return impl
+
+
+argmax_p = Primitive("argmax")
+argmax_p.def_abstract_eval(_arg_abstract_eval("argmax"))
+argmax_p.def_impl(_arg_impl(np.argmax))
+
+argmin_p = Primitive("argmin")
+argmin_p.def_abstract_eval(_arg_abstract_eval("argmin"))
+argmin_p.def_impl(_arg_impl(np.argmin))
+
+
+def _arg_params(name, operand, axis, index_dtype):
+    aval = get_aval(operand)
+    axis = normalize_axis(name, int(axis), aval.ndim)
+    return dict(axes=(axis,), index_dtype=dtypes.canonicalize(index_dtype))
+
+
+def argmax(operand, axis: int, index_dtype):
+    """The index of the maximum along ``axis`` (the first one on ties; NaN is the max).
+
+    Args:
+      operand: a bool, integer or float array.
+      axis: the axis to reduce (must not be empty).
+      index_dtype: the integer dtype of the result.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.argmax(fnp.asarray([1.0, 7.0, 7.0]), 0, fnp.int32).item()
+        1
+    """
+    return bind(argmax_p, operand, **_arg_params("argmax", operand, axis, index_dtype))
+
+
+def argmin(operand, axis: int, index_dtype):
+    """The index of the minimum along ``axis`` (the first one on ties; NaN is the min).
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.argmin(fnp.asarray([3, 1, 1]), 0, fnp.int32).item()
+        1
+    """
+    return bind(argmin_p, operand, **_arg_params("argmin", operand, axis, index_dtype))
+
+
+# --- cumulative reductions -----------------------------------------------------------------------
+
+
+def _cumulative_abstract_eval(name, allowed):
+    def abstract_eval(x: ShapedArray, *, axis, reverse) -> ShapedArray:
+        check_dtype(name, x, allowed)
+        if type(axis) is not int or not 0 <= axis < x.ndim:
+            raise ValueError(f"{name}: axis {axis!r} is out of bounds for operand "
+                             f"{x.str_short()} (rank {x.ndim})")
+        return x
+    return abstract_eval
+
+
+def _cumsum_np(x, axis):
+    return np.cumsum(x, axis=axis, dtype=x.dtype)
+
+
+def _cumprod_np(x, axis):
+    return np.cumprod(x, axis=axis, dtype=x.dtype)
+
+
+def _cummax_np(x, axis):
+    return np.maximum.accumulate(x, axis=axis)
+
+
+def _cummin_np(x, axis):
+    return np.minimum.accumulate(x, axis=axis)
+
+
+def _cumulative_impl(np_fn):
+    def impl(x, *, axis, reverse):
+        x = np.asarray(x)
+        dtype = x.dtype
+        x = _upcast(x)
+        if reverse:
+            x = np.flip(x, axis)
+        out = np_fn(x, axis)
+        if reverse:
+            out = np.flip(out, axis)
+        return out.astype(dtype, copy=False)
+    return impl
+
+
+def _cumulative_primitive(name, np_fn, allowed) -> Primitive:
+    p = Primitive(name)
+    p.def_impl(_cumulative_impl(np_fn))
+    p.def_abstract_eval(_cumulative_abstract_eval(name, allowed))
+    return p
+
+
+cumsum_p = _cumulative_primitive("cumsum", _cumsum_np, NUMERIC)
+cumprod_p = _cumulative_primitive("cumprod", _cumprod_np, NUMERIC)
+cummax_p = _cumulative_primitive("cummax", _cummax_np, ANY)
+cummin_p = _cumulative_primitive("cummin", _cummin_np, ANY)
+
+
+def _cumulative_wrapper(p, doc):
+    def wrapper(operand, axis: int = 0, reverse: bool = False):
+        axis = normalize_axis(p.name, int(axis), get_aval(operand).ndim)
+        return bind(p, operand, axis=axis, reverse=bool(reverse))
+    wrapper.__name__ = wrapper.__qualname__ = p.name
+    wrapper.__doc__ = doc
+    return wrapper
+
+
+cumsum = _cumulative_wrapper(cumsum_p, """Running sum along ``axis`` (from the end if ``reverse``).
+
+    Args:
+      operand: a numeric array of rank >= 1.
+      axis: the axis to accumulate along.
+      reverse: accumulate from the last element toward the first.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.cumsum(fnp.asarray([1, 2, 3])).tolist()
+        [1, 3, 6]
+        >>> lax.cumsum(fnp.asarray([1, 2, 3]), reverse=True).tolist()
+        [6, 5, 3]
+    """)
+cumprod = _cumulative_wrapper(cumprod_p, """Running product along ``axis``.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.cumprod(fnp.asarray([1, 2, 3])).tolist()
+        [1, 2, 6]
+    """)
+cummax = _cumulative_wrapper(cummax_p, """Running maximum along ``axis`` (NaN-propagating).
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.cummax(fnp.asarray([1, 3, 2])).tolist()
+        [1, 3, 3]
+    """)
+cummin = _cumulative_wrapper(cummin_p, """Running minimum along ``axis`` (NaN-propagating).
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> lax.cummin(fnp.asarray([3, 1, 2])).tolist()
+        [3, 1, 1]
+    """)

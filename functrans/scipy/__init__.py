@@ -1,0 +1,5 @@
+"""functrans.scipy: scipy's API over functrans primitives (``special`` for now)."""
+
+from . import special  # noqa: F401
+
+__all__ = ["special"]
