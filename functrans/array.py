@@ -98,9 +98,7 @@ def attach_numpy(fnp) -> None:
     global _fnp
     _fnp = fnp
     for name, fname in _BINARY.items():
-        fn = getattr(fnp, fname, None)
-        if fn is None:
-            continue
+        fn = getattr(fnp, fname)
         setattr(ArrayOps, f"__{name}__", fn)
         setattr(ArrayOps, f"__r{name}__", _reflected(fn))
     for name, fname in _COMPARE.items():
@@ -108,8 +106,7 @@ def attach_numpy(fnp) -> None:
     for name, fname in _UNARY.items():
         setattr(ArrayOps, f"__{name}__", getattr(fnp, fname))
     for name in _METHODS:
-        if hasattr(fnp, name):
-            setattr(ArrayOps, name, getattr(fnp, name))
+        setattr(ArrayOps, name, getattr(fnp, name))
     ArrayOps.__getitem__ = fnp._getitem
 
 
@@ -300,21 +297,21 @@ class _IndexUpdateRef:
         self.array, self.index = array, index
 
     def get(self, *, mode=None, fill_value=None):
-        return _fnp._getitem(self.array, self.index)
+        return _fnp._indexing._index_get(self.array, self.index, mode, fill_value)
 
     def set(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "set")
+        return _fnp._index_update(self.array, self.index, values, "set", mode=mode)
 
     def add(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "add")
+        return _fnp._index_update(self.array, self.index, values, "add", mode=mode)
 
     def multiply(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "mul")
+        return _fnp._index_update(self.array, self.index, values, "mul", mode=mode)
 
     mul = multiply
 
     def min(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "min")
+        return _fnp._index_update(self.array, self.index, values, "min", mode=mode)
 
     def max(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "max")
+        return _fnp._index_update(self.array, self.index, values, "max", mode=mode)

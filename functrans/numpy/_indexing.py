@@ -1,10 +1,862 @@
-"""(being written)"""
-__all__ = []
+"""numpy indexing: ``x[idx]``, ``x.at[idx].set/add/...``, take, diagonal, nonzero, ...
+
+``x[idx]`` follows numpy's rules and lowers to few primitives:
+
+* static basic indices (ints, slices, None, Ellipsis): one ``slice``, then
+  ``rev`` for negative steps and ``squeeze`` for integer indices (in eager
+  mode numpy's own basic indexing, which is the same thing, only faster);
+* integer-array ("advanced") indices: one ``gather``. As in numpy, the
+  broadcast index dims replace the indexed dims where the advanced indices are
+  adjacent, and go first otherwise; an int among arrays counts as advanced;
+* a traced scalar index (``x[i]``): ``dynamic_slice``;
+* boolean masks: converted to integer arrays with numpy's ``nonzero``, which
+  needs a concrete mask (the output's shape depends on its values).
+
+Out-of-bounds semantics: a static Python int out of bounds raises IndexError,
+like numpy. Array and traced indices cannot be checked while tracing, so, as
+in JAX, negative ones wrap once and the rest are clamped into bounds for reads;
+``.at[...]`` updates drop out-of-bounds positions instead.
+
+``x.at[idx].<op>(v)`` casts ``v`` to x's dtype and broadcasts it to the shape
+of ``x[idx]``; then a static box (ints, step-1 slices) is one
+``dynamic_update_slice``, array indices over otherwise whole dims one
+``scatter*`` (the mirror of the gather that reads them), and anything else
+(strided slices mixed with arrays) a scatter to the flat positions found by
+indexing an iota of ``x.size`` the same way. Duplicate positions accumulate
+for add/multiply/min/max (like ``np.add.at``); for set the last one wins.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+
+import numpy as np
+
+from .. import dtypes
+from ..array import Array, _new_array
+from ..core import Tracer, _state, get_aval
+from ..errors import api_boundary, filter_traceback
+from ..primitives import elementwise as ew
+from ..primitives import shape as sp
+from ..primitives import slicing as sl
+from ._util import _contains_tracer, asarray, broadcast_to, normalize_axis, promote_dtypes
+
+__all__ = ["take", "take_along_axis", "nonzero", "argwhere", "flatnonzero", "compress",
+           "extract", "choose", "diagonal", "diag", "diagflat", "trace", "unravel_index",
+           "ravel_multi_index", "select"]
+
+# Kinds of index entries after parsing.
+_NEW, _ELLIPSIS, _SLICE, _INT, _ARRAY, _MASK = "new", "ellipsis", "slice", "int", "array", "mask"
+
+
+def _operand(x):
+    return x if isinstance(x, (Array, Tracer)) else asarray(x)
+
+
+def _index_dtype():
+    return dtypes.default_int()
+
+
+def _is_int_dtype(dtype) -> bool:
+    return np.dtype(dtype).kind in "iu"
+
+
+# --- parsing an index ------------------------------------------------------------------------
+
+
+def _traced_mask_error(aval):
+    return TypeError(
+        f"Boolean mask indexing with a traced mask ({aval.str_short()}) is not supported: the "
+        "shape of the result would depend on the mask's values, which are unknown inside a "
+        "transformed function (jit, vmap, grad, make_ir). Use fnp.where(mask, x, 0) (or "
+        "another fill value) to keep the shape static, or index with a concrete mask outside "
+        "the transformation.")
+
+
+def _index_type_error(raw):
+    what = (f"an array of dtype {np.dtype(raw.dtype)}" if hasattr(raw, "dtype")
+            else f"{type(raw).__name__} {raw!r:.40}")
+    return TypeError(f"invalid index: {what}. Indices must be integers, slices, None, Ellipsis, "
+                     "or integer or boolean arrays (convert floats with .astype(int)).")
+
+
+def _classify(raw):
+    """One index item as (kind, value)."""
+    if raw is None:
+        return _NEW, None
+    if raw is Ellipsis:
+        return _ELLIPSIS, None
+    if isinstance(raw, builtins.slice):
+        return _SLICE, raw
+    if isinstance(raw, (bool, np.bool_)):
+        return _MASK, np.asarray(raw)
+    if isinstance(raw, (int, np.integer)):
+        return _INT, int(raw)
+    if isinstance(raw, (list, tuple)) and _contains_tracer(raw):
+        raw = asarray(raw)  # a stack
+    if isinstance(raw, Tracer):
+        if raw.dtype == dtypes.bool_:
+            raise _traced_mask_error(raw.aval)
+        if not _is_int_dtype(raw.dtype):
+            raise _index_type_error(raw)
+        return _ARRAY, raw
+    if isinstance(raw, (Array, np.ndarray, np.generic, list, tuple)):
+        try:
+            v = raw._value if type(raw) is Array else np.asarray(raw)
+        except ValueError:
+            raise IndexError(f"invalid index {raw!r:.60}: a list index must be "
+                             "rectangular") from None
+        if isinstance(raw, (list, tuple)) and v.size == 0 and v.dtype.kind == "f":
+            v = v.astype(np.int64)  # numpy reads an empty list as an empty integer index
+        if v.dtype == np.bool_:
+            return _MASK, v
+        if not _is_int_dtype(v.dtype):
+            raise _index_type_error(v)
+        return _ARRAY, v
+    raise _index_type_error(raw)
+
+
+def _slice_bounds(s: builtins.slice, size: int) -> tuple:
+    for b in (s.start, s.stop, s.step):
+        if isinstance(b, Tracer):
+            raise TypeError(
+                f"slice bounds must be static, got a traced value {b.aval.str_short()} in "
+                f"{s}: the size of a slice must be known while tracing. For a slice of static "
+                "size at a traced position use lax.dynamic_slice(x, starts, sizes) (or "
+                "lax.dynamic_slice_in_dim).")
+    try:
+        return s.indices(size)
+    except TypeError:
+        raise TypeError(f"invalid slice {s}: slice bounds must be integers or None") from None
+
+
+def _parse_index(idx, shape):
+    """Parses ``idx`` for an array of ``shape``.
+
+    Returns ``(new_shape, entries, gaps)``: ``new_shape`` is ``shape`` with a
+    size-1 dim inserted for each None (and 0-d bool); ``entries`` has one
+    ``(kind, value)`` per dim of it: ``(_SLICE, (start, stop, step))`` normalized,
+    ``(_INT, i)`` static and in bounds (0 <= i < size), or ``(_ARRAY, a)`` an
+    integer numpy array or tracer (unnormalized); ``gaps`` holds the dim before
+    which an Ellipsis of no dims stood (numpy counts it as separating advanced
+    indices: ``x[0, ..., [1]]`` puts the index dims first even for a 2-d x).
+    """
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    items = [_classify(raw) for raw in idx]
+    if sum(k == _ELLIPSIS for k, _ in items) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(v.ndim if k == _MASK else 1 for k, v in items
+                   if k not in (_NEW, _ELLIPSIS))
+    if consumed > len(shape):
+        raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, but "
+                         f"{consumed} were indexed")
+    fill = [(_SLICE, builtins.slice(None))] * (len(shape) - consumed)
+    if any(k == _ELLIPSIS for k, _ in items):
+        at = [k for k, _ in items].index(_ELLIPSIS)
+        items = items[:at] + (fill or [(_ELLIPSIS, None)]) + items[at + 1:]
+    else:
+        items = items + fill
+    new_shape, entries, axis, gaps = [], [], 0, set()
+    for kind, v in items:
+        if kind == _ELLIPSIS:
+            gaps.add(len(entries))
+        elif kind == _NEW:
+            new_shape.append(1)
+            entries.append((_SLICE, (0, 1, 1)))
+        elif kind == _MASK and v.ndim == 0:
+            # numpy: a scalar bool adds a dim of length 1 (True) or 0 (False).
+            new_shape.append(1)
+            entries.append((_ARRAY, np.zeros(int(bool(v)), np.int64)))
+        elif kind == _MASK:
+            dims = shape[axis:axis + v.ndim]
+            for j, (m, d) in enumerate(zip(v.shape, dims)):
+                if m != d:
+                    raise IndexError(f"boolean index did not match indexed array along axis "
+                                     f"{axis + j}; size of axis is {d} but size of "
+                                     f"corresponding boolean axis is {m}")
+            for a, d in zip(np.nonzero(v), dims):
+                new_shape.append(d)
+                entries.append((_ARRAY, a))
+            axis += v.ndim
+        else:
+            d = shape[axis]
+            if kind == _SLICE:
+                entries.append((_SLICE, _slice_bounds(v, d)))
+            elif kind == _INT:
+                if not -d <= v < d:
+                    raise IndexError(f"index {v} is out of bounds for axis {axis} with size {d}")
+                entries.append((_INT, v % d))
+            else:
+                entries.append((_ARRAY, v))
+            new_shape.append(d)
+            axis += 1
+    return tuple(new_shape), entries, frozenset(gaps)
+
+
+# --- reading: x[idx] --------------------------------------------------------------------------
+
+
+def _is_static_basic(idx) -> bool:
+    items = idx if type(idx) is tuple else (idx,)
+    for i in items:
+        t = type(i)
+        if t is builtins.slice:
+            if not all(b is None or type(b) is int for b in (i.start, i.stop, i.step)):
+                return False
+        elif not (t is int or i is None or i is Ellipsis):
+            return False
+    return True
 
 
 def _getitem(x, idx):
-    raise NotImplementedError
+    """``x[idx]`` with numpy's semantics (see the module docstring).
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> x = fnp.arange(12).reshape(3, 4)
+        >>> x[1:, ::-2].tolist(), x[[0, 2], 1].tolist()
+        ([[7, 5], [11, 9]], [1, 9])
+    """
+    __tracebackhide__ = True  # noqa: F841  (read by pytest and IPython)
+    try:
+        if not _state.stack and type(x) is Array and _is_static_basic(idx):
+            # Eager fast path: numpy's basic indexing is exactly slice/rev/squeeze.
+            return _new_array(np.asarray(x._value[idx]), x._weak_type)
+        return _rewriting_take(x, idx)
+    except (TypeError, ValueError, IndexError) as e:
+        raise e.with_traceback(filter_traceback(e.__traceback__))
 
 
-def _index_update(x, idx, values, how):
-    raise NotImplementedError
+def _index_get(x, idx, mode=None, fill_value=None):
+    """``x.at[idx].get(mode=..., fill_value=...)``: reading with JAX's modes.
+
+    ``mode`` None, "clip" or "promise_in_bounds" clamps out-of-bounds array
+    indices; "fill" or "drop" gives ``fill_value`` there (NaN for inexact
+    dtypes by default, like lax.gather).
+    """
+    if mode not in (None, "clip", "promise_in_bounds", "fill", "drop"):
+        raise ValueError(f"x.at[...].get: mode must be None, 'clip', 'fill', 'drop' or "
+                         f"'promise_in_bounds', got {mode!r}")
+    return _rewriting_take(x, idx, "fill" if mode in ("fill", "drop") else "clip", fill_value)
+
+
+def _slice_params(entries) -> tuple:
+    """(starts, limits, strides, reversed dims) of the basic part of ``entries``."""
+    starts, limits, strides, rev = [], [], [], []
+    for dim, (kind, v) in enumerate(entries):
+        if kind == _INT:
+            starts.append(v), limits.append(v + 1), strides.append(1)
+            continue
+        start, stop, step = v
+        n = len(range(start, stop, step))
+        if step > 0:
+            lo, hi = start, max(start, stop)
+        else:  # the same elements in increasing order, reversed afterwards
+            lo, hi = (start + (n - 1) * step, start + 1) if n else (0, 0)
+            if n > 1:
+                rev.append(dim)
+        starts.append(lo), limits.append(hi), strides.append(abs(step))
+    return starts, limits, strides, rev
+
+
+def _basic(x, entries):
+    starts, limits, strides, rev = _slice_params(entries)
+    out = sl.slice(x, starts, limits, strides)
+    if rev:
+        out = sp.rev(out, rev)
+    drop = [d for d, (k, _) in enumerate(entries) if k == _INT]
+    return sp.squeeze(out, drop) if drop else out
+
+
+def _normalized_index(v, size: int):
+    """An index array with negative entries wrapped once, as the index dtype.
+
+    Concrete ones are also clipped to [-1, size], which keeps out-of-bounds
+    entries out of bounds and every value representable.
+    """
+    if isinstance(v, Tracer):
+        if v.dtype != _index_dtype():
+            v = ew.convert_element_type(v, _index_dtype())
+        return ew.select(ew.lt(v, 0), ew.add(v, size), v)
+    v = np.asarray(v)
+    if v.size and (v.min() < 0 or v.max() >= size):
+        if v.dtype.kind == "i":
+            v = np.where(v < 0, v.astype(np.int64) + size, v)
+        v = np.clip(v, -1, size)
+    return v.astype(_index_dtype(), copy=False)
+
+
+def _rewriting_take(x, idx, mode="clip", fill_value=None):
+    """``x[idx]``; mode "fill" gives ``fill_value`` at out-of-bounds array indices."""
+    x = _operand(x)
+    shape, entries, gaps = _parse_index(idx, tuple(x.shape))
+    x = sp.reshape(x, shape)
+    if all(k != _ARRAY for k, _ in entries):
+        return _basic(x, entries)
+    # With an array index present, ints are advanced indices too (numpy's rule).
+    index = {d: v if k == _INT else _normalized_index(v, shape[d])
+             for d, (k, v) in enumerate(entries) if k != _SLICE}
+    x = _basic(x, [e if e[0] == _SLICE else (_SLICE, (0, shape[d], 1))
+                   for d, e in enumerate(entries)])
+    if all(np.ndim(v) == 0 for v in index.values()) and (mode == "clip" or all(
+            not isinstance(v, Tracer) and 0 <= v < shape[d] for d, v in index.items())):
+        return _scalar_take(x, index)
+    return _gather_take(x, index, mode, fill_value, gaps)
+
+
+def _scalar_take(x, index):
+    """0-d indices only, clamped: static slicing, and a dynamic_slice for traced ones."""
+    shape = tuple(x.shape)
+    for d in index:
+        if shape[d] == 0:
+            raise IndexError(f"index is out of bounds for axis {d} with size 0")
+    static = {d: min(max(int(v), 0), shape[d] - 1) for d, v in index.items()
+              if not isinstance(v, Tracer)}
+    x = _basic(x, [(_INT, static[d]) if d in static else (_SLICE, (0, s, 1))
+                   for d, s in enumerate(shape)])
+    kept = [d for d in range(len(shape)) if d not in static]  # the dims left after _basic
+    if len(static) == len(index):
+        return x
+    out = sl.dynamic_slice(x, [index[d] if d in index else 0 for d in kept],
+                           [1 if d in index else shape[d] for d in kept],
+                           allow_negative_indices=False)
+    return sp.squeeze(out, [i for i, d in enumerate(kept) if d in index])
+
+
+def _advanced_layout(shape, index, gaps=frozenset()):
+    """Where advanced indexing over the dims of ``index`` puts things (numpy's rules).
+
+    Returns ``(dims, batch, offset_dims, out_shape)``: the indexed dims in
+    order, the broadcast shape of the index arrays, the output dims holding
+    the other (full) dims, and the output shape.
+    """
+    dims = sorted(index)
+    shapes = [np.shape(index[d]) if not isinstance(index[d], Tracer) else index[d].shape
+              for d in dims]
+    try:
+        batch = tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        shown = " ".join(str(tuple(s)) for s in shapes)
+        raise IndexError("shape mismatch: indexing arrays could not be broadcast together "
+                         f"with shapes {shown}") from None
+    nb, k = len(batch), len(dims)
+    rest = [d for d in range(len(shape)) if d not in index]
+    if dims[-1] - dims[0] == k - 1 and not any(dims[0] < g <= dims[-1] for g in gaps):
+        # adjacent: the index dims take their place
+        p = dims[0]
+        offset_dims = tuple(range(p)) + tuple(range(p + nb, len(rest) + nb))
+    else:  # separated: the index dims go first
+        offset_dims = tuple(range(nb, nb + len(rest)))
+    window, batch_it = iter(shape[d] for d in rest), iter(batch)
+    out_shape = tuple(next(window) if i in offset_dims else next(batch_it)
+                      for i in range(nb + len(rest)))
+    return dims, batch, offset_dims, out_shape
+
+
+def _gather_take(x, index, mode, fill_value, gaps=frozenset()):
+    """Advanced indexing over the dims in ``index`` (others full) with one gather."""
+    shape = tuple(x.shape)
+    dims, batch, offset_dims, out_shape = _advanced_layout(shape, index, gaps)
+    if any(shape[d] == 0 for d in dims):
+        # No element to read: only an empty index (or a fill) makes sense.
+        if int(np.prod(batch)) and mode == "clip":
+            d = next(d for d in dims if shape[d] == 0)
+            raise IndexError(f"index is out of bounds for axis {d} with size 0")
+        fill = 0 if fill_value is None else fill_value
+        return sp.broadcast_in_dim(_new_array(np.asarray(fill, x.dtype), x.weak_type),
+                                   out_shape, ())
+    indices = _stack_indices([index[d] for d in dims], batch)
+    dnums = sl.GatherDimensionNumbers(offset_dims, tuple(dims), tuple(dims))
+    sizes = tuple(1 if d in index else s for d, s in enumerate(shape))
+    return sl.gather(x, indices, dnums, sizes, mode=mode, fill_value=fill_value)
+
+
+def _stack_indices(arrays, batch):
+    """The index arrays broadcast to ``batch`` and stacked on a new last dim."""
+    dtype = _index_dtype()
+    if not any(isinstance(a, Tracer) for a in arrays):
+        stacked = np.stack([np.broadcast_to(np.asarray(a, dtype), batch) for a in arrays], -1)
+        return _new_array(stacked)
+    nb = len(batch)
+    cols = []
+    for a in arrays:
+        a = a if isinstance(a, Tracer) else _new_array(np.asarray(a, dtype))
+        rank = get_aval(a).ndim
+        cols.append(sp.broadcast_in_dim(a, tuple(batch) + (1,), tuple(range(nb - rank, nb))))
+    return sp.concatenate(cols, nb)
+
+
+# --- updating: x.at[idx].set(v) ---------------------------------------------------------------
+
+_COMBINE = {"add": ew.add_p, "mul": ew.mul_p, "min": ew.min_p, "max": ew.max_p}
+_BOOL_COMBINE = {"add": ew.or_p, "mul": ew.and_p, "min": ew.min_p, "max": ew.max_p}
+_METHOD = {"set": "set", "add": "add", "mul": "multiply", "min": "min", "max": "max"}
+
+
+def _values_for(op, values, x, shape):
+    """``values`` cast to x's dtype and broadcast to the indexed ``shape``."""
+    values = _operand(values)
+    if values.dtype != x.dtype:
+        values = ew.convert_element_type(values, x.dtype)
+    vshape, shape = tuple(values.shape), tuple(shape)
+    lead = max(len(vshape) - len(shape), 0)  # numpy drops leading size-1 dims of the values
+    try:
+        ok = all(s == 1 for s in vshape[:lead]) and np.broadcast_shapes(vshape[lead:],
+                                                                        shape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: cannot broadcast values of shape {vshape} to the indexed "
+                         f"shape {shape}")
+    if lead:
+        values = sp.reshape(values, vshape[lead:])
+    return broadcast_to(values, shape)
+
+
+def _index_update(x, idx, values, how, mode=None):
+    """``x.at[idx].<how>(values)``: a new array; ``how`` in set/add/mul/min/max.
+
+    Values are cast to x's dtype and broadcast to the shape of ``x[idx]``.
+    Duplicate positions accumulate (like ``np.add.at``); for "set" the last
+    one wins. Out-of-bounds array indices are dropped (``mode`` None, "drop"
+    or "fill") or clamped into bounds ("clip", "promise_in_bounds").
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> x = fnp.zeros(4, int)
+        >>> x.at[1:3].set(7).tolist(), x.at[fnp.array([0, 0, -1])].add(1).tolist()
+        ([0, 7, 7, 0], [2, 0, 0, 1])
+    """
+    if how not in _METHOD:
+        raise ValueError(f"_index_update: unknown update {how!r}; expected one of "
+                         f"{', '.join(_METHOD)}")
+    if mode not in (None, "drop", "fill", "clip", "promise_in_bounds"):
+        raise ValueError(f"x.at[...].{_METHOD[how]}: mode must be None, 'drop', 'fill', 'clip' "
+                         f"or 'promise_in_bounds', got {mode!r}")
+    clip = mode in ("clip", "promise_in_bounds")
+    __tracebackhide__ = True  # noqa: F841
+    try:
+        x = _operand(x)
+        new_shape, entries, gaps = _parse_index(idx, tuple(x.shape))
+        op = f"x.at[...].{_METHOD[how]}"
+        if all(k == _INT or (k == _SLICE and v[2] == 1) for k, v in entries):
+            update = _update_box
+        elif all(k != _SLICE or v == (0, d, 1) for (k, v), d in zip(entries, new_shape)):
+            update = _update_advanced
+        else:
+            return _update_positions(op, x, idx, values, how, clip)
+        out = update(op, sp.reshape(x, new_shape), entries, gaps, values, how, clip)
+        return sp.reshape(out, tuple(x.shape))
+    except (TypeError, ValueError, IndexError) as e:
+        raise e.with_traceback(filter_traceback(e.__traceback__))
+
+
+def _update_box(op, y, entries, gaps, values, how, clip):
+    """A static contiguous box: one dynamic_update_slice."""
+    starts, limits, _, _ = _slice_params(entries)
+    indexed = [hi - lo for (k, _), lo, hi in zip(entries, starts, limits) if k == _SLICE]
+    values = _values_for(op, values, y, indexed)
+    values = sp.reshape(values, tuple(hi - lo for lo, hi in zip(starts, limits)))
+    if how != "set":
+        table = _BOOL_COMBINE if y.dtype == dtypes.bool_ else _COMBINE
+        values = table[how].bind(sl.slice(y, starts, limits), values)
+    return sl.dynamic_update_slice(y, values, starts)
+
+
+def _update_advanced(op, y, entries, gaps, values, how, clip):
+    """Array indices over otherwise full dims: one scatter, the mirror of the gather."""
+    shape = tuple(y.shape)
+    index = {d: v if k == _INT else _normalized_index(v, shape[d])
+             for d, (k, v) in enumerate(entries) if k != _SLICE}
+    dims, batch, offset_dims, out_shape = _advanced_layout(shape, index, gaps)
+    values = _values_for(op, values, y, out_shape)
+    indices = _stack_indices([index[d] for d in dims], batch)
+    dnums = sl.ScatterDimensionNumbers(offset_dims, tuple(dims), tuple(dims))
+    return sl.SCATTER_PRIMITIVES[how].bind(y, indices, values, dimension_numbers=dnums,
+                                           mode="clip" if clip else "drop")
+
+
+def _update_positions(op, x, idx, values, how, clip):
+    """Strided or partial slices mixed with arrays: a scatter to the flat positions
+    that reading would select (-1, dropped, where out of bounds), found by
+    indexing an iota the same way."""
+    iota = sp.reshape(sp.iota(_index_dtype(), x.size), tuple(x.shape))
+    positions = _rewriting_take(iota, idx, mode="clip" if clip else "fill", fill_value=-1)
+    values = _values_for(op, values, x, tuple(positions.shape))
+    n = positions.size
+    out = sl.SCATTER_PRIMITIVES[how].bind(
+        sp.reshape(x, (x.size,)), sp.reshape(positions, (n, 1)), sp.reshape(values, (n,)),
+        dimension_numbers=sl.ScatterDimensionNumbers((), (0,), (0,)), mode="drop")
+    return sp.reshape(out, tuple(x.shape))
+
+
+# --- public functions ---------------------------------------------------------------------------
+
+
+def _index_operand(op, indices):
+    """An integer index operand (Array or tracer); numpy reads ``[]`` as integers."""
+    if isinstance(indices, (list, tuple)) and not _contains_tracer(indices) \
+            and np.size(indices) == 0:
+        indices = np.zeros(np.shape(indices), _index_dtype())
+    indices = _operand(indices)
+    if not _is_int_dtype(indices.dtype):
+        raise TypeError(f"{op}: indices must be integers, got {indices.dtype} "
+                        f"({get_aval(indices).str_short()}); convert with .astype(int)")
+    return indices
+
+
+def _concrete(op, x, hint="Use fnp.where(condition, x, y) to keep shapes static."):
+    """The host value of ``x``, or a TypeError explaining why it must be concrete."""
+    if isinstance(x, Tracer):
+        raise TypeError(
+            f"{op} needs a concrete array, got a traced value {x.aval.str_short()}: the shape "
+            "of its result depends on the values, which are unknown inside a transformed "
+            f"function (jit, vmap, grad, make_ir). {hint}")
+    return x._value if type(x) is Array else np.asarray(x)
+
+
+def _out_of_range(op, indices, n, mode, negative_ok=False, error=IndexError):
+    """numpy's modes for out-of-range indices: "raise" (concrete only), "wrap", "clip"."""
+    from ._ufuncs import clip, remainder
+    if mode == "clip":  # numpy clips negative indices to 0 too
+        return clip(indices, 0, max(n - 1, 0))
+    if mode == "wrap":
+        if n == 0:
+            raise IndexError(f"{op}: cannot wrap indices into an empty axis")
+        return remainder(indices, n)
+    if mode != "raise":
+        raise ValueError(f"{op}: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    v = _concrete(op, indices, "Use mode='clip' or 'wrap' inside transformations.")
+    lo = -n if negative_ok else 0
+    if v.size and (v.min() < lo or v.max() >= n):
+        bad = v[(v < lo) | (v >= n)].flat[0]
+        raise error(f"{op}: invalid index {bad}: values must be in [{lo}, {n})")
+    return indices
+
+
+def take(a, indices, axis=None, mode=None, fill_value=None):
+    """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened ``a`` if None).
+
+    Args:
+      a: the array.
+      indices: integer indices; the result has their shape in place of ``axis``.
+      axis: the axis to index, or None for the flattened array.
+      mode: None (default: negative indices wrap once, out-of-bounds ones are
+        clamped), "fill" (out of bounds gives ``fill_value``, NaN by default for
+        floats), or numpy's "clip" (negative means 0), "wrap" or "raise"
+        (concrete indices only).
+      fill_value: the value for mode "fill".
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.take(fnp.array([[1, 2], [3, 4]]), fnp.array([1, -1, 0]), axis=1).tolist()
+        [[2, 2, 1], [4, 4, 3]]
+    """
+    a = _operand(a)
+    if axis is None:
+        a, axis = sp.reshape(a, (a.size,)), 0
+    axis = normalize_axis("take", axis, a.ndim)
+    indices = _index_operand("take", indices)
+    if mode not in (None, "fill"):
+        indices = _out_of_range("take", indices, a.shape[axis], mode, negative_ok=True)
+    return _rewriting_take(a, (builtins.slice(None),) * axis + (indices,),
+                           mode="fill" if mode == "fill" else "clip", fill_value=fill_value)
+
+
+def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
+    """``arr`` indexed by ``indices`` along ``axis``, the other dims matched (broadcast).
+
+    ``mode`` and ``fill_value`` are as for :func:`take`.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> x = fnp.array([[10, 30, 20], [60, 40, 50]])
+        >>> fnp.take_along_axis(x, fnp.array([[0], [1]]), axis=1).tolist()
+        [[10], [40]]
+    """
+    arr = _operand(arr)
+    indices = _index_operand("take_along_axis", indices)
+    if axis is None:
+        if indices.ndim != 1:
+            raise ValueError(f"take_along_axis: with axis=None, indices must be 1-d, got shape "
+                             f"{tuple(indices.shape)}")
+        arr, axis = sp.reshape(arr, (arr.size,)), 0
+    axis = normalize_axis("take_along_axis", axis, arr.ndim)
+    if indices.ndim != arr.ndim:
+        raise ValueError(f"take_along_axis: indices (shape {tuple(indices.shape)}) and arr "
+                         f"(shape {tuple(arr.shape)}) must have the same number of dimensions")
+    for d, (s, t) in enumerate(zip(arr.shape, indices.shape)):
+        if d != axis and s != t and 1 not in (s, t):
+            raise ValueError(f"take_along_axis: shapes {tuple(arr.shape)} and "
+                             f"{tuple(indices.shape)} do not broadcast outside axis {axis}")
+    if mode not in (None, "fill"):
+        indices = _out_of_range("take_along_axis", indices, arr.shape[axis], mode, True)
+    nd = arr.ndim
+    idx = tuple(indices if d == axis else
+                np.arange(arr.shape[d]).reshape([-1 if i == d else 1 for i in range(nd)])
+                for d in range(nd))
+    return _rewriting_take(arr, idx, mode="fill" if mode == "fill" else "clip",
+                           fill_value=fill_value)
+
+
+def nonzero(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements, one integer array per dimension.
+
+    Needs a concrete ``a`` (the result's length depends on its values). With
+    ``size``, the result is truncated or padded with ``fill_value`` (default 0)
+    to that length.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> [i.tolist() for i in fnp.nonzero(fnp.array([[0, 1], [2, 0]]))]
+        [[0, 1], [1, 0]]
+    """
+    v = _concrete("nonzero", a)
+    if v.ndim == 0:
+        raise ValueError("nonzero: calling nonzero on 0-d arrays is not allowed; use "
+                         "fnp.atleast_1d(x).nonzero() instead")
+    out = np.nonzero(v)
+    if size is not None:
+        fills = fill_value if isinstance(fill_value, tuple) else (fill_value or 0,) * v.ndim
+        out = [np.concatenate([r[:size], np.full(max(size - len(r), 0), f, r.dtype)])
+               for r, f in zip(out, fills)]
+    return tuple(_new_array(r.astype(_index_dtype())) for r in out)
+
+
+def argwhere(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements as an ``(N, a.ndim)`` array (concrete ``a`` only).
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.argwhere(fnp.array([0, 3, 0, 4])).tolist()
+        [[1], [3]]
+    """
+    v = _concrete("argwhere", a)
+    out = np.argwhere(v)
+    if size is not None:
+        pad = np.full((max(size - len(out), 0), v.ndim), fill_value or 0)
+        out = np.concatenate([out[:size], pad])
+    return _new_array(out.astype(_index_dtype()))
+
+
+def flatnonzero(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements of the flattened ``a`` (concrete only)."""
+    return nonzero(np.ravel(_concrete("flatnonzero", a)), size=size, fill_value=fill_value)[0]
+
+
+def compress(condition, a, axis=None):
+    """The slices of ``a`` along ``axis`` where the (concrete, 1-d) ``condition`` is true.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.compress([False, True, True], fnp.array([[1, 2], [3, 4], [5, 6]]), axis=0).tolist()
+        [[3, 4], [5, 6]]
+    """
+    c = _concrete("compress", condition, "Use fnp.where(condition, a, 0) instead.")
+    if c.ndim != 1:
+        raise ValueError(f"compress: condition must be 1-d, got shape {c.shape}")
+    a = _operand(a)
+    if axis is None:
+        a, axis = sp.reshape(a, (a.size,)), 0
+    axis = normalize_axis("compress", axis, a.ndim)
+    idx = np.flatnonzero(c)
+    if idx.size and idx[-1] >= a.shape[axis]:
+        raise IndexError(f"compress: condition of length {c.shape[0]} selects index "
+                         f"{idx[-1]}, out of bounds for axis {axis} with size {a.shape[axis]}")
+    return _rewriting_take(a, (builtins.slice(None),) * axis + (idx,))
+
+
+def extract(condition, arr):
+    """The elements of ``arr`` where the (concrete) ``condition`` is true, flattened."""
+    c = np.ravel(_concrete("extract", condition, "Use fnp.where(condition, arr, 0) instead."))
+    return compress(c != 0, arr)
+
+
+def choose(a, choices, mode="raise"):
+    """``choices[a[i]][i]`` for every position i (all arguments broadcast together).
+
+    Args:
+      a: integer array of choice numbers in ``[0, len(choices))``.
+      choices: a sequence of arrays.
+      mode: "raise" (needs a concrete ``a``), "wrap" (modulo) or "clip".
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.choose(fnp.array([0, 1, 0]), [fnp.array([1, 2, 3]), 10]).tolist()
+        [1, 10, 3]
+    """
+    from ._util import broadcast_shapes
+    if not len(choices):
+        raise ValueError("choose: choices must not be empty")
+    choices = promote_dtypes(*choices)
+    a = _out_of_range("choose", _index_operand("choose", a), len(choices), mode,
+                      error=ValueError)
+    shape = broadcast_shapes("choose", tuple(a.shape), *[tuple(c.shape) for c in choices])
+    a = broadcast_to(ew.convert_element_type(a, dtypes.int32), shape)
+    return ew.select_n(a, *[broadcast_to(c, shape) for c in choices])
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The ``offset`` diagonal of the 2-d planes (axis1, axis2), as a new last axis.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.diagonal(fnp.arange(9).reshape(3, 3), 1).tolist()
+        [1, 5]
+    """
+    a = _operand(a)
+    nd = a.ndim
+    if nd < 2:
+        raise ValueError(f"diagonal: the array must have at least two dimensions, got shape "
+                         f"{tuple(a.shape)}")
+    axis1, axis2 = normalize_axis("diagonal", axis1, nd), normalize_axis("diagonal", axis2, nd)
+    if axis1 == axis2:
+        raise ValueError(f"diagonal: axis1 and axis2 cannot be the same (both {axis1})")
+    offset = operator.index(offset)
+    d1, d2 = a.shape[axis1], a.shape[axis2]
+    n = max(0, min(d1, d2 - offset) if offset >= 0 else min(d1 + offset, d2))
+    rest = tuple(s for d, s in enumerate(a.shape) if d not in (axis1, axis2))
+    if n == 0:
+        return sp.broadcast_in_dim(_new_array(np.zeros((), a.dtype), a.weak_type), rest + (0,), ())
+    dnums = sl.GatherDimensionNumbers(tuple(range(nd - 2)), tuple(sorted((axis1, axis2))),
+                                      (axis1, axis2))
+    sizes = tuple(1 if d in (axis1, axis2) else s for d, s in enumerate(a.shape))
+    return sl.gather(a, _diag_indices(n, offset), dnums, sizes)
+
+
+def _diag_indices(n, offset):
+    """The (n, 2) positions (i + max(0, -offset), i + max(0, offset)), from an iota."""
+    i = sp.iota(_index_dtype(), n)
+    cols = [ew.add(i, s) if s else i for s in (max(0, -offset), max(0, offset))]
+    return sp.concatenate([sp.broadcast_in_dim(c, (n, 1), (0,)) for c in cols], 1)
+
+
+def diag(v, k=0):
+    """A matrix with the 1-d ``v`` on its k-th diagonal, or the k-th diagonal of a 2-d ``v``.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.diag(fnp.array([1, 2]), 1).tolist()
+        [[0, 1, 0], [0, 0, 2], [0, 0, 0]]
+    """
+    v = _operand(v)
+    k = operator.index(k)
+    if v.ndim == 2:
+        return diagonal(v, k)
+    if v.ndim != 1:
+        raise ValueError(f"diag: input must be 1-d or 2-d, got shape {tuple(v.shape)}")
+    n, m = v.shape[0], v.shape[0] + abs(k)
+    zeros = sp.broadcast_in_dim(_new_array(np.zeros((), v.dtype), v.weak_type), (m, m), ())
+    if n == 0:
+        return zeros
+    dnums = sl.ScatterDimensionNumbers((), (0, 1), (0, 1))
+    return sl.scatter(zeros, _diag_indices(n, k), v, dnums)
+
+
+def diagflat(v, k=0):
+    """A matrix with the flattened ``v`` on its k-th diagonal."""
+    v = _operand(v)
+    return diag(sp.reshape(v, (v.size,)), k)
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    """The sum along the ``offset`` diagonal of the planes (axis1, axis2).
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> int(fnp.trace(fnp.arange(9).reshape(3, 3)))
+        12
+    """
+    from .. import numpy as fnp  # fnp.sum: numpy's accumulation dtypes
+    return fnp.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+def unravel_index(indices, shape):
+    """Converts flat indices into a tuple of coordinate arrays for ``shape``.
+
+    Like JAX (unlike numpy, which raises): negative indices wrap once and
+    out-of-bounds ones are clamped to the valid range.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> [i.tolist() for i in fnp.unravel_index(fnp.array([5, 7]), (2, 4))]
+        [[1, 1], [1, 3]]
+    """
+    from ._ufuncs import clip, floor_divide, remainder
+    shape = tuple(operator.index(d) for d in ((shape,) if np.ndim(shape) == 0 else shape))
+    indices = _index_operand("unravel_index", indices)
+    size = int(np.prod(shape, dtype=np.int64))
+    if size == 0:
+        raise ValueError(f"unravel_index: cannot unravel into the empty shape {shape}")
+    if not dtypes.is_unsigned(indices.dtype):
+        indices = ew.select(ew.lt(indices, 0), ew.add(indices, size), indices)
+    i, out = clip(indices, 0, size - 1), []
+    for d in reversed(shape):
+        out.append(remainder(i, d))
+        i = floor_divide(i, d)
+    return tuple(reversed(out))
+
+
+def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
+    """Flat indices of the coordinate arrays ``multi_index`` into an array of shape ``dims``.
+
+    Args:
+      multi_index: a sequence of integer arrays, one per dimension.
+      dims: the shape.
+      mode: "raise" (needs concrete indices), "wrap" or "clip", or one per dim.
+      order: "C" (row-major) or "F" (column-major).
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.ravel_multi_index((fnp.array([1, 0]), fnp.array([2, 3])), (2, 4)).tolist()
+        [6, 3]
+    """
+    from ._ufuncs import add, multiply
+    dims = tuple(operator.index(d) for d in dims)
+    if len(multi_index) != len(dims):
+        raise ValueError(f"ravel_multi_index: got {len(multi_index)} index arrays for "
+                         f"{len(dims)} dimensions {dims}")
+    if order not in ("C", "F"):
+        raise ValueError(f"ravel_multi_index: order must be 'C' or 'F', got {order!r}")
+    modes = (mode,) * len(dims) if isinstance(mode, str) else tuple(mode)
+    out = None
+    for k, (idx, d, m) in enumerate(zip(multi_index, dims, modes)):
+        idx = _out_of_range("ravel_multi_index", _index_operand("ravel_multi_index", idx), d,
+                            m, error=ValueError)
+        stride = int(np.prod(dims[k + 1:] if order == "C" else dims[:k], dtype=np.int64))
+        term = multiply(idx, stride) if stride != 1 else idx
+        out = term if out is None else add(out, term)
+    return out
+
+
+def select(condlist, choicelist, default=0):
+    """For each position, the choice of the first true condition, else ``default``.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> x = fnp.arange(5)
+        >>> fnp.select([x < 2, x > 3], [x, x * 10], -1).tolist()
+        [0, 1, -1, -1, 40]
+    """
+    from ._ufuncs import where
+    if len(condlist) != len(choicelist):
+        raise ValueError(f"select: condlist ({len(condlist)}) and choicelist "
+                         f"({len(choicelist)}) must have the same length")
+    if not condlist:
+        raise ValueError("select: condlist must not be empty")
+    for i, c in enumerate(condlist):
+        if get_aval(_operand(c)).dtype != dtypes.bool_:
+            raise TypeError(f"select: condlist[{i}] must be a boolean array, got "
+                            f"{get_aval(_operand(c)).str_short()}")
+    out = default
+    for c, v in zip(reversed(condlist), reversed(choicelist)):
+        out = where(c, v, out)
+    return out
+
+
+# Errors from the public functions end at the user's line, not in functrans.
+for _name in __all__:
+    globals()[_name] = api_boundary(globals()[_name])
+del _name
