@@ -339,7 +339,7 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None):
                         "values; pass a concrete array (or an int), or total_repeat_length")
     counts = np.asarray(repeats)
     idx = np.repeat(np.arange(a.shape[axis]), np.broadcast_to(counts, (a.shape[axis],)))
-    from ._indexing import take
+    from ._selection import take
     return take(a, asarray(idx.astype(np.int32)), axis=axis)
 
 

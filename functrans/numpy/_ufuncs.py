@@ -573,7 +573,7 @@ def where(condition, x=None, y=None, /):
     condition, like numpy; its output shape depends on the values).
     """
     if x is None and y is None:
-        from ._indexing import nonzero
+        from ._selection import nonzero
         return nonzero(condition)
     if x is None or y is None:
         raise ValueError("where: pass both x and y, or neither")
