@@ -184,16 +184,30 @@ def _node(dtype, weak: bool):
     return {"i": "i*", "u": "i*", "f": "f*", "V": "f*", "c": "c*"}[kind] if dtype != bfloat16 else "f*"
 
 
-@functools.lru_cache(maxsize=4096)
-def _promote(nodes: tuple, x64: bool):
+def _lub(nodes):
     common = set.intersection(*(_UPPER[n] for n in nodes))
     # The least upper bound is the common bound that every other common bound is above.
-    lub = [n for n in common if all(m in _UPPER[n] for m in common)]
-    (result,) = lub
+    (lub,) = [n for n in common if all(m in _UPPER[n] for m in common)]
+    return lub
+
+
+_WEAK_DEFAULTS = {"i*": (int32, int64), "f*": (float32, float64), "c*": (complex64, complex128)}
+
+
+@functools.lru_cache(maxsize=4096)
+def _promote(typed: tuple, x64: bool):
+    dts = {np.dtype(d) for d, _ in typed}
+    weaks = [w and np.dtype(d) != bool_ for d, w in typed]
+    if len(typed) == 1 or (len(dts) == 1 and not all(weaks)):
+        (dtype,) = dts
+        return _canonicalize(dtype, x64), all(weaks)
+    if all(weaks):
+        # All weak (e.g. two weakly typed float16 values): promote their dtypes
+        # as if strong and keep the result weak, like JAX.
+        return _canonicalize(_lub(dts), x64), True
+    result = _lub({_node(d, w) for d, w in typed})
     if isinstance(result, str):
-        kind = {"i*": int64 if x64 else int32, "f*": float64 if x64 else float32,
-                "c*": complex128 if x64 else complex64}
-        return kind[result], True
+        return _WEAK_DEFAULTS[result][x64], True
     return _canonicalize(result, x64), False
 
 
@@ -204,7 +218,7 @@ def promote_types(*typed) -> tuple:
         >>> promote_types((int32, False), (float32, True))   # int32 array + 1.0
         (dtype('float32'), True)
     """
-    return _promote(tuple(_node(d, w) for d, w in typed), config.enable_x64)
+    return _promote(typed, config.enable_x64)
 
 
 def result_type(*args):

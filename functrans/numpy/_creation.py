@@ -126,7 +126,10 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     from ._util import promote_dtypes_inexact
     start, stop = promote_dtypes_inexact(asarray(start), asarray(stop))
     out_dtype = dtype or start.dtype
-    compute = start.dtype
+    compute = dtypes.to_inexact(out_dtype) if dtype is not None else start.dtype
+    # Samples and step are strongly typed, whatever the bounds were.
+    start = ew.convert_element_type(start, compute, weak_type=False)
+    stop = ew.convert_element_type(stop, compute, weak_type=False)
     div = (num - 1) if endpoint else num
     delta = subtract(stop, start)
     i = sp.iota(compute, num)
@@ -144,6 +147,9 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if axis != 0 and bshape:
         from ._shape import moveaxis
         out = moveaxis(out, 0, axis)
+    if dtypes.is_int(out_dtype) or out_dtype == dtypes.bool_:
+        from ._ufuncs import floor
+        out = floor(out)  # numpy floors the samples for integer dtypes
     out = out.astype(out_dtype) if out.dtype != out_dtype else out
     if retstep:
         return out, step

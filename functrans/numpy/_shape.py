@@ -368,8 +368,9 @@ def rot90(m, k=1, axes=(0, 1)):
         return m
     if k == 2:
         return flip(flip(m, a0), a1)
-    m = swapaxes(m, a0, a1)
-    return flip(m, a1) if k == 1 else flip(m, a0)
+    if k == 1:
+        return swapaxes(flip(m, a1), a0, a1)
+    return flip(swapaxes(m, a0, a1), a1)
 
 
 @api_boundary
@@ -454,43 +455,35 @@ def _pad_axis(x, ax, lo, hi, mode):
     if n == 0:
         raise ValueError(f"pad: cannot pad an empty axis with mode {mode!r}")
 
-    def take(start, stop):
-        return sl.slice_in_dim(x, start, stop, 1, ax)
+    def take(arr, start, stop):
+        return sl.slice_in_dim(arr, start, stop, 1, ax)
 
-    def piece(count, at_start):
-        # Returns `count` elements to attach at one end, built by repetition
-        # for long pads (wrap/reflect can need several periods).
-        parts, remaining = [], count
-        while remaining > 0:
-            if mode == "edge":
-                edge = take(0, 1) if at_start else take(n - 1, n)
-                part = repeat(edge, remaining, axis=ax)
-                k = remaining
-            elif mode == "wrap":
-                k = min(remaining, n)
-                part = take(n - k, n) if at_start else take(0, k)
-            else:
-                period = n - 1 if mode == "reflect" else n
-                if period == 0:
-                    part = repeat(take(0, 1), remaining, axis=ax)
-                    k = remaining
-                else:
-                    k = min(remaining, period)
-                    off = 1 if mode == "reflect" else 0
-                    part = flip(take(off, off + k), ax) if at_start else flip(take(n - off - k, n - off), ax)
-            parts.append(part)
-            remaining -= k
-        if not at_start:
-            return concatenate(parts, ax)
-        return concatenate(parts[::-1], ax)
-
-    parts = []
-    if lo:
-        parts.append(piece(lo, True))
-    parts.append(x)
-    if hi:
-        parts.append(piece(hi, False))
-    return concatenate(parts, ax)
+    if mode == "edge":
+        parts = [repeat(take(x, 0, 1), lo, axis=ax), x, repeat(take(x, n - 1, n), hi, axis=ax)]
+        return concatenate(parts, ax)
+    if mode == "wrap":
+        # Whole periods, then a partial one, on each side.
+        left = [x] * (lo // n) + ([take(x, n - lo % n, n)] if lo % n else [])
+        right = [x] * (hi // n) + ([take(x, 0, hi % n)] if hi % n else [])
+        return concatenate(left[::-1] + [x] + right, ax)
+    # reflect / symmetric: reflect the array grown so far about its current edge,
+    # at most one period at a time, so long pads reflect back and forth (numpy).
+    period = n - 1 if mode == "reflect" else n
+    off = 1 if mode == "reflect" else 0
+    if period == 0:  # a single element reflects onto itself
+        return repeat(x, 1 + lo + hi, axis=ax)
+    out, remaining = x, lo
+    while remaining > 0:
+        k = min(remaining, period)
+        out = concatenate([flip(take(out, off, off + k), ax), out], ax)
+        remaining -= k
+    remaining = hi
+    while remaining > 0:
+        k = min(remaining, period)
+        size = out.shape[ax]
+        out = concatenate([out, flip(take(out, size - off - k, size - off), ax)], ax)
+        remaining -= k
+    return out
 
 
 # --- triangles ------------------------------------------------------------------------------------
@@ -501,6 +494,11 @@ def _tri_mask(x, k, lower):
     n, m = x.shape[-2], x.shape[-1]
     mask = tri(n, m, k, dtype=bool) if lower else tri(n, m, k - 1, dtype=bool)
     return mask if lower else _not(mask)
+
+
+def _zeros_like(m):
+    from ._creation import zeros_like
+    return zeros_like(m)
 
 
 def _not(mask):
@@ -515,7 +513,7 @@ def tril(m, k=0):
     m = asarray(m)
     if m.ndim < 2:
         raise ValueError(f"tril: input must be at least 2-d, got shape {m.shape}")
-    return where(_tri_mask(m, k, True), m, 0)
+    return where(_tri_mask(m, k, True), m, _zeros_like(m))
 
 
 @api_boundary
@@ -525,7 +523,7 @@ def triu(m, k=0):
     m = asarray(m)
     if m.ndim < 2:
         raise ValueError(f"triu: input must be at least 2-d, got shape {m.shape}")
-    return where(_tri_mask(m, k, False), m, 0)
+    return where(_tri_mask(m, k, False), m, _zeros_like(m))
 
 
 __all__ = [n for n, v in list(globals().items())

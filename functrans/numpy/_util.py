@@ -107,11 +107,14 @@ def _as_operand(x):
 
 
 def _cast(x, dtype, weak):
+    """x as an operand of the promoted ``dtype``; ``weak`` is the promotion's weak type."""
     if is_scalar_literal(x):
+        if type(x) is bool:  # Python bools are never weak
+            return _new_array(np.asarray(x, dtype), False)
         return weak_scalar(x, dtype)
     x = _as_operand(x)
     if x.dtype != dtype:
-        return ew.convert_element_type(x, dtype, weak_type=weak and x.weak_type)
+        return ew.convert_element_type(x, dtype, weak_type=weak)
     return x
 
 

@@ -51,7 +51,12 @@ def unary(name: str, impl, allowed, out_dtype=None) -> Primitive:
 
 
 def _round_away_from_zero(x):
-    return np.copysign(np.floor(np.abs(x) + x.dtype.type(0.5)), x)
+    # rint rounds halves to even; move exact halves away from zero instead.
+    # (floor(|x| + 0.5) would round in floating point: 0.49999997 + 0.5 == 1.)
+    trunc = np.trunc(x)
+    with np.errstate(invalid="ignore"):
+        half = np.abs(x - trunc) == x.dtype.type(0.5)
+    return np.where(half, trunc + np.sign(x), np.rint(x))
 
 
 def _round_impl(x, *, rounding_method=0):
@@ -185,10 +190,15 @@ def _shift_left_impl(x, y):
 
 
 def _shift_right_arithmetic_impl(x, y):
+    # XLA fills with the top bit for every integer type, unsigned ones too:
+    # shift the same bits viewed as signed.
     x = np.asarray(x)
     bad, y = _shift_mask(x, y, 0)
-    full = np.where(x < 0, -1, 0) if dtypes.is_int(x.dtype) and x.dtype.kind == "i" else 0
-    return np.where(bad, full, np.right_shift(x, y)).astype(x.dtype)
+    signed = np.dtype(f"i{x.dtype.itemsize}")
+    xs = x.view(signed)
+    shifted = np.right_shift(xs, y.astype(signed))
+    full = np.where(xs < 0, -1, 0).astype(signed)
+    return np.where(bad, full, shifted).astype(signed).view(x.dtype)
 
 
 def _shift_right_logical_impl(x, y):
@@ -276,10 +286,15 @@ def _convert_impl(x, *, new_dtype, weak_type=False):
     if x.dtype.kind == "c" and np.dtype(new_dtype).kind != "c":
         x = x.real  # like JAX: converting complex to real keeps the real part
     if dtypes.is_int(new_dtype) and dtypes.is_inexact(x.dtype):
-        # Like XLA: NaN -> 0, out-of-range values saturate, instead of numpy's garbage.
+        # Like XLA: NaN -> 0 and out-of-range values saturate (numpy's cast wraps).
+        # Compare in float64, where the bounds are exact enough: a bound rounded up
+        # (2**31 for int32's max) must still saturate, not wrap.
         info = dtypes.iinfo(new_dtype)
+        xf = np.nan_to_num(x.astype(np.float64), nan=0.0)
+        hi, lo = xf >= float(info.max), xf <= float(info.min)
         with np.errstate(invalid="ignore"):
-            x = np.clip(np.nan_to_num(x, nan=0), info.min, info.max)
+            out = np.where(hi | lo, 0.0, xf).astype(new_dtype)
+        return np.where(hi, info.max, np.where(lo, info.min, out)).astype(new_dtype)
     return x.astype(new_dtype)
 
 
