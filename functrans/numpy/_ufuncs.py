@@ -15,6 +15,8 @@ semantics -- takes the general path: promote, broadcast, ``bind``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -22,8 +24,8 @@ from ..array import Array, _new_array
 from ..core import _state, get_aval
 from ..errors import filter_traceback
 from ..primitives import elementwise as ew
-from ._util import (asarray, broadcast_shapes, promote_args, promote_args_inexact,
-                    weak_scalar)
+from ._util import (asarray, broadcast_shapes, inexact_type, promote_args,
+                    promote_args_inexact, weak_scalar)
 
 _INEXACT = frozenset([dtypes.float16, dtypes.float32, dtypes.float64,
                       dtypes.complex64, dtypes.complex128])
@@ -170,7 +172,31 @@ def _no_bool(name, prim):
     return general
 
 
+def _float_divmod(x, y):
+    """numpy's float floor division and modulo (npy_divmod), from fmod.
+
+    floor(x / y) is not enough: 1.0 // 0.1 must be 9 (0.1 is slightly above
+    1/10), and the quotient must be consistent with the remainder.
+    """
+    mod = ew.rem_p.bind(x, y)
+    zero = _zero_like(mod)
+    div = ew.div_p.bind(ew.sub_p.bind(x, mod), y)
+    fix = ew.and_p.bind(ew.ne_p.bind(mod, zero),
+                        ew.ne_p.bind(ew.lt_p.bind(y, zero), ew.lt_p.bind(mod, zero)))
+    mod = ew.select_n(fix, mod, ew.add_p.bind(mod, y))
+    div = ew.select_n(fix, div, ew.sub_p.bind(div, _one_like(div)))
+    floordiv = ew.floor_p.bind(div)
+    floordiv = ew.select_n(ew.gt_p.bind(ew.sub_p.bind(div, floordiv), weak_scalar(0.5, get_aval(div).dtype)),
+                           floordiv, ew.add_p.bind(floordiv, _one_like(floordiv)))
+    # y == 0 gives x / y (inf or nan) like numpy.
+    by_zero = ew.eq_p.bind(y, _zero_like(y))
+    floordiv = ew.select_n(by_zero, floordiv, ew.div_p.bind(x, y))
+    return floordiv, mod
+
+
 def _floor_divide_general(x, y):
+    if dtypes.is_float(get_aval(x).dtype):
+        return _float_divmod(x, y)[0]
     if dtypes.is_int(get_aval(x).dtype):
         q = ew.div_p.bind(x, y)
         r = ew.rem_p.bind(x, y)
@@ -178,14 +204,14 @@ def _floor_divide_general(x, y):
         adjust = ew.and_p.bind(ew.ne_p.bind(r, zero),
                                ew.ne_p.bind(ew.lt_p.bind(r, zero), ew.lt_p.bind(y, zero)))
         return ew.select_n(adjust, q, ew.sub_p.bind(q, _one_like(q)))
-    if get_aval(x).dtype == dtypes.bool_:
-        raise TypeError("floor_divide is not defined for bool arrays")
-    return ew.floor_p.bind(ew.div_p.bind(x, y))
+    raise TypeError(f"floor_divide is not defined for {get_aval(x).dtype} arrays")
 
 
 def _remainder_general(x, y):
     if get_aval(x).dtype == dtypes.bool_:
         raise TypeError("remainder is not defined for bool arrays")
+    if dtypes.is_float(get_aval(x).dtype):
+        return _float_divmod(x, y)[1]
     r = ew.rem_p.bind(x, y)
     zero = _zero_like(r)
     wrong_sign = ew.and_p.bind(ew.ne_p.bind(r, zero),
@@ -268,19 +294,28 @@ def _to_bool(x):
     return x if x.dtype == dtypes.bool_ else not_equal(x, 0)
 
 
+def _logical(name, op, x, y):
+    x, y = _to_bool(x), _to_bool(y)
+    try:
+        broadcast_shapes(name, get_aval(x).shape, get_aval(y).shape)
+    except ValueError as e:
+        _reraise(e)
+    return op(x, y)
+
+
 def logical_and(x, y, /):
     """Elementwise truth-value and."""
-    return bitwise_and(_to_bool(x), _to_bool(y))
+    return _logical("logical_and", bitwise_and, x, y)
 
 
 def logical_or(x, y, /):
     """Elementwise truth-value or."""
-    return bitwise_or(_to_bool(x), _to_bool(y))
+    return _logical("logical_or", bitwise_or, x, y)
 
 
 def logical_xor(x, y, /):
     """Elementwise truth-value xor."""
-    return bitwise_xor(_to_bool(x), _to_bool(y))
+    return _logical("logical_xor", bitwise_xor, x, y)
 
 
 def logical_not(x, /):
@@ -313,9 +348,14 @@ floor = _unary_ufunc("floor", ew.floor_p, fast=np.floor, fast_dtypes=_FLOATS,
                      general=lambda x: x if not dtypes.is_inexact(x.dtype) else ew.floor_p.bind(x))
 ceil = _unary_ufunc("ceil", ew.ceil_p, fast=np.ceil, fast_dtypes=_FLOATS,
                     general=lambda x: x if not dtypes.is_inexact(x.dtype) else ew.ceil_p.bind(x))
-rint = _unary_ufunc("rint", ew.round_p, fast=np.rint, fast_dtypes=_FLOATS,
-                    general=lambda x: (x if not dtypes.is_inexact(x.dtype)
-                                       else ew.round(x, 1)))
+def _rint_general(x):
+    if dtypes.is_complex(x.dtype):
+        return ew.complex_p.bind(ew.round(real(x), 1), ew.round(imag(x), 1))
+    return ew.round(x, 1)
+
+
+rint = _unary_ufunc("rint", ew.round_p, fast=np.rint, fast_dtypes=_FLOATS, inexact=True,
+                    general=_rint_general)
 exp = _unary_ufunc("exp", ew.exp_p, inexact=True)
 exp2 = _unary_ufunc("exp2", ew.exp2_p, inexact=True)
 expm1 = _unary_ufunc("expm1", ew.expm1_p, inexact=True)
@@ -344,10 +384,10 @@ isfinite = _unary_ufunc("isfinite", ew.is_finite_p, fast=np.isfinite, fast_dtype
 def _isfinite_other(x):
     if dtypes.is_complex(x.dtype):
         return logical_and(isfinite(real(x)), isfinite(imag(x)))
-    return full_like_bool(x, True)
+    return _full_like_bool(x, True)
 
 
-def full_like_bool(x, value: bool):
+def _full_like_bool(x, value: bool):
     from ..primitives.shape import broadcast_in_dim
     return broadcast_in_dim(asarray(value), x.shape, ())
 
@@ -356,7 +396,7 @@ def isnan(x, /):
     """Elementwise test for NaN."""
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
-        return full_like_bool(x, False)
+        return _full_like_bool(x, False)
     return not_equal(x, x)
 
 
@@ -364,18 +404,36 @@ def isinf(x, /):
     """Elementwise test for +/- infinity."""
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
-        return full_like_bool(x, False)
+        return _full_like_bool(x, False)
     if dtypes.is_complex(x.dtype):
         return logical_or(isinf(real(x)), isinf(imag(x)))
     return equal(abs(x), float("inf"))
 
 
+def _real_only(op, *args):
+    """Converts args to arrays; complex ones raise (numpy and jax reject them)."""
+    out = [asarray(a) for a in args]
+    for a in out:
+        if dtypes.is_complex(a.dtype):
+            raise TypeError(f"{op} is not defined for complex inputs (got {a.dtype})")
+    return out
+
+
+def _typed_like(out, dtype, weak):
+    """``out`` with the (dtype, weak type) its inputs promote to."""
+    return ew.convert_element_type(out, dtype, weak_type=weak)
+
+
 def isposinf(x, /):
-    return equal(asarray(x), float("inf"))
+    """True where x is +inf."""
+    (x,) = _real_only("isposinf", x)
+    return equal(x, float("inf"))
 
 
 def isneginf(x, /):
-    return equal(asarray(x), float("-inf"))
+    """True where x is -inf."""
+    (x,) = _real_only("isneginf", x)
+    return equal(x, float("-inf"))
 
 
 invert = _unary_ufunc("invert", ew.not_p, fast=np.invert, fast_dtypes=_INTS_BOOL)
@@ -391,7 +449,13 @@ def real(x, /):
 def imag(x, /):
     """Imaginary part (zeros for real dtypes)."""
     x = asarray(x)
-    return ew.imag_p.bind(x) if dtypes.is_complex(x.dtype) else multiply(x, 0)
+    return ew.imag_p.bind(x) if dtypes.is_complex(x.dtype) else _zeros_keep_weak(x)
+
+
+def _zeros_keep_weak(x):
+    """Zeros of x's shape, dtype and weak type (lax.full_like(x, 0))."""
+    from ..primitives.shape import broadcast_in_dim
+    return broadcast_in_dim(_new_array(np.zeros((), x.dtype), x.weak_type), x.shape, ())
 
 
 def conjugate(x, /):
@@ -408,15 +472,18 @@ def angle(z, deg=False):
     z = asarray(z)
     if not dtypes.is_complex(z.dtype):
         (z,) = promote_args_inexact("angle", z)
-        out = arctan2(multiply(z, 0), z)
+        z = ew.convert_element_type(z, z.dtype, weak_type=False)  # as jnp.angle
+        out = arctan2(_zeros_keep_weak(z), z)  # +0: negative reals have angle +pi
     else:
         out = arctan2(imag(z), real(z))
     return rad2deg(out) if deg else out
 
 
 def square(x, /):
-    """Elementwise x * x."""
+    """Elementwise x * x (bools count as the default int, as in jax.numpy)."""
     x = asarray(x)
+    if x.dtype == dtypes.bool_:
+        x = x.astype(dtypes.default_int())
     return multiply(x, x)
 
 
@@ -440,10 +507,18 @@ def round(a, decimals: int = 0):  # noqa: A001
     """Rounds half to even to ``decimals`` places, like numpy.round."""
     a = asarray(a)
     if not dtypes.is_inexact(a.dtype):
-        if decimals >= 0:
+        if decimals >= 0 or a.dtype == dtypes.bool_:
             return a
         factor = 10 ** (-decimals)
-        return multiply(floor_divide(add(a, factor // 2), factor), factor)
+        if factor > dtypes.iinfo(a.dtype).max:
+            return _zeros_keep_weak(a)
+        # Half to even on the integers, without forming a + factor / 2 (overflow).
+        q = floor_divide(a, factor)
+        r = subtract(a, multiply(q, factor))
+        rest = subtract(factor, r)
+        up = logical_or(greater(r, rest),
+                        logical_and(equal(r, rest), not_equal(remainder(q, 2), 0)))
+        return multiply(add(q, up.astype(a.dtype)), factor)
     if dtypes.is_complex(a.dtype):
         return ew.complex_p.bind(round(real(a), decimals), round(imag(a), decimals))
     if decimals == 0:
@@ -458,13 +533,18 @@ around = round
 def log2(x, /):
     """Base-2 logarithm."""
     (x,) = promote_args_inexact("log2", x)
-    return true_divide(log(x), np.log(2))
+    return true_divide(log(x), _strong_constant(math.log(2), x))
 
 
 def log10(x, /):
     """Base-10 logarithm."""
     (x,) = promote_args_inexact("log10", x)
-    return true_divide(log(x), np.log(10))
+    return true_divide(log(x), _strong_constant(math.log(10), x))
+
+
+def _strong_constant(value, like):
+    """A strongly typed scalar of ``like``'s dtype (jax's _constant_like)."""
+    return _new_array(np.asarray(value, get_aval(like).dtype), False)
 
 
 def deg2rad(x, /):
@@ -482,39 +562,45 @@ radians, degrees = deg2rad, rad2deg
 
 def hypot(x, y, /):
     """sqrt(x**2 + y**2), without overflow for large inputs."""
-    x, y = promote_args_inexact("hypot", x, y)
+    x, y = promote_args_inexact("hypot", *_real_only("hypot", x, y))
     x, y = abs(x), abs(y)
     big, small = maximum(x, y), minimum(x, y)
     safe = where(equal(big, 0), 1, big)
     ratio = true_divide(small, safe)
-    return where(equal(big, 0), 0, multiply(big, sqrt(add(1, multiply(ratio, ratio)))))
+    out = where(equal(big, 0), 0, multiply(big, sqrt(add(1, multiply(ratio, ratio)))))
+    # IEEE 754: an infinite side makes the hypotenuse infinite, even beside a NaN.
+    return where(logical_or(isinf(x), isinf(y)), float("inf"), out)
 
 
 def copysign(x, y, /):
     """The magnitude of x with the sign of y."""
+    dtype, weak = inexact_type(*_real_only("copysign", x, y))
     x, y = promote_args_inexact("copysign", x, y)
     neg = signbit(y)
-    return where(neg, negative(abs(x)), abs(x))
+    return _typed_like(where(neg, negative(abs(x)), abs(x)), dtype, weak)
 
 
 def signbit(x, /):
     """True where the sign bit is set (including -0.0)."""
-    x = asarray(x)
+    (x,) = _real_only("signbit", x)
     if dtypes.is_int(x.dtype) and not dtypes.is_unsigned(x.dtype):
         return less(x, 0)
     if not dtypes.is_float(x.dtype):
-        return full_like_bool(x, False)
-    return less(copysign_one(x), 0)
-
-
-def copysign_one(x):
-    # 1/x keeps the sign of zeros: 1/-0.0 = -inf.
-    return where(equal(x, 0), true_divide(1, x), x)
+        return _full_like_bool(x, False)
+    # Read the sign bit itself, so -0.0 and -nan count as negative.
+    bits = ew.bitcast_convert_type(x, np.dtype(f"i{x.dtype.itemsize}"))
+    return less(bits, 0)
 
 
 def logaddexp(x, y, /):
     """log(exp(x) + exp(y)), computed stably."""
     x, y = promote_args_inexact("logaddexp", x, y)
+    if dtypes.is_complex(x.dtype):
+        # Factor out the operand with the larger real part (as jax does).
+        x_larger = greater_equal(real(x), real(y))
+        amax, other = where(x_larger, x, y), where(x_larger, y, x)
+        out = add(amax, log1p(exp(subtract(other, amax))))
+        return _typed_like(out, out.dtype, False)  # strong, as in jax
     amax = maximum(x, y)
     delta = subtract(x, y)
     nan_delta = isnan(delta)
@@ -527,7 +613,7 @@ def logaddexp(x, y, /):
 def logaddexp2(x, y, /):
     """log2(2**x + 2**y), computed stably."""
     x, y = promote_args_inexact("logaddexp2", x, y)
-    ln2 = np.log(2)
+    ln2 = math.log(2)
     return true_divide(logaddexp(multiply(x, ln2), multiply(y, ln2)), ln2)
 
 
@@ -545,8 +631,9 @@ def fmin(x, y, /):
 
 def heaviside(x1, x2, /):
     """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
+    dtype, weak = inexact_type(x1, x2)
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
-    return where(less(x1, 0), 0, where(greater(x1, 0), 1, x2))
+    return _typed_like(where(less(x1, 0), 0, where(greater(x1, 0), 1, x2)), dtype, weak)
 
 
 def sinc(x, /):
@@ -616,13 +703,15 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     neginf = float(info.min) if neginf is None else neginf
     out = where(isnan(x), nan, x)
     out = where(isposinf(out), posinf, out)
-    return where(isneginf(out), neginf, out)
+    return _typed_like(where(isneginf(out), neginf, out), x.dtype, False)
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise |a - b| <= atol + rtol * |b|, like numpy.isclose."""
     a, b = promote_args_inexact("isclose", a, b)
     close = less_equal(abs(subtract(a, b)), add(atol, multiply(rtol, abs(b))))
+    # An infinite b has an infinite tolerance: only an equal value is close to it.
+    close = logical_and(close, isfinite(b))
     close = logical_or(close, equal(a, b))  # equal infinities
     if equal_nan:
         close = logical_or(close, logical_and(isnan(a), isnan(b)))

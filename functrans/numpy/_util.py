@@ -91,12 +91,18 @@ def promote_dtypes(*args):
     return [_cast(a, dtype, weak) for a in args]
 
 
-def promote_dtypes_inexact(*args):
-    """Like promote_dtypes, then integers and bools become floats (dtypes.to_inexact)."""
+def inexact_type(*args) -> tuple:
+    """The (dtype, weak_type) that ``args`` promote to, made inexact."""
     dtype, weak = dtypes.promote_types(*[_typed(a) for a in args])
     if not dtypes.is_inexact(dtype):
         # A weak int (a Python int) becomes the default float, like any Python float.
         dtype = dtypes.default_float() if weak else dtypes.to_inexact(dtype)
+    return dtype, weak
+
+
+def promote_dtypes_inexact(*args):
+    """Like promote_dtypes, then integers and bools become floats (dtypes.to_inexact)."""
+    dtype, weak = inexact_type(*args)
     return [_cast(a, dtype, weak) for a in args]
 
 

@@ -38,7 +38,9 @@ def _unary_abstract_eval(name, allowed, out_dtype):
     def abstract_eval(x: ShapedArray, **params) -> ShapedArray:
         check_dtype(name, x, allowed)
         dtype = out_dtype(x.dtype) if out_dtype else x.dtype
-        return ShapedArray(x.shape, dtype, x.weak_type and out_dtype is None)
+        # A weak operand gives a weak result (abs/real/imag of a weak complex
+        # are weak reals, as in JAX); bool results are never weak.
+        return ShapedArray(x.shape, dtype, x.weak_type and dtype != dtypes.bool_)
     return abstract_eval
 
 
@@ -105,11 +107,7 @@ atanh_p = unary("atanh", np.arctanh, INEXACT)
 sqrt_p = unary("sqrt", np.sqrt, INEXACT)
 rsqrt_p = unary("rsqrt", _rsqrt, INEXACT)
 cbrt_p = unary("cbrt", np.cbrt, (FLOAT,))
-abs_p = unary("abs", np.abs, NUMERIC,
-              out_dtype=lambda d: dtypes.real_dtype(d) if dtypes.is_complex(d) else d)
-# abs keeps the weak type of a real operand; only complex -> real changes the dtype.
-abs_p.abstract_eval = (lambda x, _ae=abs_p.abstract_eval:
-                       _ae(x).update(weak_type=x.weak_type and not dtypes.is_complex(x.dtype)))
+abs_p = unary("abs", np.abs, NUMERIC, out_dtype=dtypes.real_dtype)
 erf_p = unary("erf", _with_low_precision_upcast(scipy.special.erf), (FLOAT,))
 erf_inv_p = unary("erf_inv", _with_low_precision_upcast(scipy.special.erfinv), (FLOAT,))
 lgamma_p = unary("lgamma", _with_low_precision_upcast(scipy.special.gammaln), (FLOAT,))
@@ -298,6 +296,31 @@ def _convert_impl(x, *, new_dtype, weak_type=False):
     return x.astype(new_dtype)
 
 
+# --- bitcast_convert_type ---------------------------------------------------------------------
+
+bitcast_convert_type_p = Primitive("bitcast_convert_type")
+
+
+@bitcast_convert_type_p.def_abstract_eval
+def _bitcast_abstract_eval(x: ShapedArray, *, new_dtype) -> ShapedArray:
+    if np.dtype(new_dtype).itemsize != x.dtype.itemsize:
+        raise TypeError(f"bitcast_convert_type: {x.dtype} and {np.dtype(new_dtype)} have "
+                        "different widths; only same-width bitcasts are supported")
+    if dtypes.is_complex(x.dtype) or dtypes.is_complex(new_dtype):
+        raise TypeError("bitcast_convert_type does not support complex dtypes")
+    return ShapedArray(x.shape, new_dtype, False)
+
+
+@bitcast_convert_type_p.def_impl
+def _bitcast_impl(x, *, new_dtype):
+    return np.asarray(x).view(new_dtype)
+
+
+def bitcast_convert_type(x, new_dtype):
+    """Reinterprets the bits of x as ``new_dtype`` (of the same width)."""
+    return bind(bitcast_convert_type_p, x, new_dtype=dtypes.canonicalize(new_dtype))
+
+
 # --- lax-level wrappers --------------------------------------------------------------------
 # One function per primitive, as JAX's lax module spells them.
 
@@ -408,4 +431,5 @@ def category_of(x) -> str:
 
 __all__ = sorted([k for k in _WRAPPERS if k not in ("and", "or", "not", "xor")]
                  + ["bitwise_and", "bitwise_or", "bitwise_not", "bitwise_xor", "round",
-                    "integer_pow", "select_n", "select", "convert_element_type", "clamp"])
+                    "integer_pow", "select_n", "select", "convert_element_type", "clamp",
+                    "bitcast_convert_type"])
