@@ -3,12 +3,25 @@
 * ``x64``: switches 64-bit mode on in functrans (and in jax, which several
   tests use as a dtype oracle) for one test, and back off afterwards.
 * ``rng``: a seeded numpy Generator, so every run draws the same inputs.
+
+jax serves only as an oracle (dtype rules, reference values). Many oracle calls
+are expected to raise, and jax's traceback filtering costs more than the call
+itself, so it is switched off for the session (it only changes how jax prints
+its own errors).
 """
 
 import numpy as np
 import pytest
 
 import functrans as ft
+
+
+def pytest_configure(config):
+    try:
+        import jax
+    except ImportError:
+        return
+    jax.config.update("jax_traceback_filtering", "off")
 
 
 def _set_x64(value: bool) -> None:

@@ -275,13 +275,29 @@ equal = _binary_ufunc("equal", ew.eq_p, fast=np.equal, fast_dtypes=_ALL, out_boo
 not_equal = _binary_ufunc("not_equal", ew.ne_p, fast=np.not_equal, fast_dtypes=_ALL,
                           out_bool=True)
 _ORDERED = _ALL - {dtypes.complex64, dtypes.complex128}
-less = _binary_ufunc("less", ew.lt_p, fast=np.less, fast_dtypes=_ORDERED, out_bool=True)
+
+
+def _ordered(prim):
+    """Compares complex numbers lexicographically (real part, then imaginary), like numpy."""
+    def general(x, y):
+        if not dtypes.is_complex(get_aval(x).dtype):
+            return prim.bind(x, y)
+        xr, yr = ew.real_p.bind(x), ew.real_p.bind(y)
+        xi, yi = ew.imag_p.bind(x), ew.imag_p.bind(y)
+        strict = ew.lt_p if prim in (ew.lt_p, ew.le_p) else ew.gt_p
+        return ew.or_p.bind(strict.bind(xr, yr),
+                            ew.and_p.bind(ew.eq_p.bind(xr, yr), prim.bind(xi, yi)))
+    return general
+
+
+less = _binary_ufunc("less", ew.lt_p, fast=np.less, fast_dtypes=_ORDERED, out_bool=True,
+                     general=_ordered(ew.lt_p))
 less_equal = _binary_ufunc("less_equal", ew.le_p, fast=np.less_equal, fast_dtypes=_ORDERED,
-                           out_bool=True)
+                           out_bool=True, general=_ordered(ew.le_p))
 greater = _binary_ufunc("greater", ew.gt_p, fast=np.greater, fast_dtypes=_ORDERED,
-                        out_bool=True)
+                        out_bool=True, general=_ordered(ew.gt_p))
 greater_equal = _binary_ufunc("greater_equal", ew.ge_p, fast=np.greater_equal,
-                              fast_dtypes=_ORDERED, out_bool=True)
+                              fast_dtypes=_ORDERED, out_bool=True, general=_ordered(ew.ge_p))
 
 
 def divmod(x, y, /):  # noqa: A001
@@ -488,8 +504,9 @@ def square(x, /):
 
 
 def reciprocal(x, /):
-    """Elementwise 1 / x."""
-    return true_divide(1, x)
+    """Elementwise 1 / x (x ** -1 in x's inexact type)."""
+    (x,) = promote_args_inexact("reciprocal", x)
+    return ew.integer_pow(x, -1)
 
 
 def trunc(x, /):
@@ -594,13 +611,14 @@ def signbit(x, /):
 
 def logaddexp(x, y, /):
     """log(exp(x) + exp(y)), computed stably."""
+    dtype, weak = inexact_type(x, y)
     x, y = promote_args_inexact("logaddexp", x, y)
     if dtypes.is_complex(x.dtype):
         # Factor out the operand with the larger real part (as jax does).
         x_larger = greater_equal(real(x), real(y))
         amax, other = where(x_larger, x, y), where(x_larger, y, x)
         out = add(amax, log1p(exp(subtract(other, amax))))
-        return _typed_like(out, out.dtype, False)  # strong, as in jax
+        return _typed_like(out, dtype, weak)
     amax = maximum(x, y)
     delta = subtract(x, y)
     nan_delta = isnan(delta)
@@ -631,7 +649,7 @@ def fmin(x, y, /):
 
 def heaviside(x1, x2, /):
     """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
-    dtype, weak = inexact_type(x1, x2)
+    dtype, weak = inexact_type(*_real_only("heaviside", x1, x2))
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
     return _typed_like(where(less(x1, 0), 0, where(greater(x1, 0), 1, x2)), dtype, weak)
 

@@ -115,8 +115,8 @@ def _as_operand(x):
 def _cast(x, dtype, weak):
     """x as an operand of the promoted ``dtype``; ``weak`` is the promotion's weak type."""
     if is_scalar_literal(x):
-        if type(x) is bool:  # Python bools are never weak
-            return _new_array(np.asarray(x, dtype), False)
+        if type(x) is bool:  # a bool is never weak itself, but takes the promotion's type
+            return _new_array(np.asarray(x, dtype), weak)
         return weak_scalar(x, dtype)
     x = _as_operand(x)
     if x.dtype != dtype:

@@ -128,6 +128,16 @@ def _integer_pow_impl(x, *, y):
 integer_pow_p = unary("integer_pow", _integer_pow_impl, NUMERIC)
 
 
+def _integer_pow_abstract_eval(x: ShapedArray, *, y: int) -> ShapedArray:
+    if y < 0 and category(x.dtype) in INTEGRAL:
+        raise TypeError(f"integer_pow: integers cannot be raised to a negative power "
+                        f"({x.str_short()} ** {y}); convert x to a float dtype first")
+    return _unary_abstract_eval("integer_pow", NUMERIC, None)(x)
+
+
+integer_pow_p.abstract_eval = _integer_pow_abstract_eval
+
+
 # --- binary -------------------------------------------------------------------------------
 
 
