@@ -26,6 +26,7 @@ from ._ufuncs import *  # noqa: F401,F403
 from ._creation import *  # noqa: F401,F403
 from ._shape import *  # noqa: F401,F403
 from ._reductions import *  # noqa: F401,F403
+from ._sorting import *  # noqa: F401,F403
 from ._selection import *  # noqa: F401,F403
 from ._indexing import _getitem, _index_update  # noqa: F401
 from ._linalg import *  # noqa: F401,F403
