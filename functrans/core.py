@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import operator
 
+import numpy as np
+
 from .. import dtypes
+from ..array import Array, _new_array
+from ..core import _state
 from ..primitives import elementwise as ew
 from ..primitives import linalg as lp
 from ..primitives import reductions as rp
@@ -35,6 +39,9 @@ def _dot_general(a, b, contract, batch=((), ())):
 # --- matmul --------------------------------------------------------------------------------------
 
 
+_FAST_MATMUL = frozenset([dtypes.float32, dtypes.float64, dtypes.complex64, dtypes.complex128])
+
+
 def matmul(a, b, /):
     """Matrix product with numpy's rules (the ``@`` operator).
 
@@ -51,6 +58,13 @@ def matmul(a, b, /):
         >>> (fnp.ones((4, 2, 3)) @ fnp.ones((3, 5))).shape
         (4, 2, 5)
     """
+    if not _state.stack and type(a) is Array and type(b) is Array:
+        # Eager fast path for the common case, the same product dot_general's
+        # impl computes (one BLAS call), without the general path's overhead.
+        av, bv = a._value, b._value
+        if (av.dtype == bv.dtype and av.dtype in _FAST_MATMUL and av.ndim == 2 == bv.ndim
+                and av.shape[1] == bv.shape[0]):
+            return _new_array(np.matmul(av, bv), a._weak_type and b._weak_type)
     a, b = _promoted(a, b)
     sa, sb = tuple(a.shape), tuple(b.shape)
     if not sa or not sb:

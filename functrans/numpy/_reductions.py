@@ -25,6 +25,8 @@ import operator
 import numpy as np
 
 from .. import dtypes
+from ..array import Array, _new_array
+from ..core import _state
 from ..primitives import elementwise as ew
 from ..primitives import reductions as rp
 from ..primitives import shape as sp
@@ -36,6 +38,7 @@ __all__ = ["sum", "prod", "product", "max", "amax", "min", "amin", "all", "any",
            "nanmax", "nanmin", "nanvar", "nanstd", "average", "ptp", "count_nonzero"]
 
 _LOW_FLOATS = (dtypes.float16, dtypes.bfloat16)
+_FAST_SUM = frozenset([dtypes.float32, dtypes.float64, dtypes.complex64, dtypes.complex128])
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -154,6 +157,13 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
         >>> fnp.sum(fnp.asarray([[1, 2], [3, 4]]), axis=0).tolist()
         [4, 6]
     """
+    if (not _state.stack and type(a) is Array and dtype is None and out is None
+            and initial is None and where is None and a._value.dtype in _FAST_SUM
+            and (axis is None or type(axis) is int) and (axis is None or -a.ndim <= axis < a.ndim)):
+        # Eager fast path: exactly reduce_sum's impl (np.sum in the input dtype).
+        v = a._value
+        return _new_array(np.asarray(np.sum(v, axis=axis, dtype=v.dtype, keepdims=keepdims)),
+                          False)
     return _sum_like("sum", rp.reduce_sum_p, rp.reduce_or_p, uf.add, 0, a, axis, dtype, out,
                      keepdims, initial, where, promote_integers)
 

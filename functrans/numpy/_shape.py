@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from ..core import Tracer, get_aval
+from ..core import Tracer
 from ..errors import api_boundary
 from ..primitives import shape as sp
 from ..primitives import slicing as sl
