@@ -21,6 +21,6 @@ from .tree_util import (tree_flatten, tree_unflatten, tree_map, tree_leaves,  # 
 
 __version__ = "0.1.0"
 
-__all__ = ["config", "dtypes", "Array", "ShapedArray", "Primitive", "bind", "numpy", "lax",
-           "tree_util", "tree", "make_ir", "tree_flatten", "tree_unflatten", "tree_map",
-           "tree_leaves", "tree_structure"]
+__all__ = ["config", "core", "dtypes", "Array", "ShapedArray", "Primitive", "bind", "numpy",
+           "lax", "tree_util", "tree", "flatten_util", "make_ir", "stop_gradient", "tree_flatten",
+           "tree_unflatten", "tree_map", "tree_leaves", "tree_structure"]
