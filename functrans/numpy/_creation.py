@@ -162,14 +162,20 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     return power(base, linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis))
 
 
-def eye(N, M=None, k=0, dtype=None):
-    """A 2-d array with ones on the k-th diagonal."""
+def _diagonal_mask(N, M, k, compare, dtype):
+    """``compare(row + k, col)`` over an N x M grid, as ``dtype`` (float32 by default)."""
     M = N if M is None else M
     dtype = canonical_dtype_arg(dtype) or dtypes.default_float()
     rows = sp.broadcasted_iota(dtypes.int32, (N, M), 0)
     cols = sp.broadcasted_iota(dtypes.int32, (N, M), 1)
-    from ._ufuncs import add, equal
-    return ew.convert_element_type(equal(add(rows, k), cols), dtype)
+    from ._ufuncs import add
+    return ew.convert_element_type(compare(add(rows, k), cols), dtype)
+
+
+def eye(N, M=None, k=0, dtype=None):
+    """A 2-d array with ones on the k-th diagonal."""
+    from ._ufuncs import equal
+    return _diagonal_mask(N, M, k, equal, dtype)
 
 
 def identity(n, dtype=None):
@@ -179,12 +185,8 @@ def identity(n, dtype=None):
 
 def tri(N, M=None, k=0, dtype=None):
     """Ones at and below the k-th diagonal."""
-    M = N if M is None else M
-    dtype = canonical_dtype_arg(dtype) or dtypes.default_float()
-    rows = sp.broadcasted_iota(dtypes.int32, (N, M), 0)
-    cols = sp.broadcasted_iota(dtypes.int32, (N, M), 1)
-    from ._ufuncs import add, greater_equal
-    return ew.convert_element_type(greater_equal(add(rows, k), cols), dtype)
+    from ._ufuncs import greater_equal
+    return _diagonal_mask(N, M, k, greater_equal, dtype)
 
 
 def meshgrid(*xi, indexing="xy", sparse=False, copy=True):

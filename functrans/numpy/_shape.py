@@ -489,41 +489,28 @@ def _pad_axis(x, ax, lo, hi, mode):
 # --- triangles ------------------------------------------------------------------------------------
 
 
-def _tri_mask(x, k, lower):
-    from ._creation import tri
-    n, m = x.shape[-2], x.shape[-1]
-    mask = tri(n, m, k, dtype=bool) if lower else tri(n, m, k - 1, dtype=bool)
-    return mask if lower else _not(mask)
-
-
-def _zeros_like(m):
-    from ._creation import zeros_like
-    return zeros_like(m)
-
-
-def _not(mask):
-    from ._ufuncs import logical_not
-    return logical_not(mask)
+def _triangle(name, m, k, lower):
+    """m with the elements outside its lower (or upper) k-th triangle set to zero."""
+    from ._creation import tri, zeros_like
+    from ._ufuncs import logical_not, where
+    m = asarray(m)
+    if m.ndim < 2:
+        raise ValueError(f"{name}: input must be at least 2-d, got shape {m.shape}")
+    n, cols = m.shape[-2], m.shape[-1]
+    mask = tri(n, cols, k if lower else k - 1, dtype=bool)
+    return where(mask if lower else logical_not(mask), m, zeros_like(m))
 
 
 @api_boundary
 def tril(m, k=0):
     """The lower triangle (at and below the k-th diagonal) of the last two axes."""
-    from ._ufuncs import where
-    m = asarray(m)
-    if m.ndim < 2:
-        raise ValueError(f"tril: input must be at least 2-d, got shape {m.shape}")
-    return where(_tri_mask(m, k, True), m, _zeros_like(m))
+    return _triangle("tril", m, k, lower=True)
 
 
 @api_boundary
 def triu(m, k=0):
     """The upper triangle (at and above the k-th diagonal) of the last two axes."""
-    from ._ufuncs import where
-    m = asarray(m)
-    if m.ndim < 2:
-        raise ValueError(f"triu: input must be at least 2-d, got shape {m.shape}")
-    return where(_tri_mask(m, k, False), m, _zeros_like(m))
+    return _triangle("triu", m, k, lower=False)
 
 
 __all__ = [n for n, v in list(globals().items())
