@@ -1,7 +1,10 @@
 """User-facing transformations, built from the interpreters.
 
-For now: :func:`make_ir`, which shows the IR a function traces to. grad,
-vjp, jvp, vmap and jit join here as their interpreters land.
+:func:`make_ir` shows the IR a function traces to; :func:`jvp`,
+:func:`linearize`, :func:`vjp`, :func:`grad`, :func:`value_and_grad`,
+:func:`jacfwd`, :func:`jacrev` and :func:`hessian` differentiate (forward mode
+in ``interpreters/jvp.py``, reverse mode as linearize + transpose in
+``interpreters/reverse.py``). vmap and jit join here as their interpreters land.
 """
 
 from __future__ import annotations
@@ -9,10 +12,12 @@ from __future__ import annotations
 import functools
 
 from . import tree_util
-from .core import get_aval
+from .core import Tracer, get_aval
 from .errors import api_boundary
+from .interpreters.jvp import check_differentiable_input, instantiate, jvp_flat
+from .interpreters.reverse import linearize_flat, vjp_flat
 from .interpreters.tracing import trace_to_ir
-from .ir import ClosedIR
+from .ir import ClosedIR, eval_ir
 
 
 def _static_args(fun_name, args, kwargs, static_argnums, static_argnames):
@@ -88,4 +93,356 @@ def _arg_aval(x, i):
                         "configuration value") from None
 
 
-__all__ = ["make_ir", "ClosedIR"]
+# --- automatic differentiation ---------------------------------------------------------------
+
+
+def _flat_fun(fun, in_tree, out_tree_box):
+    def flat_fun(*flat_args):
+        out = fun(*tree_util.tree_unflatten(in_tree, flat_args))
+        out_flat, out_tree = tree_util.tree_flatten(out)
+        out_tree_box.append(out_tree)
+        for i, o in enumerate(out_flat):
+            _check_output(o, i)
+        return out_flat
+    return flat_fun
+
+
+def _check_output(o, i):
+    try:
+        get_aval(o)
+    except TypeError:
+        raise TypeError(f"output {i} of the differentiated function is a {type(o).__name__} "
+                        f"({o!r:.60}); outputs must be arrays or pytrees of arrays") from None
+
+
+def _as_values(flat, what):
+    from . import numpy as fnp
+    out = []
+    for i, x in enumerate(flat):
+        try:
+            get_aval(x)
+        except TypeError:
+            raise TypeError(f"{what}: argument leaf {i} of type {type(x).__name__} is not an "
+                            "array or a Python scalar") from None
+        out.append(x if isinstance(x, Tracer) else fnp.asarray(x))
+    return out
+
+
+@api_boundary
+def jvp(fun, primals, tangents, has_aux=False):
+    """Forward mode: the value of ``fun(*primals)`` and its directional derivative.
+
+    Args:
+      fun: a function of arrays (pytrees of arrays) returning arrays.
+      primals: a tuple or list of arguments.
+      tangents: a tuple or list of tangents, with the same structure, shapes and
+        dtypes as ``primals``.
+      has_aux: ``fun`` returns ``(output, aux)``; aux is returned as is.
+
+    Returns:
+      ``(primals_out, tangents_out)`` (and ``aux`` when has_aux).
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> y, dy = ft.jvp(fnp.sin, (fnp.asarray(0.0),), (fnp.asarray(2.0),))
+        >>> float(dy)
+        2.0
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples or lists of arguments, got "
+                        f"{type(primals).__name__} and {type(tangents).__name__}")
+    flat_p, tree_p = tree_util.tree_flatten(tuple(primals))
+    flat_t, tree_t = tree_util.tree_flatten(tuple(tangents))
+    if tree_p != tree_t:
+        raise ValueError(f"jvp: primals and tangents must have the same tree structure, got "
+                         f"{tree_p} and {tree_t}")
+    flat_p, flat_t = _as_values(flat_p, "jvp"), _as_values(flat_t, "jvp")
+    for i, (p, t) in enumerate(zip(flat_p, flat_t)):
+        pa, ta = get_aval(p), get_aval(t)
+        if pa.shape != ta.shape or pa.dtype != ta.dtype:
+            raise ValueError(f"jvp: tangent {i} has type {ta.str_short()} but its primal has "
+                             f"type {pa.str_short()}; tangents must match their primals' shapes "
+                             "and dtypes")
+    box = []
+    fun_ = (lambda *a: _pair(fun(*a), "jvp")) if has_aux else fun
+    outs, touts = jvp_flat(_flat_fun(fun_, tree_p, box), flat_p, flat_t)
+    touts = [instantiate(t) for t in touts]
+    out_tree = box[0]
+    if has_aux:
+        (out, aux), (tout, _) = (tree_util.tree_unflatten(out_tree, outs),
+                                 tree_util.tree_unflatten(out_tree, touts))
+        return out, tout, aux
+    return tree_util.tree_unflatten(out_tree, outs), tree_util.tree_unflatten(out_tree, touts)
+
+
+def _pair(out, what):
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"{what} with has_aux=True: the function must return a pair "
+                        f"(output, aux), got {type(out).__name__}"
+                        + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    return tuple(out)
+
+
+@api_boundary
+def linearize(fun, *primals):
+    """The value of ``fun(*primals)`` and its linear map ``f_jvp(*tangents)``.
+
+    ``ft.make_ir(f_jvp)(*tangents)`` shows the linear IR reverse mode transposes.
+    """
+    flat_p, in_tree = tree_util.tree_flatten(primals)
+    flat_p = _as_values(flat_p, "linearize")
+    box = []
+    outs, linear = linearize_flat(_flat_fun(fun, in_tree, box), flat_p)
+    out_tree = box[0]
+
+    def f_jvp(*tangents):
+        flat_t, t_tree = tree_util.tree_flatten(tangents)
+        if t_tree != in_tree:
+            raise ValueError(f"linearize: tangents must have the structure of the primals "
+                             f"({in_tree}), got {t_tree}")
+        out_t = eval_ir(linear.ir, linear.consts, flat_t)
+        return tree_util.tree_unflatten(out_tree, out_t)
+
+    f_jvp.linear_ir = linear
+    return tree_util.tree_unflatten(out_tree, outs), f_jvp
+
+
+@api_boundary
+def vjp(fun, *primals, has_aux=False):
+    """Reverse mode: ``fun(*primals)`` and a function pulling cotangents back.
+
+    Returns:
+      ``(out, f_vjp)`` (and ``aux`` when has_aux); ``f_vjp(ct)`` takes a
+      cotangent shaped like ``out`` and returns a tuple of cotangents, one per
+      primal. ``ft.make_ir(f_vjp)(ct)`` shows the transposed IR.
+    """
+    flat_p, in_tree = tree_util.tree_flatten(primals)
+    flat_p = _as_values(flat_p, "vjp")
+    box = []
+    fun_ = (lambda *a: _pair(fun(*a), "vjp")) if has_aux else fun
+    outs, f_vjp_flat, linear = vjp_flat(_flat_fun(fun_, in_tree, box), flat_p)
+    out_tree = box[0]
+    if has_aux:
+        out, aux = tree_util.tree_unflatten(out_tree, outs)
+        main_tree = tree_util.tree_structure(out)
+        n_main = main_tree.num_leaves
+    else:
+        out = tree_util.tree_unflatten(out_tree, outs)
+        main_tree, n_main = out_tree, len(outs)
+
+    def f_vjp(ct):
+        flat_ct, ct_tree = tree_util.tree_flatten(ct)
+        if ct_tree != main_tree:
+            raise ValueError(f"vjp: the cotangent must have the structure of the output "
+                             f"({main_tree}), got {ct_tree}")
+        for i, (c, o) in enumerate(zip(flat_ct, outs)):
+            ca, oa = get_aval(c), get_aval(o)
+            if ca.shape != oa.shape:
+                raise ValueError(f"vjp: cotangent {i} has shape {ca.shape} but the output has "
+                                 f"shape {oa.shape}")
+        cts = list(flat_ct) + [None] * (len(outs) - n_main)
+        cts_in = [instantiate(c) for c in f_vjp_flat(cts)]
+        return tree_util.tree_unflatten(in_tree, cts_in)
+
+    f_vjp.linear_ir = linear
+    return (out, f_vjp, aux) if has_aux else (out, f_vjp)
+
+
+def _argnums_tuple(fun_name, argnums, nargs):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ValueError(f"{fun_name}: argnums {argnums} is out of range for a function "
+                             f"called with {nargs} positional arguments")
+    return tuple(a % nargs for a in nums)
+
+
+def _split_args(fun, args, nums):
+    """``f(*diff_args)`` closing over the other arguments."""
+    def f(*diff):
+        full = list(args)
+        for i, d in zip(nums, diff):
+            full[i] = d
+        return fun(*full)
+    return f, [args[i] for i in nums]
+
+
+def _check_diff_inputs(fun_name, diff_args, holomorphic=False):
+    from . import dtypes
+    for i, a in enumerate(tree_util.tree_leaves(diff_args)):
+        aval = get_aval(a)
+        if holomorphic:
+            if not dtypes.is_complex(aval.dtype):
+                raise TypeError(f"{fun_name} with holomorphic=True requires complex inputs, but "
+                                f"input leaf {i} is {aval.str_short()}")
+        else:
+            check_differentiable_input(fun_name, aval, i)
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """Returns a function computing ``fun``'s value and its gradient.
+
+    ``fun`` must return a real scalar (or a complex one with holomorphic=True);
+    the gradient has the structure of the differentiated arguments. For
+    real-valued functions of complex inputs the gradient is the conjugate of
+    JAX's convention-compatible cotangent (as in JAX: ``grad(f)(z)`` is the
+    conjugate of df/dz* ... scaled: see the docs of jax.grad).
+    """
+    name = getattr(fun, "__name__", "fun")
+
+    @api_boundary
+    def value_and_grad_f(*args, **kwargs):
+        nums = _argnums_tuple("grad", argnums, len(args))
+        f, diff_args = _split_args(lambda *a: fun(*a, **kwargs), args, nums)
+        _check_diff_inputs("grad", diff_args, holomorphic)
+        res = vjp(f, *diff_args, has_aux=has_aux)
+        out, f_vjp = res[0], res[1]
+        aval = _scalar_output_aval(out, name, holomorphic)
+        from . import numpy as fnp
+        g = f_vjp(fnp.ones((), aval.dtype))
+        g = g[0] if isinstance(argnums, int) else tuple(g)
+        if has_aux:
+            return (out, res[2]), g
+        return out, g
+
+    return value_and_grad_f
+
+
+def _scalar_output_aval(out, name, holomorphic):
+    from . import dtypes
+    leaves = tree_util.tree_leaves(out)
+    if len(leaves) != 1 or get_aval(leaves[0]).shape != ():
+        shapes = [get_aval(x).str_short() for x in leaves]
+        raise TypeError(f"grad requires a function returning a scalar, but {name} returned "
+                        f"{shapes if len(shapes) != 1 else shapes[0]}. For non-scalar outputs "
+                        "use ft.vjp (a vector-Jacobian product) or ft.jacrev (the Jacobian).")
+    aval = get_aval(leaves[0])
+    if holomorphic:
+        if not dtypes.is_complex(aval.dtype):
+            raise TypeError(f"grad with holomorphic=True requires a complex output, got "
+                            f"{aval.str_short()}")
+    elif not dtypes.is_float(aval.dtype):
+        raise TypeError(f"grad requires a real-valued (float) output, but {name} returned "
+                        f"{aval.str_short()}. For complex outputs use holomorphic=True or "
+                        "ft.vjp; integer outputs have no gradient.")
+    return aval
+
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """Returns a function computing the gradient of scalar-valued ``fun``.
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> float(ft.grad(lambda x: x ** 3)(2.0))
+        12.0
+    """
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
+
+    @api_boundary
+    def grad_f(*args, **kwargs):
+        (out, g) = vg(*args, **kwargs)
+        if has_aux:
+            return g, out[1]
+        return g
+
+    return grad_f
+
+
+def _std_basis(x):
+    from . import numpy as fnp
+    x = fnp.asarray(x)
+    n = x.size
+    eye = fnp.eye(n, dtype=x.dtype)
+    return [fnp.reshape(eye[i], x.shape) for i in range(n)]
+
+
+def jacfwd(fun, argnums=0, has_aux=False):
+    """The Jacobian by forward mode: one jvp per input element.
+
+    The result has shape ``out.shape + in.shape`` (per argument for tuple argnums).
+    """
+    @api_boundary
+    def jac(*args):
+        from . import numpy as fnp
+        nums = _argnums_tuple("jacfwd", argnums, len(args))
+        f, diff_args = _split_args(fun, args, nums)
+        _check_diff_inputs("jacfwd", diff_args)
+        flat, tree = tree_util.tree_flatten(tuple(diff_args))
+        flat = [fnp.asarray(x) for x in flat]
+        cols = []   # per input leaf: list over basis of output trees
+        aux = None
+        for j, x in enumerate(flat):
+            per = []
+            for e in _std_basis(x):
+                tangents = [e if k == j else fnp.zeros_like(y) for k, y in enumerate(flat)]
+                res = jvp(f, tree_util.tree_unflatten(tree, flat),
+                          tree_util.tree_unflatten(tree, tangents), has_aux=has_aux)
+                out, tout = res[0], res[1]
+                aux = res[2] if has_aux else None
+                per.append(tout)
+            cols.append((x, per, out))
+        results = []
+        for x, per, out in cols:
+            results.append(tree_util.tree_map(
+                lambda o, *ts, x=x: fnp.reshape(fnp.stack(ts, axis=-1) if ts else
+                                                fnp.zeros(o.shape + (0,), o.dtype),
+                                                tuple(o.shape) + tuple(x.shape)),
+                out, *per) if per else tree_util.tree_map(
+                lambda o, x=x: fnp.zeros(tuple(o.shape) + tuple(x.shape), o.dtype), out))
+        jac_tree = tree_util.tree_unflatten(tree, results)
+        jac_out = jac_tree[0] if isinstance(argnums, int) else jac_tree
+        return (jac_out, aux) if has_aux else jac_out
+
+    return jac
+
+
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The Jacobian by reverse mode: one vjp per output element.
+
+    The result has shape ``out.shape + in.shape`` (per argument for tuple argnums).
+    """
+    @api_boundary
+    def jac(*args):
+        from . import numpy as fnp
+        nums = _argnums_tuple("jacrev", argnums, len(args))
+        f, diff_args = _split_args(fun, args, nums)
+        _check_diff_inputs("jacrev", diff_args, holomorphic)
+        res = vjp(f, *diff_args, has_aux=has_aux)
+        out, f_vjp = res[0], res[1]
+        out_leaves, out_tree = tree_util.tree_flatten(out)
+        in_leaves = tree_util.tree_leaves(tuple(diff_args))
+        rows = []  # per output leaf: [per basis element: tuple of input cts]
+        for k, o in enumerate(out_leaves):
+            per = []
+            for e in _std_basis(o):
+                cts = [e if m == k else fnp.zeros_like(p) for m, p in enumerate(out_leaves)]
+                per.append(tree_util.tree_leaves(f_vjp(tree_util.tree_unflatten(out_tree, cts))))
+            rows.append(per)
+        # Jacobian block (output leaf k, input leaf j): shape out_k.shape + in_j.shape
+        blocks = []
+        for k, o in enumerate(out_leaves):
+            o = fnp.asarray(o)
+            per_in = []
+            for j, x in enumerate(in_leaves):
+                x = fnp.asarray(x)
+                if rows[k]:
+                    stacked = fnp.stack([r[j] for r in rows[k]], axis=0)
+                else:
+                    stacked = fnp.zeros((0,) + tuple(x.shape), x.dtype)
+                per_in.append(fnp.reshape(stacked, tuple(o.shape) + tuple(x.shape)))
+            in_struct = tree_util.tree_structure(tuple(diff_args))
+            per_in = tree_util.tree_unflatten(in_struct, per_in)
+            blocks.append(per_in[0] if isinstance(argnums, int) else per_in)
+        jac_out = tree_util.tree_unflatten(out_tree, blocks)
+        return (jac_out, res[2]) if has_aux else jac_out
+
+    return jac
+
+
+def hessian(fun, argnums=0, has_aux=False):
+    """The Hessian of scalar-valued ``fun``: ``jacfwd(jacrev(fun))``."""
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+
+
+__all__ = ["make_ir", "ClosedIR", "jvp", "linearize", "vjp", "grad", "value_and_grad", "jacfwd",
+           "jacrev", "hessian"]

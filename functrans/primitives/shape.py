@@ -58,6 +58,8 @@ def _broadcast_in_dim_impl(x, *, shape, broadcast_dimensions):
 def broadcast_in_dim(x, shape, broadcast_dimensions):
     """Broadcasts x to ``shape``; operand dim i becomes output dim broadcast_dimensions[i]."""
     shape = _shape_tuple("broadcast_in_dim", shape)
+    if get_aval(x).shape == shape and tuple(broadcast_dimensions) == tuple(range(len(shape))):
+        return x
     return bind(broadcast_in_dim_p, x, shape=shape,
                 broadcast_dimensions=tuple(int(b) for b in broadcast_dimensions))
 

@@ -1,0 +1,177 @@
+"""Forward-mode automatic differentiation: the JVP transformation.
+
+A :class:`JVPTracer` carries a primal value and its tangent. Applying a
+primitive to JVP tracers calls the primitive's ``jvp`` rule, written with
+``bind``, so the tangent computation is itself transformable (jvp of jvp,
+linearize, vmap, jit).
+
+Zero tangents are symbolic: a :class:`Zero` records only the aval. An input
+that does not depend on the differentiated arguments has a Zero tangent, and a
+primitive whose tangents are all Zero is applied to the primals alone, so no
+array of zeros is ever materialised for it.
+
+Rule helpers (used by the primitive modules):
+  defjvp(prim, *fns)     one function per input: ``fn(t, ans, *primals, **params)``
+                         gives that input's contribution to the output tangent
+  defjvp_zero(prim)      the output tangent is zero (comparisons, argmax, ...)
+  deflinear(prim)        the primitive is linear in all inputs: its tangent is the
+                         primitive applied to the tangents
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import core, dtypes
+from ..core import ShapedArray, Trace, Tracer, bind, get_aval
+
+
+class Zero:
+    """A symbolic zero tangent of a given aval."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Zero({self.aval.str_short()})"
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    """The aval of a tangent: same shape and dtype, never weak."""
+    return ShapedArray(aval.shape, aval.dtype, False)
+
+
+def zeros_like_aval(aval: ShapedArray):
+    """An actual array of zeros (only where a rule needs one)."""
+    from ..array import _new_array
+    from ..primitives.shape import broadcast_in_dim
+    return broadcast_in_dim(_new_array(np.zeros((), aval.dtype), False), aval.shape, ())
+
+
+def instantiate(t, aval=None):
+    """``t``, with a symbolic Zero turned into an array of zeros."""
+    if isinstance(t, Zero):
+        return zeros_like_aval(t.aval)
+    return t
+
+
+def is_zero(t) -> bool:
+    return isinstance(t, Zero)
+
+
+def add_tangents(a, b):
+    """a + b for tangents, where either may be a symbolic Zero."""
+    if isinstance(a, Zero):
+        return b
+    if isinstance(b, Zero):
+        return a
+    from ..primitives.elementwise import add_p
+    return bind(add_p, a, b)
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self):
+        return get_aval(self.primal)
+
+
+class JVPTrace(Trace):
+    __slots__ = ()
+
+    def pure(self, val):
+        return JVPTracer(self, val, Zero(tangent_aval(get_aval(val))))
+
+    lift = pure
+
+    def process_primitive(self, prim, tracers, params):
+        primals = [t.primal for t in tracers]
+        tangents = [t.tangent for t in tracers]
+        if all(type(t) is Zero for t in tangents):
+            out = bind(prim, *primals, **params)
+            if prim.multiple_results:
+                return [JVPTracer(self, o, Zero(tangent_aval(get_aval(o)))) for o in out]
+            return JVPTracer(self, out, Zero(tangent_aval(get_aval(out))))
+        primal_out, tangent_out = prim.rule("jvp")(primals, tangents, **params)
+        if prim.multiple_results:
+            return [JVPTracer(self, p, t) for p, t in zip(primal_out, tangent_out)]
+        return JVPTracer(self, primal_out, tangent_out)
+
+
+def jvp_flat(flat_fun, primals, tangents):
+    """Runs ``flat_fun`` on (primal, tangent) pairs; returns (primals_out, tangents_out).
+
+    Tangents of outputs that do not depend on the inputs are symbolic Zeros.
+    """
+    with core.new_main(JVPTrace) as main:
+        trace = JVPTrace(main)
+        in_tracers = [JVPTracer(trace, p, t) for p, t in zip(primals, tangents)]
+        outs = flat_fun(*in_tracers)
+        out_tracers = [trace.full_raise(o) for o in outs]
+        return ([t.primal for t in out_tracers], [t.tangent for t in out_tracers])
+
+
+# --- rule helpers ----------------------------------------------------------------------------
+
+
+def defjvp(prim, *fns):
+    """Defines ``prim``'s jvp from one tangent function per input (None: not differentiable).
+
+    ``fn(t, ans, *primals, **params)`` returns the output tangent contributed
+    by input ``i``'s tangent ``t`` (never called with a Zero ``t``).
+    """
+    def rule(primals, tangents, **params):
+        ans = bind(prim, *primals, **params)
+        out = Zero(tangent_aval(get_aval(ans)))
+        for fn, t in zip(fns, tangents):
+            if fn is None or type(t) is Zero:
+                continue
+            out = add_tangents(out, fn(t, ans, *primals, **params))
+        return ans, out
+    prim.jvp = rule
+    return rule
+
+
+def defjvp_zero(prim):
+    """The output tangent of ``prim`` is zero (its output is piecewise constant)."""
+    def rule(primals, tangents, **params):
+        ans = bind(prim, *primals, **params)
+        if prim.multiple_results:
+            return ans, [Zero(tangent_aval(get_aval(a))) for a in ans]
+        return ans, Zero(tangent_aval(get_aval(ans)))
+    prim.jvp = rule
+    return rule
+
+
+def deflinear(prim):
+    """``prim`` is linear in all its inputs: its tangent is ``prim`` of the tangents."""
+    def rule(primals, tangents, **params):
+        ans = bind(prim, *primals, **params)
+        ts = [instantiate(t) for t in tangents]
+        return ans, bind(prim, *ts, **params)
+    prim.jvp = rule
+    return rule
+
+
+def check_differentiable_input(what: str, aval: ShapedArray, index):
+    """Differentiating with respect to an integer or bool input is an error."""
+    if not dtypes.is_inexact(aval.dtype):
+        raise TypeError(
+            f"{what} requires real- or complex-valued inputs (float or complex dtypes), but "
+            f"input {index} has dtype {aval.dtype} ({aval.str_short()}). Integer and bool "
+            "inputs have no derivative: convert them with .astype(float), or leave them out "
+            "of argnums.")
+
+
+__all__ = ["Zero", "JVPTrace", "JVPTracer", "jvp_flat", "defjvp", "defjvp_zero", "deflinear",
+           "instantiate", "is_zero", "add_tangents", "tangent_aval", "zeros_like_aval"]
+
+
