@@ -13,10 +13,11 @@ from . import dtypes
 from .array import Array
 from .core import ShapedArray, Primitive, bind
 from . import numpy  # noqa: F401  (attaches Array's operators)
-from . import lax, tree_util, tree, flatten_util  # noqa: F401
+from . import lax, tree_util, tree, flatten_util, test_util  # noqa: F401
 from .api import (make_ir, jvp, linearize, vjp, grad, value_and_grad, jacfwd, jacrev,
                   hessian)
 from .primitives.elementwise import stop_gradient
+from .custom import custom_jvp, custom_vjp
 from .tree_util import (tree_flatten, tree_unflatten, tree_map, tree_leaves,  # noqa: F401
                         tree_structure)
 

@@ -1,0 +1,284 @@
+"""User-defined derivatives: ``custom_jvp`` and ``custom_vjp``, as in JAX.
+
+    @ft.custom_jvp
+    def softplus(x):
+        return fnp.log1p(fnp.exp(x))
+
+    @softplus.defjvp
+    def softplus_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return softplus(x), t * ft.lax.logistic(x)
+
+With no transformation active the function simply runs. Under a
+transformation it is bound as a primitive (``custom_jvp_call`` /
+``custom_vjp_call``) whose params hold the function and its rule, so the IR
+shows it as one equation and autodiff uses the rule instead of
+differentiating the body.
+
+custom_vjp under reverse mode: the forward pass runs ``fwd`` (primal output
+and residuals) and emits a ``custom_vjp_lin`` equation, linear in the
+tangents, whose transpose rule calls ``bwd``. Forward mode (jvp) of a
+custom_vjp function is not possible, as in JAX, and says so.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import core
+from .array import Array, _new_array
+from .core import Primitive, bind, get_aval
+from .interpreters.jvp import instantiate
+from .interpreters.tracing import trace_to_ir
+from .tree_util import tree_flatten, tree_unflatten
+
+
+def _split(args, nondiff_argnums):
+    nondiff = [args[i] for i in nondiff_argnums]
+    diff = [a for i, a in enumerate(args) if i not in nondiff_argnums]
+    return nondiff, diff
+
+
+def _merge(nondiff, diff, nondiff_argnums, n):
+    it_n, it_d = iter(nondiff), iter(diff)
+    return [next(it_n) if i in nondiff_argnums else next(it_d) for i in range(n)]
+
+
+def _as_arrays(vals):
+    return [v if not isinstance(v, np.ndarray) else _new_array(v) for v in vals]
+
+
+def _host(vals):
+    return [v._value if type(v) is Array else np.asarray(v) for v in vals]
+
+
+def _out_avals(fun, avals):
+    closed = trace_to_ir(lambda *xs: fun(*xs), avals, what="custom function")
+    return closed.out_avals
+
+
+class _FlatFun:
+    """A pytree function flattened to ``f(*leaves) -> list of leaves``; records the output tree."""
+
+    def __init__(self, fun, nondiff, nondiff_argnums, nargs, in_tree, name):
+        self.fun, self.nondiff, self.nondiff_argnums = fun, nondiff, nondiff_argnums
+        self.nargs, self.in_tree, self.out_tree = nargs, in_tree, None
+        self.__name__ = name
+
+    def __call__(self, *flat):
+        diff = tree_unflatten(self.in_tree, flat)
+        out = self.fun(*_merge(self.nondiff, diff, self.nondiff_argnums, self.nargs))
+        leaves, self.out_tree = tree_flatten(out)
+        return leaves
+
+
+# --- custom_jvp ------------------------------------------------------------------------------
+
+custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
+
+
+@custom_jvp_call_p.def_abstract_eval
+def _custom_jvp_abstract_eval(*avals, fun, jvp):
+    return _out_avals(fun, avals)
+
+
+@custom_jvp_call_p.def_impl
+def _custom_jvp_impl(*vals, fun, jvp):
+    return _host(fun(*_as_arrays(vals)))
+
+
+def _custom_jvp_rule(primals, tangents, *, fun, jvp):
+    tangents = [instantiate(t) for t in tangents]
+    return jvp(primals, tangents)
+
+
+custom_jvp_call_p.jvp = _custom_jvp_rule
+
+
+class custom_jvp:
+    """Gives a function a user-defined forward-mode derivative (and so reverse mode).
+
+    Args:
+      fun: the function.
+      nondiff_argnums: positions of arguments that are not differentiated
+        (static values such as sizes or flags); they are passed first to the rule.
+
+    The rule, registered with ``defjvp``, has the signature
+    ``rule(*nondiff_args, primals, tangents) -> (primal_out, tangent_out)``.
+    Its tangent computation must be linear in the tangents.
+    """
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp = None
+
+    def defjvp(self, jvp):
+        """Registers the jvp rule (usable as a decorator)."""
+        self.jvp = jvp
+        return jvp
+
+    def __call__(self, *args):
+        name = getattr(self.fun, "__name__", "fun")
+        if self.jvp is None:
+            raise AttributeError(f"custom_jvp function {name} has no rule: register one with "
+                                 f"@{name}.defjvp")
+        if core.is_eager():
+            return self.fun(*args)
+        nondiff, diff = _split(args, self.nondiff_argnums)
+        flat, in_tree = tree_flatten(diff)
+        flat_fun = _FlatFun(self.fun, nondiff, self.nondiff_argnums, len(args), in_tree, name)
+        rule = self.jvp
+
+        def flat_jvp(primals, tangents):
+            p = tree_unflatten(in_tree, primals)
+            t = tree_unflatten(in_tree, tangents)
+            p_out, t_out = rule(*nondiff, tuple(p), tuple(t))
+            p_leaves, p_tree = tree_flatten(p_out)
+            t_leaves, t_tree = tree_flatten(t_out)
+            if flat_fun.out_tree is None:
+                flat_fun.out_tree = p_tree
+            if p_tree != t_tree:
+                raise TypeError(f"custom_jvp rule of {name} returned a tangent of structure "
+                                f"{t_tree} for a primal output of structure {p_tree}")
+            return p_leaves, [instantiate(t) for t in t_leaves]
+
+        flat_jvp.__name__ = getattr(rule, "__name__", "jvp")
+        outs = bind(custom_jvp_call_p, *flat, fun=flat_fun, jvp=flat_jvp)
+        return tree_unflatten(flat_fun.out_tree, outs)
+
+
+# --- custom_vjp ------------------------------------------------------------------------------
+
+custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
+
+
+@custom_vjp_call_p.def_abstract_eval
+def _custom_vjp_abstract_eval(*avals, fun, fwd, bwd):
+    return _out_avals(fun, avals)
+
+
+@custom_vjp_call_p.def_impl
+def _custom_vjp_impl(*vals, fun, fwd, bwd):
+    return _host(fun(*_as_arrays(vals)))
+
+
+def _custom_vjp_jvp(primals, tangents, *, fun, fwd, bwd):
+    outs, residuals = fwd(*primals)
+    out_avals = [get_aval(o) for o in outs]
+    tangents = [instantiate(t) for t in tangents]
+    t_out = bind(custom_vjp_lin_p, *residuals, *tangents, num_res=len(residuals), bwd=bwd,
+                 out_avals=tuple(a.strip_weak_type() for a in out_avals))
+    return outs, t_out
+
+
+custom_vjp_call_p.jvp = _custom_vjp_jvp
+
+custom_vjp_lin_p = Primitive("custom_vjp_lin", multiple_results=True)
+
+
+@custom_vjp_lin_p.def_abstract_eval
+def _custom_vjp_lin_abstract_eval(*avals, num_res, bwd, out_avals):
+    return list(out_avals)
+
+
+def _forward_mode_error(*args, bwd, **params):
+    raise TypeError(f"can't apply forward-mode differentiation (jvp, jacfwd) to a custom_vjp "
+                    f"function ({getattr(bwd, 'fn_name', 'fun')}): it defines only a "
+                    "reverse-mode rule. Use grad/vjp/jacrev, or custom_jvp.")
+
+
+custom_vjp_lin_p.impl = _forward_mode_error
+
+
+def _custom_vjp_lin_jvp(primals, tangents, *, bwd, **params):
+    _forward_mode_error(bwd=bwd)
+
+
+custom_vjp_lin_p.jvp = _custom_vjp_lin_jvp
+
+
+def _custom_vjp_lin_transpose(cts, *args, num_res, bwd, out_avals):
+    residuals = args[:num_res]
+    cts_in = bwd(list(residuals), [instantiate(c) for c in cts])
+    return [None] * num_res + list(cts_in)
+
+
+custom_vjp_lin_p.transpose = _custom_vjp_lin_transpose
+
+
+class custom_vjp:
+    """Gives a function a user-defined reverse-mode derivative.
+
+    Register ``fwd(*args) -> (out, residuals)`` and
+    ``bwd(*nondiff_args, residuals, ct_out) -> tuple of cotangents`` (one per
+    differentiable argument) with ``defvjp(fwd, bwd)``.
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> @ft.custom_vjp
+        ... def clip_gradient(x):
+        ...     return x
+        >>> clip_gradient.defvjp(lambda x: (x, None),
+        ...                      lambda res, g: (fnp.clip(g, -1.0, 1.0),))
+        >>> float(ft.grad(lambda x: 5.0 * clip_gradient(x))(2.0))
+        1.0
+    """
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd = self.bwd = None
+
+    def defvjp(self, fwd, bwd):
+        """Registers the forward and backward functions."""
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args):
+        name = getattr(self.fun, "__name__", "fun")
+        if self.fwd is None:
+            raise AttributeError(f"custom_vjp function {name} has no rule: register one with "
+                                 f"{name}.defvjp(fwd, bwd)")
+        if core.is_eager():
+            return self.fun(*args)
+        nondiff, diff = _split(args, self.nondiff_argnums)
+        flat, in_tree = tree_flatten(diff)
+        flat_fun = _FlatFun(self.fun, nondiff, self.nondiff_argnums, len(args), in_tree, name)
+        fwd, bwd = self.fwd, self.bwd
+        res_tree_box = []
+
+        def flat_fwd(*primals):
+            p = tree_unflatten(in_tree, primals)
+            out, res = fwd(*_merge(nondiff, p, self.nondiff_argnums, len(args)))
+            out_leaves, out_tree = tree_flatten(out)
+            if flat_fun.out_tree is None:
+                flat_fun.out_tree = out_tree
+            res_leaves, res_tree = tree_flatten(res)
+            res_tree_box.append(res_tree)
+            return out_leaves, res_leaves
+
+        def flat_bwd(residuals, cts):
+            res = tree_unflatten(res_tree_box[-1], residuals)
+            ct = tree_unflatten(flat_fun.out_tree, cts)
+            cts_in = bwd(*nondiff, res, ct)
+            if not isinstance(cts_in, (tuple, list)) or len(cts_in) != len(diff):
+                raise TypeError(f"custom_vjp bwd of {name} must return a tuple with one "
+                                f"cotangent per differentiable argument ({len(diff)}), got "
+                                f"{type(cts_in).__name__}")
+            leaves, tree = tree_flatten(tuple(cts_in))
+            if tree != tree_flatten(tuple(diff))[1]:
+                raise TypeError(f"custom_vjp bwd of {name} returned cotangents of structure "
+                                f"{tree}; the arguments have structure "
+                                f"{tree_flatten(tuple(diff))[1]}")
+            return leaves
+
+        flat_bwd.fn_name = name
+        outs = bind(custom_vjp_call_p, *flat, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd)
+        return tree_unflatten(flat_fun.out_tree, outs)
+
+
+__all__ = ["custom_jvp", "custom_vjp"]
