@@ -138,6 +138,26 @@ def _integer_pow_abstract_eval(x: ShapedArray, *, y: int) -> ShapedArray:
 integer_pow_p.abstract_eval = _integer_pow_abstract_eval
 
 
+# polygamma(m, x) for a static order m >= 0: the derivatives of digamma. It is
+# here so that digamma (and lgamma) can be differentiated to any order: the jvp
+# of polygamma of order m is polygamma of order m + 1. It is kept out of
+# UNARY_PRIMITIVES because of its parameter (like integer_pow's y).
+
+
+def _polygamma_impl(x, *, m):
+    return _with_low_precision_upcast(lambda v: scipy.special.polygamma(m, v))(x)
+
+
+def _polygamma_abstract_eval(x: ShapedArray, *, m: int) -> ShapedArray:
+    if not isinstance(m, int) or m < 0:
+        raise ValueError(f"polygamma: the order m must be a non-negative Python int, got {m!r}")
+    return _unary_abstract_eval("polygamma", (FLOAT,), None)(x)
+
+
+polygamma_p = unary("polygamma", _polygamma_impl, (FLOAT,))
+polygamma_p.abstract_eval = _polygamma_abstract_eval
+
+
 # --- binary -------------------------------------------------------------------------------
 
 
@@ -408,6 +428,23 @@ def integer_pow(x, y: int):
     return bind(integer_pow_p, x, y=int(y))
 
 
+def polygamma(m, x):
+    """The polygamma function of static order ``m``: the (m+1)-th derivative of lgamma.
+
+    ``m`` must be a non-negative Python int (``polygamma(0, x)`` is digamma).
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> from functrans import lax
+        >>> print(f"{lax.polygamma(1, fnp.asarray(1.0)).item():.4f}")   # pi**2 / 6
+        1.6449
+    """
+    if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)):
+        raise TypeError(f"polygamma: the order m must be a static non-negative int, got "
+                        f"{type(m).__name__} {m!r}")
+    return bind(polygamma_p, x, m=int(m))
+
+
 def select_n(which, *cases):
     """Chooses, elementwise, ``cases[which]`` (bool which: False -> cases[0])."""
     return bind(select_n_p, which, *lax_operands(*cases))
@@ -441,5 +478,9 @@ def category_of(x) -> str:
 
 __all__ = sorted([k for k in _WRAPPERS if k not in ("and", "or", "not", "xor")]
                  + ["bitwise_and", "bitwise_or", "bitwise_not", "bitwise_xor", "round",
-                    "integer_pow", "select_n", "select", "convert_element_type", "clamp",
-                    "bitcast_convert_type"])
+                    "integer_pow", "polygamma", "select_n", "select", "convert_element_type",
+                    "clamp", "bitcast_convert_type"])
+
+
+# The jvp and transpose rules live in elementwise_ad.py, in this file's order.
+from . import elementwise_ad  # noqa: E402,F401

@@ -14,6 +14,11 @@ The impl moves every operand to a ``(batch, free, contract)`` layout and calls
 BLAS through ``np.dot``/``np.matmul``, never einsum. float16/bfloat16 compute
 in float32 (numpy has no fast loop for them) and bool computes in int32
 (``any(a & b)`` is ``sum(a * b) != 0``).
+
+Autodiff: dot_general is bilinear; its transpose with respect to either
+operand is a dot_general of the cotangent with the other operand plus a
+transpose (JAX's rule), computed in the output's dtype and cast back to the
+operand's when ``preferred_element_type`` differs.
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ import numpy as np
 
 from .. import dtypes
 from ..core import Primitive, ShapedArray, bind, get_aval
+from ..interpreters.jvp import defjvp
+from ..interpreters.reverse import is_undefined
 from ._rules import ANY, check_dtype, check_same_dtypes
+from .elementwise import convert_element_type
+from .shape import transpose
 
 __all__ = ["dot_general", "dot"]
 
@@ -180,3 +189,72 @@ def dot(lhs, rhs, precision=None, preferred_element_type=None):
                         f"({ra.shape[0]})")
     return dot_general(lhs, rhs, (((la.ndim - 1,), (0,)), ((), ())),
                        preferred_element_type=preferred_element_type)
+
+
+# --- autodiff rules ------------------------------------------------------------------------------
+#
+# dot_general is bilinear: its tangent is the sum of one dot_general per
+# operand tangent, and its transpose with respect to one operand is another
+# dot_general of the cotangent with the other operand, followed by a
+# transpose that puts that operand's dimensions back in order (JAX's rule).
+
+
+def _dot_general_jvp_lhs(t, ans, lhs, rhs, **params):
+    return bind(dot_general_p, t, rhs, **params)
+
+
+def _dot_general_jvp_rhs(t, ans, lhs, rhs, **params):
+    return bind(dot_general_p, lhs, t, **params)
+
+
+def _remaining(ndim: int, *removed) -> list:
+    gone = set().union(*map(set, removed))
+    return [i for i in range(ndim) if i not in gone]
+
+
+def _ranges_like(*xs) -> list:
+    """Consecutive index ranges as long as each of ``xs``: the output dims they occupy."""
+    out, start = [], 0
+    for x in xs:
+        out.append(tuple(range(start, start + len(x))))
+        start += len(x)
+    return out
+
+
+def _dot_transpose_operand(ct, x_aval: ShapedArray, y, dimension_numbers, swap_ans: bool):
+    """The cotangent of ``x`` in ``dot_general(x, y)`` (``dot_general(y, x)`` if ``swap_ans``)."""
+    (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
+    y_aval = get_aval(y)
+    x_kept = _remaining(x_aval.ndim, x_contract, x_batch)
+    y_kept = _remaining(y_aval.ndim, y_contract, y_batch)
+    if swap_ans:
+        ans_batch, ans_y, _ = _ranges_like(x_batch, y_kept, x_kept)
+    else:
+        ans_batch, _, ans_y = _ranges_like(x_batch, x_kept, y_kept)
+    # Contract ct with y over y's free and batch dims: what remains is x's batch
+    # dims, x's free dims, then y's contracting dims in y's order, which are x's
+    # contracting dims sorted by their y partner.
+    dims = ((ans_y, tuple(y_kept)), (ans_batch, tuple(y_batch)))
+    x_contract_by_y = [int(x_contract[i]) for i in np.argsort(y_contract)]
+    unsorted = list(x_batch) + x_kept + x_contract_by_y
+    ct_dtype = get_aval(ct).dtype
+    if y_aval.dtype != ct_dtype:  # preferred_element_type: compute in the output's dtype
+        y = convert_element_type(y, ct_dtype)
+    out = bind(dot_general_p, ct, y, dimension_numbers=dims, preferred_element_type=None)
+    x_bar = transpose(out, tuple(int(i) for i in np.argsort(unsorted)))
+    return convert_element_type(x_bar, x_aval.dtype)
+
+
+def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, preferred_element_type=None):
+    (lc, rc), (lb, rb) = dimension_numbers
+    if is_undefined(lhs) and is_undefined(rhs):
+        raise ValueError("dot_general: transpose with both operands linear (the product is "
+                         "bilinear, not linear)")
+    if is_undefined(lhs):
+        return [_dot_transpose_operand(ct, lhs.aval, rhs, dimension_numbers, False), None]
+    swapped = ((rc, lc), (rb, lb))
+    return [None, _dot_transpose_operand(ct, rhs.aval, lhs, swapped, True)]
+
+
+defjvp(dot_general_p, _dot_general_jvp_lhs, _dot_general_jvp_rhs)
+dot_general_p.def_transpose(_dot_general_transpose)

@@ -17,16 +17,28 @@ functrans.numpy decides dtypes (sum of int8 -> int32) before binding.
 
 Impls upcast float16/bfloat16 to float32, where numpy's loops are slow or,
 for bfloat16, unreliable (NaN warnings); the result is cast back.
+
+Autodiff (rules at the end): reduce_sum and cumsum are linear (transposes: a
+broadcast, a reverse cumsum); reduce_prod and cumprod differentiate without
+dividing by x, so inputs with zeros are exact; reduce_max/min average the
+tangent over ties like JAX; cummax/cummin read the tangent at the running
+extremum; reduce_and/or and argmax/argmin have zero tangents.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from .. import dtypes
 from ..core import Primitive, ShapedArray, bind, get_aval
+from ..interpreters.jvp import Zero, defjvp, defjvp_zero, deflinear, tangent_aval
 from ._rules import (ANY, BOOL, INTEGRAL, NUMERIC, ORDERED, check_dtype, normalize_axes,
                      normalize_axis)
+from .elementwise import add_p, convert_element_type, div_p, eq_p, mul_p, select_n
+from .shape import broadcast_in_dim, broadcasted_iota, pad, reshape, transpose
+from .sorting import gather_along_axis, iota_dtype
 
 __all__ = ["reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and",
            "reduce_or", "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin"]
@@ -381,3 +393,118 @@ cummin = _cumulative_wrapper(cummin_p, """Running minimum along ``axis`` (NaN-pr
         >>> lax.cummin(fnp.asarray([3, 1, 2])).tolist()
         [3, 1, 1]
     """)
+
+
+# --- autodiff rules ------------------------------------------------------------------------------
+#
+# Every rule is written with primitives (``bind`` and the lax wrappers), so the
+# tangent computation is itself differentiable (grad of grad) and traceable.
+# Work on primals alone (indicators, exclusive products, running-max
+# positions) is done once, outside the linear part that reverse mode records.
+
+
+def _kept(ndim, axes) -> tuple:
+    return tuple(i for i in range(ndim) if i not in axes)
+
+
+def _reduce_sum_transpose(ct, x, *, axes):
+    # The adjoint of a sum is a broadcast back along the summed axes.
+    shape = x.aval.shape
+    return [broadcast_in_dim(ct, shape, _kept(len(shape), axes))]
+
+
+def _shift(x, s: int, fill, axis: int, reverse: bool):
+    """``x`` moved ``s`` places along ``axis`` (toward the end, or the start if
+    ``reverse``), the vacated places filled with ``fill``: a pad that crops."""
+    cfg = [(0, 0, 0)] * get_aval(x).ndim
+    cfg[axis] = (-s, s, 0) if reverse else (s, -s, 0)
+    return pad(x, fill, cfg)
+
+
+def _reduce_prod_jvp(t, ans, x, *, axes):
+    # d prod(x) = sum_i t_i * prod_{j != i} x_j, with the product of the others
+    # written as (exclusive running product from the left) * (from the right):
+    # no division, so it is exact where x has zeros (unlike ans / x).
+    aval = get_aval(x)
+    if not axes:
+        return t
+    n = math.prod(aval.shape[a] for a in axes)
+    if n == 0:
+        return Zero(tangent_aval(get_aval(ans)))
+    kept = _kept(aval.ndim, axes)
+    if len(axes) == 1:
+        axis = axes[0]
+    else:  # move the reduced axes to the front and flatten them into one
+        new_shape = (n,) + tuple(aval.shape[i] for i in kept)
+        x = reshape(transpose(x, axes + kept), new_shape)
+        t = reshape(transpose(t, axes + kept), new_shape)
+        axis = 0
+    left = cumprod(_shift(x, 1, 1, axis, False), axis)
+    right = cumprod(_shift(x, 1, 1, axis, True), axis, reverse=True)
+    others = bind(mul_p, left, right)
+    return bind(reduce_sum_p, bind(mul_p, t, others), axes=(axis,))
+
+
+def _chooser_jvp(t, ans, x, *, axes):
+    # The tangent at the extremal positions, averaged over ties (as JAX does).
+    aval = get_aval(x)
+    if any(aval.shape[a] == 0 for a in axes):
+        return Zero(tangent_aval(get_aval(ans)))
+    dtype = get_aval(t).dtype
+    where = bind(eq_p, x, broadcast_in_dim(ans, aval.shape, _kept(aval.ndim, axes)))
+    indicators = convert_element_type(where, dtype)
+    counts = bind(reduce_sum_p, indicators, axes=axes)
+    return bind(div_p, bind(reduce_sum_p, bind(mul_p, t, indicators), axes=axes), counts)
+
+
+deflinear(reduce_sum_p)
+reduce_sum_p.def_transpose(_reduce_sum_transpose)
+defjvp(reduce_prod_p, _reduce_prod_jvp)
+defjvp(reduce_max_p, _chooser_jvp)
+defjvp(reduce_min_p, _chooser_jvp)
+for _p in (reduce_and_p, reduce_or_p, argmax_p, argmin_p):
+    defjvp_zero(_p)
+
+
+def _cumsum_transpose(ct, x, *, axis, reverse):
+    # y_i = sum_{j <= i} x_j, so x's cotangent sums ct over i >= j: the reverse cumsum.
+    return [cumsum(ct, axis, reverse=not reverse)]
+
+
+def _cumprod_jvp(t, ans, x, *, axis, reverse):
+    # A log-depth (Hillis-Steele) scan of (product, tangent) pairs, combined as
+    # (p1, d1) . (p2, d2) = (p1 p2, d1 p2 + p1 d2): the jvp of the running
+    # product, n log n work and no division, so exact where x has zeros.
+    n = get_aval(x).shape[axis]
+    p, d = x, t
+    s = 1
+    while s < n:
+        p_s = _shift(p, s, 1, axis, reverse)
+        d_s = _shift(d, s, 0, axis, reverse)
+        d = bind(add_p, bind(mul_p, d_s, p), bind(mul_p, p_s, d))
+        if 2 * s < n:
+            p = bind(mul_p, p, p_s)
+        s *= 2
+    return d
+
+
+def _cum_extremum_jvp(t, ans, x, *, axis, reverse):
+    # Output i is x at the position of the running extremum: the last "record"
+    # (x_j == y_j) at or before i (at or after it when reverse). The tangent is
+    # read from there with a gather.
+    aval = get_aval(x)
+    n = aval.shape[axis]
+    iota = broadcasted_iota(iota_dtype(n), aval.shape, axis)
+    record = bind(eq_p, x, ans)
+    if reverse:
+        idx = cummin(select_n(record, n, iota), axis, reverse=True)
+    else:
+        idx = cummax(select_n(record, -1, iota), axis)
+    return gather_along_axis(t, idx, axis)
+
+
+deflinear(cumsum_p)
+cumsum_p.def_transpose(_cumsum_transpose)
+defjvp(cumprod_p, _cumprod_jvp)
+defjvp(cummax_p, _cum_extremum_jvp)
+defjvp(cummin_p, _cum_extremum_jvp)

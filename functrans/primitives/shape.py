@@ -2,7 +2,11 @@
 concatenate, pad, iota; and ``expand_dims``, composed from reshape.
 
 None of these changes values, only where they sit; all are linear, so each
-will get a transpose rule for reverse mode.
+has a ``jvp`` (the primitive applied to the tangents) and a ``transpose`` rule
+(its adjoint: a sum for broadcast_in_dim, a slice for pad and concatenate,
+the inverse for the rest), written with ``bind`` so they can be
+differentiated again and traced. iota has no inputs, so nothing to
+differentiate.
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..array import _new_array
 from ..core import Primitive, ShapedArray, bind, get_aval
+from ..interpreters.jvp import defjvp_zero, deflinear
+from ..interpreters.reverse import is_undefined
 from ._rules import check_same_dtypes, normalize_axes, normalize_axis
 
 
@@ -55,6 +62,22 @@ def _broadcast_in_dim_impl(x, *, shape, broadcast_dimensions):
     return np.broadcast_to(x.reshape(expanded), shape)
 
 
+deflinear(broadcast_in_dim_p)
+
+
+@broadcast_in_dim_p.def_transpose
+def _broadcast_in_dim_transpose(ct, x, *, shape, broadcast_dimensions):
+    # Sum over the new dims and over the size-1 dims that were stretched, then
+    # restore those size-1 dims with a reshape.
+    from .reductions import reduce_sum
+    in_shape = x.aval.shape
+    stretched = [b for d, b in zip(in_shape, broadcast_dimensions) if d == 1 and shape[b] != 1]
+    new = [i for i in range(len(shape)) if i not in broadcast_dimensions]
+    axes = tuple(sorted(new + stretched))
+    summed = reduce_sum(ct, axes) if axes else ct
+    return [reshape(summed, in_shape)]
+
+
 def broadcast_in_dim(x, shape, broadcast_dimensions):
     """Broadcasts x to ``shape``; operand dim i becomes output dim broadcast_dimensions[i]."""
     shape = _shape_tuple("broadcast_in_dim", shape)
@@ -87,6 +110,10 @@ def _reshape_abstract_eval(x: ShapedArray, *, new_sizes):
 @reshape_p.def_impl
 def _reshape_impl(x, *, new_sizes):
     return np.reshape(x, new_sizes)
+
+
+deflinear(reshape_p)
+reshape_p.def_transpose(lambda ct, x, *, new_sizes: [reshape(ct, x.aval.shape)])
 
 
 def reshape(x, new_sizes):
@@ -128,6 +155,10 @@ def _squeeze_impl(x, *, dimensions):
     return np.squeeze(x, axis=dimensions)
 
 
+deflinear(squeeze_p)
+squeeze_p.def_transpose(lambda ct, x, *, dimensions: [reshape(ct, x.aval.shape)])
+
+
 def squeeze(x, dimensions):
     """Removes the given size-1 dimensions."""
     dims = normalize_axes("squeeze", dimensions, get_aval(x).ndim)
@@ -154,6 +185,11 @@ def _transpose_impl(x, *, permutation):
     return np.transpose(x, permutation)
 
 
+deflinear(transpose_p)
+transpose_p.def_transpose(
+    lambda ct, x, *, permutation: [transpose(ct, tuple(int(i) for i in np.argsort(permutation)))])
+
+
 def transpose(x, permutation):
     """Permutes the axes: output axis i is input axis permutation[i]."""
     permutation = tuple(int(p) for p in permutation)
@@ -176,6 +212,10 @@ def _rev_abstract_eval(x: ShapedArray, *, dimensions):
 @rev_p.def_impl
 def _rev_impl(x, *, dimensions):
     return np.flip(x, dimensions)
+
+
+deflinear(rev_p)
+rev_p.def_transpose(lambda ct, x, *, dimensions: [rev(ct, dimensions)])
 
 
 def rev(x, dimensions):
@@ -209,6 +249,21 @@ def _concatenate_abstract_eval(*xs: ShapedArray, dimension):
 @concatenate_p.def_impl
 def _concatenate_impl(*xs, dimension):
     return np.concatenate(xs, axis=dimension)
+
+
+deflinear(concatenate_p)
+
+
+@concatenate_p.def_transpose
+def _concatenate_transpose(ct, *xs, dimension):
+    # Each linear operand gets its slice of ct; constant operands get None.
+    from .slicing import slice_in_dim
+    cts, start = [], 0
+    for x in xs:
+        n = (x.aval if is_undefined(x) else get_aval(x)).shape[dimension]
+        cts.append(slice_in_dim(ct, start, start + n, 1, dimension) if is_undefined(x) else None)
+        start += n
+    return cts
 
 
 def concatenate(operands, dimension: int):
@@ -259,6 +314,30 @@ def _pad_impl(x, padding_value, *, padding_config):
     return buf[crop]
 
 
+deflinear(pad_p)  # linear in the operand and the padding value together
+
+
+@pad_p.def_transpose
+def _pad_transpose(ct, x, padding_value, *, padding_config):
+    # The operand's cotangent: undo the edges (a pad by their negatives, which
+    # also restores cropped elements as zeros), then drop the interior padding
+    # with a strided slice. The padding value fed every other element of the
+    # output, so its cotangent is sum(ct) - sum(operand's cotangent).
+    from .elementwise import sub
+    from .reductions import reduce_sum
+    from .slicing import slice as slice_
+    zero = _new_array(np.zeros((), get_aval(ct).dtype), False)
+    unpadded = bind(pad_p, ct, zero,
+                    padding_config=tuple((-lo, -hi, 0) for lo, hi, _ in padding_config))
+    shape = get_aval(unpadded).shape
+    t_x = slice_(unpadded, (0,) * len(shape), shape, tuple(i + 1 for _, _, i in padding_config))
+    t_pad = None
+    if is_undefined(padding_value):
+        every = tuple(range(len(shape)))
+        t_pad = sub(reduce_sum(ct, every), reduce_sum(t_x, every))
+    return [t_x if is_undefined(x) else None, t_pad]
+
+
 def pad(x, padding_value, padding_config):
     """Pads x with ``(low, high, interior)`` per dimension; negative low/high crop."""
     from ._rules import lax_operands
@@ -285,6 +364,9 @@ def _iota_impl(*, dtype, shape, dimension):
     view = [1] * len(shape)
     view[dimension] = shape[dimension]
     return np.broadcast_to(r.reshape(view), shape)
+
+
+defjvp_zero(iota_p)  # never called (iota has no inputs); here for the rule registry
 
 
 def iota(dtype, size: int):

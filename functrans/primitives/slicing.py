@@ -17,9 +17,9 @@ Index semantics, as in XLA and JAX:
   plain scatter one of the duplicates wins.
 
 The index vector dimension is always the last dimension of ``indices``.
-Parameters are static and hashable (tuples and NamedTuples of tuples), ready
-for the jvp, transpose, batch and lower rules that will join each primitive
-here.
+Parameters are static and hashable (tuples and NamedTuples of tuples). The
+jvp and transpose rules are in ``slicing_ad.py``, imported at the end of this
+module.
 """
 
 from __future__ import annotations
@@ -720,3 +720,5 @@ scatter_max = _scatter_wrapper(scatter_max_p, "combined by maximum", "[5.0, 1.0,
 
 SCATTER_PRIMITIVES = {"set": scatter_p, "add": scatter_add_p, "mul": scatter_mul_p,
                       "min": scatter_min_p, "max": scatter_max_p}
+
+from . import slicing_ad  # noqa: F401  (registers the jvp and transpose rules)

@@ -5,6 +5,10 @@ Order: numpy's and JAX's. NaNs sort to the end (whatever their sign), -0.0
 and 0.0 compare equal, complex numbers sort lexicographically by (real,
 imag). The sort is always stable, so equal keys keep their order; argsort
 is ``sort`` of ``(keys, iota)`` with ``num_keys=1``.
+
+Autodiff: both primitives permute (select) their inputs, so their tangents
+are the input tangents read at the sorted (top-k) positions with a gather
+(:func:`gather_along_axis`); top_k's indices have a zero tangent.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import numpy as np
 
 from .. import dtypes
 from ..core import Primitive, ShapedArray, bind, get_aval
+from ..interpreters.jvp import Zero, tangent_aval, zeros_like_aval
 from ._rules import ANY, ORDERED, check_dtype, normalize_axis
+from .shape import broadcast_in_dim, broadcasted_iota, concatenate
+from .slicing import GatherDimensionNumbers, gather
 
 __all__ = ["sort", "sort_key_val", "top_k"]
 
@@ -163,3 +170,56 @@ def top_k(operand, k: int):
     """
     vals, idx = bind(top_k_p, operand, k=int(k))
     return vals, idx
+
+
+# --- autodiff rules ------------------------------------------------------------------------------
+
+
+def gather_along_axis(x, idx, axis: int):
+    """``x`` read at integer positions ``idx`` along ``axis`` (numpy's take_along_axis).
+
+    ``idx`` has ``x``'s rank and shape except, possibly, along ``axis``. A
+    single gather with full index vectors (the other coordinates are iotas), so
+    its transpose is a scatter-add and the rules using it stay differentiable.
+    """
+    idx_aval = get_aval(idx)
+    nd, shape = idx_aval.ndim, idx_aval.shape
+    if idx_aval.size == 0 or get_aval(x).size == 0:  # nothing to read (and no window fits)
+        return zeros_like_aval(ShapedArray(shape, get_aval(x).dtype))
+    full = shape + (1,)
+    coords = [broadcast_in_dim(idx if d == axis else broadcasted_iota(idx_aval.dtype, shape, d),
+                               full, tuple(range(nd)))
+              for d in range(nd)]
+    dims = tuple(range(nd))
+    dnums = GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=dims,
+                                   start_index_map=dims)
+    return gather(x, concatenate(coords, nd), dnums, (1,) * nd)
+
+
+def iota_dtype(n: int):
+    return dtypes.int32 if n < np.iinfo(np.int32).max else dtypes.int64
+
+
+@sort_p.def_jvp
+def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
+    # Sorting permutes every operand the same way; an iota sorted along gives
+    # the permutation, and each tangent is permuted by it (the keys decide the
+    # order, so their tangents do not change it).
+    shape = get_aval(primals[0]).shape
+    iota = broadcasted_iota(iota_dtype(shape[dimension]), shape, dimension)
+    out = bind(sort_p, *primals, iota, dimension=dimension, is_stable=is_stable,
+               num_keys=num_keys)
+    out, perm = out[:-1], out[-1]
+    tangents_out = [Zero(tangent_aval(get_aval(o))) if type(t) is Zero
+                    else gather_along_axis(t, perm, dimension)
+                    for o, t in zip(out, tangents)]
+    return out, tangents_out
+
+
+@top_k_p.def_jvp
+def _top_k_jvp(primals, tangents, *, k):
+    (x,), (t,) = primals, tangents
+    vals, idx = bind(top_k_p, x, k=k)
+    t_vals = (Zero(tangent_aval(get_aval(vals))) if type(t) is Zero
+              else gather_along_axis(t, idx, get_aval(x).ndim - 1))
+    return [vals, idx], [t_vals, Zero(tangent_aval(get_aval(idx)))]

@@ -156,9 +156,15 @@ def entr(x, /):
 
 def _shifted_max(a, axis):
     """max(a) over the sorted tuple ``axis`` (kept), with non-finite maxima (all
-    -inf, or +inf) set to 0, so that ``a - max`` never computes inf - inf."""
+    -inf, or +inf) set to 0, so that ``a - max`` never computes inf - inf.
+
+    The callers' results do not depend on the shift, so it is a constant to
+    autodiff (stop_gradient, as in JAX): the derivative is then exactly the
+    softmax, instead of one in which the max's own derivative (+1 and -1)
+    cancels up to rounding.
+    """
     # reduce_max gives -inf for an empty axis, where numpy.max would raise.
-    amax = rp.reduce_max_p.bind(a, axes=axis)
+    amax = rp.reduce_max_p.bind(ew.stop_gradient(a), axes=axis)
     amax = reshape(amax, tuple(1 if i in axis else d for i, d in enumerate(a.shape)))
     return uf.where(uf.isfinite(amax), amax, 0)
 

@@ -1,0 +1,342 @@
+"""Autodiff rules (jvp, transpose) of the elementwise primitives.
+
+Imported at the end of ``elementwise.py``; the rules are grouped per
+primitive in that file's order. Every rule is written with ``bind`` (through
+the lax wrappers), so tangents and cotangents are themselves differentiable
+(grad of grad) and traceable.
+
+Conventions, as in JAX:
+
+* Complex functions are differentiated as holomorphic functions: the tangent
+  of ``f(x)`` is ``f'(x) * t``. Non-holomorphic parts (``real``, ``imag``,
+  ``conj``, ``abs`` of complex, ``complex``) are R-linear maps; their
+  transposes are taken for the bilinear pairing ``<a, b> = Re(sum(a * b))``
+  (not the Hermitian one): the transpose of ``real`` is ``complex(ct, 0)``, of
+  ``imag`` is ``complex(0, -ct)``, of ``conj`` is ``conj(ct)``, and of
+  ``complex(x, y)`` is ``(real(ct), -imag(ct))``. ``grad`` of a real function
+  of a complex input is then ``2 * df/dz = conj(2 * df/dz*)`` (Wirtinger
+  derivatives), exactly what ``jax.grad`` returns: ``grad(abs(z)**2) = 2 *
+  conj(z)``.
+* Integer and bool results have a symbolic Zero tangent (JAX's float0).
+* ``max``/``min``: where the operands tie, each gets half of the tangent.
+* ``abs`` has derivative 1 at 0 (``sign`` is not used: the tangent is
+  ``select(x >= 0, t, -t)``); for complex ``x`` it is ``real(conj(x) * t) / |x|``
+  (0 at x == 0).
+* ``pow(x, y)``: d/dy is ``log(x) * x**y`` with ``log(0)`` replaced by 0, and
+  d/dx is 0 where ``y == 0`` (JAX's float pow gives NaN at x == 0 there).
+* ``digamma``'s derivative is ``polygamma(1, x)``; ``polygamma(m, x)`` has
+  derivative ``polygamma(m + 1, x)``, so every order is available.
+
+Rank-0 operands broadcast in elementwise primitives: a tangent contributed by a
+rank-0 operand alone is broadcast to the output's shape, and the cotangent of a
+rank-0 operand is summed (``unbroadcast_scalar``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes
+from ..array import _new_array
+from ..core import bind, get_aval
+from ..interpreters.jvp import Zero, defjvp, defjvp_zero, instantiate, tangent_aval
+from ..interpreters.reverse import is_undefined, unbroadcast_scalar
+from . import elementwise as ew
+from .shape import broadcast_in_dim
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _const(ref, value):
+    """A rank-0 constant of ``ref``'s dtype (not weak, so it never weakens a tangent)."""
+    return _new_array(np.asarray(value, get_aval(ref).dtype), False)
+
+
+def _bcast(t, ref):
+    """``t`` broadcast to ``ref``'s shape (t is rank-0 or already of that shape)."""
+    shape = get_aval(ref).shape
+    return t if get_aval(t).shape == shape else broadcast_in_dim(t, shape, ())
+
+
+def _replace_zero(x):
+    """``x`` with its zeros replaced by ones (to keep a division or log finite)."""
+    return ew.select_n(ew.eq(x, _const(x, 0)), x, _const(x, 1))
+
+
+def _zero_tangent(ans):
+    return Zero(tangent_aval(get_aval(ans)))
+
+
+def _inexact_only(fn):
+    """A tangent function that gives a Zero for integer and bool results."""
+    def f(t, ans, *primals, **params):
+        if not dtypes.is_inexact(get_aval(ans).dtype):
+            return _zero_tangent(ans)
+        return fn(t, ans, *primals, **params)
+    return f
+
+
+def _defjvp(prim, *fns):
+    """``defjvp``, with integer and bool results given a Zero tangent."""
+    return defjvp(prim, *[None if f is None else _inexact_only(f) for f in fns])
+
+
+def _unary_jvp(prim, derivative):
+    """The tangent is ``t * derivative(ans, x, **params)``."""
+    _defjvp(prim, lambda t, ans, x, **params: ew.mul(t, derivative(ans, x, **params)))
+
+
+def _linear_cts(args, *cts):
+    """One cotangent per input: ``cts[i]`` summed to input i's shape where it is undefined."""
+    return [unbroadcast_scalar(ct, x.aval) if is_undefined(x) else None
+            for x, ct in zip(args, cts)]
+
+
+# --- unary ------------------------------------------------------------------------------------
+
+# neg: linear.
+_defjvp(ew.neg_p, lambda t, ans, x: ew.neg(t))
+ew.neg_p.def_transpose(lambda ct, x: [ew.neg(ct)])
+
+# Piecewise-constant results, and stop_gradient, whose tangent is zero by definition.
+for _p in (ew.sign_p, ew.floor_p, ew.ceil_p, ew.round_p, ew.is_finite_p, ew.not_p,
+           ew.stop_gradient_p):
+    defjvp_zero(_p)
+
+_unary_jvp(ew.exp_p, lambda ans, x: ans)
+_unary_jvp(ew.exp2_p, lambda ans, x: ew.mul(ans, _const(ans, math.log(2.0))))
+_defjvp(ew.log_p, lambda t, ans, x: ew.div(t, x))
+_defjvp(ew.log1p_p, lambda t, ans, x: ew.div(t, ew.add(x, _const(x, 1))))
+_unary_jvp(ew.expm1_p, lambda ans, x: ew.add(ans, _const(ans, 1)))
+_unary_jvp(ew.tanh_p, lambda ans, x: ew.sub(_const(ans, 1), ew.mul(ans, ans)))
+_unary_jvp(ew.logistic_p, lambda ans, x: ew.mul(ans, ew.sub(_const(ans, 1), ans)))
+_unary_jvp(ew.sin_p, lambda ans, x: ew.cos(x))
+_defjvp(ew.cos_p, lambda t, ans, x: ew.neg(ew.mul(t, ew.sin(x))))
+_unary_jvp(ew.tan_p, lambda ans, x: ew.add(_const(ans, 1), ew.mul(ans, ans)))
+
+
+def _one_minus_square(x):
+    return ew.sub(_const(x, 1), ew.mul(x, x))
+
+
+_unary_jvp(ew.asin_p, lambda ans, x: ew.rsqrt(_one_minus_square(x)))
+_unary_jvp(ew.acos_p, lambda ans, x: ew.neg(ew.rsqrt(_one_minus_square(x))))
+_defjvp(ew.atan_p, lambda t, ans, x: ew.div(t, ew.add(_const(x, 1), ew.mul(x, x))))
+_unary_jvp(ew.sinh_p, lambda ans, x: ew.cosh(x))
+_unary_jvp(ew.cosh_p, lambda ans, x: ew.sinh(x))
+_unary_jvp(ew.asinh_p, lambda ans, x: ew.rsqrt(ew.add(ew.mul(x, x), _const(x, 1))))
+# x**2 - 1 rather than (x + 1)(x - 1), as JAX: the domain is x >= 1.
+_unary_jvp(ew.acosh_p, lambda ans, x: ew.rsqrt(ew.sub(ew.mul(x, x), _const(x, 1))))
+_defjvp(ew.atanh_p, lambda t, ans, x: ew.div(t, ew.mul(ew.add(_const(x, 1), x),
+                                                       ew.sub(_const(x, 1), x))))
+_defjvp(ew.sqrt_p, lambda t, ans, x: ew.div(ew.mul(t, _const(x, 0.5)), ans))
+_unary_jvp(ew.rsqrt_p, lambda ans, x: ew.mul(_const(x, -0.5), ew.div(ans, x)))
+_unary_jvp(ew.cbrt_p, lambda ans, x: ew.div(_const(x, 1 / 3), ew.mul(ans, ans)))
+
+
+def _abs_jvp(t, ans, x):
+    if dtypes.is_complex(get_aval(x).dtype):
+        # d|x| = Re(conj(x) * t) / |x|, taken as 0 at x == 0.
+        modulus = ew.convert_element_type(ans, get_aval(x).dtype)
+        return ew.real(ew.mul(t, ew.div(ew.conj(x), _replace_zero(modulus))))
+    return ew.select_n(ew.ge(x, _const(x, 0)), ew.neg(t), t)
+
+
+_defjvp(ew.abs_p, _abs_jvp)
+_unary_jvp(ew.erf_p, lambda ans, x: ew.mul(_const(x, 2 / math.sqrt(math.pi)),
+                                           ew.exp(ew.neg(ew.mul(x, x)))))
+_unary_jvp(ew.erf_inv_p, lambda ans, x: ew.mul(_const(x, math.sqrt(math.pi) / 2),
+                                               ew.exp(ew.mul(ans, ans))))
+_unary_jvp(ew.lgamma_p, lambda ans, x: ew.digamma(x))
+_unary_jvp(ew.digamma_p, lambda ans, x: ew.polygamma(1, x))
+_unary_jvp(ew.polygamma_p, lambda ans, x, *, m: ew.polygamma(m + 1, x))
+
+
+def _integer_pow_jvp(t, ans, x, *, y):
+    if y == 0:
+        return _zero_tangent(ans)
+    if y == 1:
+        return t
+    power = x if y == 2 else ew.integer_pow(x, y - 1)
+    return ew.mul(t, ew.mul(_const(x, y), power))
+
+
+_defjvp(ew.integer_pow_p, _integer_pow_jvp)
+
+# --- complex parts: linear, transposed for the pairing Re(sum(a * b)) ----------------------------
+
+_defjvp(ew.real_p, lambda t, ans, x: ew.real(t))
+ew.real_p.def_transpose(lambda ct, x: [ew.complex(ct, _const(ct, 0))])
+_defjvp(ew.imag_p, lambda t, ans, x: ew.imag(t))
+ew.imag_p.def_transpose(lambda ct, x: [ew.complex(_const(ct, 0), ew.neg(ct))])
+_defjvp(ew.conj_p, lambda t, ans, x: ew.conj(t))
+ew.conj_p.def_transpose(lambda ct, x: [ew.conj(ct)])
+
+
+def _complex_jvp(primals, tangents):
+    ans = bind(ew.complex_p, *primals)
+    # Zeros stay rank-0 where their operand is: complex_p broadcasts them.
+    tx, ty = (instantiate(t) for t in tangents)
+    return ans, ew.complex(tx, ty)
+
+
+def _complex_transpose(ct, x, y):
+    return _linear_cts((x, y), ew.real(ct), ew.neg(ew.imag(ct)))
+
+
+ew.complex_p.def_jvp(_complex_jvp)
+ew.complex_p.def_transpose(_complex_transpose)
+
+# --- binary arithmetic ----------------------------------------------------------------------------
+
+
+def _add_sub_jvp(prim, sign):
+    def rule(primals, tangents):
+        ans = bind(prim, *primals)
+        tx, ty = tangents
+        if not dtypes.is_inexact(get_aval(ans).dtype):
+            return ans, _zero_tangent(ans)
+        if type(tx) is Zero:
+            return ans, _bcast(sign(ty), ans)
+        if type(ty) is Zero:
+            return ans, _bcast(tx, ans)
+        return ans, bind(prim, tx, ty)
+    return rule
+
+
+ew.add_p.def_jvp(_add_sub_jvp(ew.add_p, lambda t: t))
+ew.add_p.def_transpose(lambda ct, x, y: _linear_cts((x, y), ct, ct))
+ew.sub_p.def_jvp(_add_sub_jvp(ew.sub_p, ew.neg))
+ew.sub_p.def_transpose(lambda ct, x, y: _linear_cts((x, y), ct, ew.neg(ct)))
+
+
+def _mul_transpose(ct, x, y):
+    if is_undefined(x) and is_undefined(y):
+        raise ValueError("mul: cannot transpose a product of two linear inputs (it is not linear)")
+    if is_undefined(x):
+        return [unbroadcast_scalar(ew.mul(ct, y), x.aval), None]
+    return [None, unbroadcast_scalar(ew.mul(x, ct), y.aval)]
+
+
+_defjvp(ew.mul_p, lambda t, ans, x, y: ew.mul(t, y), lambda t, ans, x, y: ew.mul(x, t))
+ew.mul_p.def_transpose(_mul_transpose)
+
+
+def _div_transpose(ct, x, y):
+    if is_undefined(y):
+        raise ValueError("div: cannot transpose with respect to the divisor (it is not linear)")
+    return [unbroadcast_scalar(ew.div(ct, y), x.aval), None]
+
+
+_defjvp(ew.div_p,
+        lambda t, ans, x, y: ew.div(t, y),
+        lambda t, ans, x, y: ew.mul(ew.mul(ew.neg(t), x), ew.integer_pow(y, -2)))
+ew.div_p.def_transpose(_div_transpose)
+
+
+def _round_toward_zero(x):
+    return ew.mul(ew.sign(x), ew.floor(ew.abs(x)))
+
+
+# rem(x, y) = x - y * trunc(x / y): d/dx = 1, d/dy = -trunc(x / y).
+_defjvp(ew.rem_p,
+        lambda t, ans, x, y: _bcast(t, ans),
+        lambda t, ans, x, y: ew.mul(ew.neg(t), _round_toward_zero(ew.div(x, y))))
+
+
+def _pow_jvp_x(t, ans, x, y):
+    # x**0 is constant: its derivative is 0, also at x == 0, where y * x**(y - 1)
+    # is 0 * inf. (JAX gets 0 there through integer_pow for integer exponents;
+    # functrans.numpy's power binds pow with y = 0.0.)
+    jac = ew.mul(y, ew.pow(x, ew.sub(y, _const(y, 1))))
+    return ew.mul(t, ew.select_n(ew.eq(y, _const(y, 0)), jac, _const(y, 0)))
+
+
+def _pow_jvp_y(t, ans, x, y):
+    return ew.mul(t, ew.mul(ew.log(_replace_zero(x)), ans))
+
+
+_defjvp(ew.pow_p, _pow_jvp_x, _pow_jvp_y)
+
+
+def _balanced_eq(x, ans, y):
+    """1 where x chose ``ans`` alone, 1/2 where x and y tie, 0 elsewhere."""
+    # full-shape constants: select_n does not broadcast a selector over rank-0 cases
+    one, zero, two = (_bcast(_const(ans, v), ans) for v in (1, 0, 2))
+    return ew.div(ew.select_n(ew.eq(x, ans), zero, one),
+                  ew.select_n(ew.eq(y, ans), one, two))
+
+
+for _p in (ew.max_p, ew.min_p):
+    _defjvp(_p,
+            lambda t, ans, x, y: ew.mul(t, _balanced_eq(x, ans, y)),
+            lambda t, ans, x, y: ew.mul(t, _balanced_eq(y, ans, x)))
+
+
+def _atan2_denominator(x, y):
+    return ew.add(ew.mul(x, x), ew.mul(y, y))
+
+
+_defjvp(ew.atan2_p,
+        lambda t, ans, x, y: ew.mul(t, ew.div(y, _atan2_denominator(x, y))),
+        lambda t, ans, x, y: ew.mul(t, ew.div(ew.neg(x), _atan2_denominator(x, y))))
+
+for _p in (ew.nextafter_p, ew.and_p, ew.or_p, ew.xor_p, ew.shift_left_p,
+           ew.shift_right_arithmetic_p, ew.shift_right_logical_p, ew.eq_p, ew.ne_p, ew.lt_p,
+           ew.le_p, ew.gt_p, ew.ge_p, ew.bitcast_convert_type_p):
+    defjvp_zero(_p)
+
+# --- select_n: linear in the cases, piecewise constant in the selector ---------------------------
+
+
+def _select_n_jvp(primals, tangents):
+    which, *cases = primals
+    ans = bind(ew.select_n_p, which, *cases)
+    case_tangents = tangents[1:]
+    if (all(type(t) is Zero for t in case_tangents)
+            or not dtypes.is_inexact(get_aval(ans).dtype)):
+        return ans, _zero_tangent(ans)
+    return ans, bind(ew.select_n_p, which, *[instantiate(t) for t in case_tangents])
+
+
+def _select_n_transpose(ct, which, *cases):
+    if is_undefined(which):
+        raise ValueError("select_n: cannot transpose with respect to the selector")
+    zero = _const(ct, 0)
+    out = [None]
+    for i, case in enumerate(cases):
+        if not is_undefined(case):
+            out.append(None)
+            continue
+        if len(cases) == 1:
+            picked = ct
+        else:  # ct where case i is selected, 0 elsewhere
+            picked = ew.select_n(which, *[ct if j == i else zero for j in range(len(cases))])
+        out.append(unbroadcast_scalar(picked, case.aval))
+    return out
+
+
+ew.select_n_p.def_jvp(_select_n_jvp)
+ew.select_n_p.def_transpose(_select_n_transpose)
+
+# --- convert_element_type: linear between inexact dtypes --------------------------------------
+
+
+def _convert_jvp(t, ans, x, *, new_dtype, weak_type=False):
+    if not dtypes.is_inexact(get_aval(x).dtype):
+        return _zero_tangent(ans)
+    # complex -> real keeps the real part, like the primal conversion.
+    return ew.convert_element_type(t, new_dtype)
+
+
+def _convert_transpose(ct, x, *, new_dtype, weak_type=False):
+    if not dtypes.is_inexact(x.aval.dtype):
+        return [None]
+    # The transpose of real -> complex is real(ct); of complex -> real is complex(ct, 0).
+    return [ew.convert_element_type(ct, x.aval.dtype)]
+
+
+_defjvp(ew.convert_element_type_p, _convert_jvp)
+ew.convert_element_type_p.def_transpose(_convert_transpose)
