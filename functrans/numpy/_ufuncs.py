@@ -243,8 +243,27 @@ remainder = _binary_ufunc("remainder", ew.rem_p, fast=np.remainder, fast_dtypes=
                           general=_remainder_general)
 mod = remainder
 fmod = _binary_ufunc("fmod", ew.rem_p, fast=np.fmod, fast_dtypes=_FLOATS)
-power = _binary_ufunc("power", ew.pow_p, fast=np.power, fast_dtypes=_INEXACT,
-                      general=_no_bool("power", ew.pow_p))
+_power = _binary_ufunc("power", ew.pow_p, fast=np.power, fast_dtypes=_INEXACT,
+                       general=_no_bool("power", ew.pow_p))
+
+
+def power(x, y, /):
+    """Elementwise x ** y, with JAX's dtype promotion.
+
+    A Python int exponent becomes the ``integer_pow`` primitive when traced (as
+    in JAX): ``x ** 2`` is then ``x * x`` for XLA and its derivative is exact at 0.
+    """
+    if type(y) is int and _state.stack:
+        try:
+            (x_p, _) = promote_args("power", x, y)
+            if get_aval(x_p).dtype != dtypes.bool_ and (y >= 0 or dtypes.is_inexact(get_aval(x_p).dtype)):
+                return ew.integer_pow(x_p, y)
+        except (TypeError, ValueError) as e:
+            _reraise(e)
+    return _power(x, y)
+
+
+power.__module__ = __name__
 pow = power  # noqa: A001  (numpy's name)
 maximum = _binary_ufunc("maximum", ew.max_p, fast=np.maximum)
 minimum = _binary_ufunc("minimum", ew.min_p, fast=np.minimum)
