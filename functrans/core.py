@@ -228,6 +228,10 @@ def new_main(trace_type, global_data=None, dynamic: bool = False):
         yield main
     finally:
         main.alive = False
+        # Tracers keep their main alive; dropping its data breaks the cycle
+        # tracer -> trace -> main -> data -> tracers, so the (possibly large)
+        # values a trace saw are freed by reference counting, not the GC.
+        main.global_data = None
         state.stack, state.dynamic = old_stack, old_dynamic
 
 

@@ -72,11 +72,16 @@ class IRBuilder:
         return self.tracer_to_var[id(tracer)]
 
     def build(self, in_tracers, out_tracers) -> ClosedIR:
+        """The ClosedIR; the builder is spent afterwards (its tables are cleared)."""
         constvars = list(self.constvar_values)
         consts = list(self.constvar_values.values())
         invars = [self.var(t) for t in in_tracers]
         outvars = [self.var(t) for t in out_tracers]
-        return ClosedIR(IR(constvars, invars, list(self.eqns), outvars), consts)
+        closed = ClosedIR(IR(constvars, invars, list(self.eqns), outvars), consts)
+        for table in (self.tracer_to_var, self.const_tracers, self.constvar_values):
+            table.clear()
+        self.tracers.clear()
+        return closed
 
 
 def _as_array(val, aval):
