@@ -24,7 +24,7 @@ sys.path.insert(1, os.path.dirname(_HERE))
 
 import numpy as np  # noqa: E402
 
-from harness import BASELINE, Skip, Workload, main  # noqa: E402
+from harness import BASELINE, Skip, Workload, main, ratio_lines  # noqa: E402
 
 # --------------------------------------------------------------- grad of 50 ops
 
@@ -201,14 +201,7 @@ WORKLOADS = [
 
 
 def summary(all_results):
-    lines = ["summary (ratio = peer median / functrans median; < 1: peer faster)"]
-    for name, res in all_results.items():
-        if BASELINE not in res:
-            lines.append(f"  {name:12s} functrans did not run (see the note above its table)")
-            continue
-        base = res[BASELINE].median_ns
-        parts = [f"{p}/functrans = {res[p].median_ns / base:.3g}" for p in res if p != BASELINE]
-        lines.append(f"  {name:12s} " + ", ".join(parts))
+    lines = ratio_lines(all_results, 12)
     goals = []
     g50 = all_results.get("ad/grad50", {})
     if BASELINE in g50 and "autograd" in g50:

@@ -23,7 +23,7 @@ sys.path.insert(1, os.path.dirname(_HERE))  # functrans from this checkout
 
 import numpy as np  # noqa: E402
 
-from harness import BASELINE, Skip, Workload, main  # noqa: E402
+from harness import BASELINE, Skip, Workload, main, ratio_lines  # noqa: E402
 
 # --------------------------------------------------------------- namespaces
 
@@ -171,14 +171,7 @@ GOAL_WORKLOAD = "eager/chain100"
 
 def summary(all_results):
     """Ratios per workload, and the eager goal checked on the chain."""
-    lines = ["summary (ratio = peer median / functrans median; < 1: peer faster)"]
-    for name, res in all_results.items():
-        if BASELINE not in res:
-            lines.append(f"  {name:20s} functrans did not run (see the note above its table)")
-            continue
-        base = res[BASELINE].median_ns
-        parts = [f"{p}/functrans = {res[p].median_ns / base:.3g}" for p in res if p != BASELINE]
-        lines.append(f"  {name:20s} " + ", ".join(parts))
+    lines = ratio_lines(all_results, 20)
     res = all_results.get(GOAL_WORKLOAD)
     if not res or BASELINE not in res:
         return "\n".join(lines)

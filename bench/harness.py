@@ -353,6 +353,19 @@ def ratio_stats(results: dict[str, Result], name: str, base: str = BASELINE):
     return r.median_ns / b.median_ns, q1, q3
 
 
+def ratio_lines(all_results: dict[str, dict[str, Result]], width: int = 20) -> list[str]:
+    """One line per workload: each peer's median over functrans's (same run)."""
+    lines = ["summary (ratio = peer median / functrans median; < 1: peer faster)"]
+    for name, res in all_results.items():
+        if BASELINE not in res:
+            lines.append(f"  {name:{width}s} functrans did not run (see the note above its table)")
+            continue
+        base = res[BASELINE].median_ns
+        parts = [f"{p}/functrans = {res[p].median_ns / base:.3g}" for p in res if p != BASELINE]
+        lines.append(f"  {name:{width}s} " + ", ".join(parts))
+    return lines
+
+
 def format_table(w: Workload, results: dict[str, Result]) -> str:
     has_base = BASELINE in results
     headers = ["impl", "median µs/call", "IQR µs", "IQR %"]

@@ -4,7 +4,8 @@
     import functrans.numpy as fnp
 
 Write pure functions over immutable arrays with ``functrans.numpy``;
-``ft.make_ir`` shows the IR they trace to.
+``ft.make_ir`` shows the IR they trace to; ``ft.grad``, ``ft.vjp``, ``ft.jvp``
+& co differentiate them.
 """
 
 from .config import config
@@ -24,5 +25,7 @@ from .tree_util import (tree_flatten, tree_unflatten, tree_map, tree_leaves,  # 
 __version__ = "0.1.0"
 
 __all__ = ["config", "core", "dtypes", "Array", "ShapedArray", "Primitive", "bind", "numpy",
-           "lax", "tree_util", "tree", "flatten_util", "make_ir", "stop_gradient", "tree_flatten",
-           "tree_unflatten", "tree_map", "tree_leaves", "tree_structure"]
+           "lax", "tree_util", "tree", "flatten_util", "test_util", "make_ir", "stop_gradient",
+           "jvp", "linearize", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian",
+           "custom_jvp", "custom_vjp", "tree_flatten", "tree_unflatten", "tree_map",
+           "tree_leaves", "tree_structure"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 
 from . import tree_util
-from .core import Tracer, get_aval
+from .core import Tracer, check_output, get_aval
 from .errors import api_boundary
 from .interpreters.jvp import check_differentiable_input, instantiate, jvp_flat
 from .interpreters.reverse import linearize_flat, vjp_flat
@@ -102,17 +102,9 @@ def _flat_fun(fun, in_tree, out_tree_box):
         out_flat, out_tree = tree_util.tree_flatten(out)
         out_tree_box.append(out_tree)
         for i, o in enumerate(out_flat):
-            _check_output(o, i)
+            check_output("the differentiated function", o, i)
         return out_flat
     return flat_fun
-
-
-def _check_output(o, i):
-    try:
-        get_aval(o)
-    except TypeError:
-        raise TypeError(f"output {i} of the differentiated function is a {type(o).__name__} "
-                        f"({o!r:.60}); outputs must be arrays or pytrees of arrays") from None
 
 
 def _as_values(flat, what):

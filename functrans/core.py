@@ -97,6 +97,16 @@ def get_aval(x) -> ShapedArray:
                     "Array, a numpy array or a Python scalar")
 
 
+def check_output(what: str, o, i: int) -> None:
+    """Raises a TypeError naming ``what`` if output ``i`` is not an array value."""
+    try:
+        get_aval(o)
+    except TypeError:
+        raise TypeError(f"{what}: output {i} of the function is a {type(o).__name__} "
+                        f"({o!r:.60}); outputs must be arrays, Python scalars or pytrees of "
+                        "them") from None
+
+
 def is_scalar_literal(x) -> bool:
     return type(x) in _PY_SCALARS
 

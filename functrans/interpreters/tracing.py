@@ -126,12 +126,7 @@ def trace_to_ir(flat_fun, in_avals, what: str = "make_ir") -> ClosedIR:
         outs = flat_fun(*in_tracers)
         out_tracers = []
         for i, o in enumerate(outs):
-            try:
-                get_aval(o)
-            except TypeError:
-                raise TypeError(f"{what}: output {i} of the function is a {type(o).__name__} "
-                                f"({o!r:.60}); outputs must be arrays, Python scalars or "
-                                "pytrees of them") from None
+            core.check_output(what, o, i)
             out_tracers.append(trace.full_raise(o))
         return builder.build(in_tracers, out_tracers)
 
