@@ -255,6 +255,7 @@ def register_pytree_node(nodetype: type, flatten_func: Callable,
       unflatten_func: ``(aux_data, children) -> x``; children is a sequence.
 
     Example:
+      >>> from functrans.tree_util import *
       >>> class Pair:
       ...     def __init__(self, a, b): self.a, self.b = a, b
       >>> register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda _, ch: Pair(*ch))
@@ -277,6 +278,7 @@ def register_pytree_with_keys(nodetype: type, flatten_with_keys: Callable,
     optional `flatten_func` is a faster equivalent without keys.
 
     Example:
+      >>> from functrans.tree_util import *
       >>> class Box:
       ...     def __init__(self, v): self.v = v
       >>> register_pytree_with_keys(Box, lambda b: ([(GetAttrKey('v'), b.v)], None),
@@ -297,6 +299,7 @@ def register_pytree_node_class(cls: type) -> type:
     ``tree_unflatten(cls, aux_data, children)`` classmethod.
 
     Example:
+      >>> from functrans.tree_util import *
       >>> @register_pytree_node_class
       ... class Scaled:
       ...     def __init__(self, x, k): self.x, self.k = x, k
@@ -321,6 +324,7 @@ def register_dataclass(nodetype: type, data_fields=None, meta_fields=None,
     ``object.__new__(nodetype)``, without ``__init__``.
 
     Example:
+      >>> from functrans.tree_util import *
       >>> @dataclasses.dataclass
       ... class Opt:
       ...     lr: float

@@ -52,7 +52,7 @@ def make_ir(fun, *, static_argnums=(), static_argnames=(), return_shape=False):
     Example:
         >>> import functrans as ft, functrans.numpy as fnp
         >>> print(ft.make_ir(lambda x: fnp.sin(x) * 2.0)(fnp.ones(3)))
-        { lambda  ; a:f32[3]. let
+        { lambda ; a:f32[3]. let
             b:f32[3] = sin a
             c:f32[3] = mul b 2.0
           in (c,) }
@@ -275,10 +275,16 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """Returns a function computing ``fun``'s value and its gradient.
 
     ``fun`` must return a real scalar (or a complex one with holomorphic=True);
-    the gradient has the structure of the differentiated arguments. For
-    real-valued functions of complex inputs the gradient is the conjugate of
-    JAX's convention-compatible cotangent (as in JAX: ``grad(f)(z)`` is the
-    conjugate of df/dz* ... scaled: see the docs of jax.grad).
+    the gradient has the structure of the differentiated arguments. For a
+    real-valued function of complex inputs z = x + iy the gradient follows
+    JAX's convention, df/dx - i df/dy (so ``grad(lambda z: abs(z) ** 2)(z)`` is
+    ``2 * conj(z)``).
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> value, g = ft.value_and_grad(lambda x: fnp.sum(x ** 2))(fnp.asarray([1.0, 2.0]))
+        >>> float(value), g.tolist()
+        (5.0, [2.0, 4.0])
     """
     name = getattr(fun, "__name__", "fun")
 

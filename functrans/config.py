@@ -45,6 +45,9 @@ class Config:
         Example:
             >>> import functrans as ft
             >>> ft.config.update("enable_x64", True)
+            >>> ft.numpy.asarray(1.0).dtype
+            dtype('float64')
+            >>> ft.config.update("enable_x64", False)
         """
         if name not in self._values:
             raise AttributeError(f"functrans.config has no option {name!r}; "
