@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -416,24 +416,3 @@ class Tracer(ArrayOps):
         if not self.shape:
             raise TypeError(f"len() of a 0-d array ({self.aval.str_short()})")
         return self.shape[0]
-
-
-def is_tracer(x) -> bool:
-    return isinstance(x, Tracer)
-
-
-def concrete_value(x) -> Optional[np.ndarray]:
-    """The host value of ``x`` if it is concrete (an Array or numpy value), else None."""
-    from .array import Array
-    if type(x) is Array:
-        return x._value
-    if isinstance(x, (np.ndarray, np.generic)) or type(x) in _PY_SCALARS:
-        return np.asarray(x)
-    return None
-
-
-def check_avals_match(what: str, expected: Sequence[ShapedArray], got: Sequence[ShapedArray]):
-    for i, (e, g) in enumerate(zip(expected, got)):
-        if e.shape != g.shape or e.dtype != g.dtype:
-            raise TypeError(f"{what}: value {i} should be {e.str_short()}, got {g.str_short()}")
-

@@ -125,9 +125,5 @@ def unbroadcast_scalar(ct, aval: ShapedArray):
     return ct
 
 
-def instantiate_ct(ct, aval):
-    return instantiate(ct) if type(ct) is Zero else ct
-
-
 __all__ = ["UndefinedPrimal", "is_undefined", "linearize_flat", "backward_pass", "vjp_flat",
            "unbroadcast_scalar"]

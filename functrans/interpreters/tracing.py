@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import core
 from ..array import Array
-from ..core import ShapedArray, Trace, Tracer, get_aval
+from ..core import Trace, Tracer, get_aval
 from ..ir import IR, ClosedIR, Eqn, Lit, Var
 
 
@@ -129,8 +129,3 @@ def trace_to_ir(flat_fun, in_avals, what: str = "make_ir") -> ClosedIR:
             core.check_output(what, o, i)
             out_tracers.append(trace.full_raise(o))
         return builder.build(in_tracers, out_tracers)
-
-
-def shaped(x) -> ShapedArray:
-    """The aval a traced argument gets: strong unless x is a Python scalar or weak Array."""
-    return get_aval(x)

@@ -471,11 +471,6 @@ def clamp(lo, x, hi):
     return bind(min_p, bind(max_p, x, lo), hi)
 
 
-def category_of(x) -> str:
-    from ..core import get_aval
-    return category(get_aval(x).dtype)
-
-
 __all__ = sorted([k for k in _WRAPPERS if k not in ("and", "or", "not", "xor")]
                  + ["bitwise_and", "bitwise_or", "bitwise_not", "bitwise_xor", "round",
                     "integer_pow", "polygamma", "select_n", "select", "convert_element_type",
