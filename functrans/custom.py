@@ -59,6 +59,18 @@ def _out_avals(fun, avals):
     return closed.out_avals
 
 
+def _flatten_call(fun, nondiff_argnums, args):
+    """Splits ``args`` and flattens the differentiable ones for binding a custom-rule call.
+
+    Returns ``(nondiff, diff, flat, in_tree, flat_fun)``.
+    """
+    nondiff, diff = _split(args, nondiff_argnums)
+    flat, in_tree = tree_flatten(diff)
+    flat_fun = _FlatFun(fun, nondiff, nondiff_argnums, len(args), in_tree,
+                        getattr(fun, "__name__", "fun"))
+    return nondiff, diff, flat, in_tree, flat_fun
+
+
 class _FlatFun:
     """A pytree function flattened to ``f(*leaves) -> list of leaves``; records the output tree."""
 
@@ -128,9 +140,7 @@ class custom_jvp:
                                  f"@{name}.defjvp")
         if core.is_eager():
             return self.fun(*args)
-        nondiff, diff = _split(args, self.nondiff_argnums)
-        flat, in_tree = tree_flatten(diff)
-        flat_fun = _FlatFun(self.fun, nondiff, self.nondiff_argnums, len(args), in_tree, name)
+        nondiff, diff, flat, in_tree, flat_fun = _flatten_call(self.fun, self.nondiff_argnums, args)
         rule = self.jvp
 
         def flat_jvp(primals, tangents):
@@ -245,9 +255,8 @@ class custom_vjp:
                                  f"{name}.defvjp(fwd, bwd)")
         if core.is_eager():
             return self.fun(*args)
-        nondiff, diff = _split(args, self.nondiff_argnums)
-        flat, in_tree = tree_flatten(diff)
-        flat_fun = _FlatFun(self.fun, nondiff, self.nondiff_argnums, len(args), in_tree, name)
+        nondiff, diff, flat, in_tree, flat_fun = _flatten_call(self.fun, self.nondiff_argnums, args)
+        diff_tree = tree_flatten(tuple(diff))[1]
         fwd, bwd = self.fwd, self.bwd
         res_tree_box = []
 
@@ -270,10 +279,9 @@ class custom_vjp:
                                 f"cotangent per differentiable argument ({len(diff)}), got "
                                 f"{type(cts_in).__name__}")
             leaves, tree = tree_flatten(tuple(cts_in))
-            if tree != tree_flatten(tuple(diff))[1]:
+            if tree != diff_tree:
                 raise TypeError(f"custom_vjp bwd of {name} returned cotangents of structure "
-                                f"{tree}; the arguments have structure "
-                                f"{tree_flatten(tuple(diff))[1]}")
+                                f"{tree}; the arguments have structure {diff_tree}")
             return leaves
 
         flat_bwd.fn_name = name
