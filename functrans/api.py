@@ -367,31 +367,34 @@ def jacfwd(fun, argnums=0, has_aux=False):
         _check_diff_inputs("jacfwd", diff_args)
         flat, tree = tree_util.tree_flatten(tuple(diff_args))
         flat = [fnp.asarray(x) for x in flat]
-        cols = []   # per input leaf: list over basis of output trees
-        aux = None
+        primals = tree_util.tree_unflatten(tree, flat)
+        out = aux = None
+        results = []  # per input leaf: a tree shaped like the output
         for j, x in enumerate(flat):
-            per = []
+            touts = []  # one output-tangent tree per basis vector of leaf j
             for e in _std_basis(x):
                 tangents = [e if k == j else fnp.zeros_like(y) for k, y in enumerate(flat)]
-                res = jvp(f, tree_util.tree_unflatten(tree, flat),
-                          tree_util.tree_unflatten(tree, tangents), has_aux=has_aux)
-                out, tout = res[0], res[1]
-                aux = res[2] if has_aux else None
-                per.append(tout)
-            cols.append((x, per, out))
-        results = []
-        for x, per, out in cols:
+                res = jvp(f, primals, tree_util.tree_unflatten(tree, tangents), has_aux=has_aux)
+                out, aux = res[0], (res[2] if has_aux else None)
+                touts.append(res[1])
+            if out is None:  # every leaf so far is empty: no jvp ran to give the output
+                out, aux = f(*primals) if has_aux else (f(*primals), None)
             results.append(tree_util.tree_map(
-                lambda o, *ts, x=x: fnp.reshape(fnp.stack(ts, axis=-1) if ts else
-                                                fnp.zeros(o.shape + (0,), o.dtype),
-                                                tuple(o.shape) + tuple(x.shape)),
-                out, *per) if per else tree_util.tree_map(
-                lambda o, x=x: fnp.zeros(tuple(o.shape) + tuple(x.shape), o.dtype), out))
+                lambda o, *ts, x=x: _jacobian_block(o, ts, x), out, *touts))
         jac_tree = tree_util.tree_unflatten(tree, results)
         jac_out = jac_tree[0] if isinstance(argnums, int) else jac_tree
         return (jac_out, aux) if has_aux else jac_out
 
     return jac
+
+
+def _jacobian_block(out, columns, x):
+    """d out / d x of shape ``out.shape + x.shape`` from the columns (one per element of x)."""
+    from . import numpy as fnp
+    shape = tuple(out.shape) + tuple(x.shape)
+    if not columns:
+        return fnp.zeros(shape, fnp.asarray(out).dtype)
+    return fnp.reshape(fnp.stack(columns, axis=-1), shape)
 
 
 def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):

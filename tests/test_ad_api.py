@@ -310,3 +310,14 @@ def test_logsumexp_large_inputs_gradients_match_jax():
     jg = jax.grad(lambda x: jlse(x))(x)
     assert np.all(np.isfinite(_np(g)))
     np.testing.assert_allclose(_np(g), jg, rtol=1e-6, atol=1e-7)
+
+
+def test_jacobians_with_an_empty_argument():
+    # The empty leaf comes first, so no jvp has run yet when its (empty) block is built.
+    f = lambda b, a: fnp.sin(a) * fnp.sum(b)  # noqa: E731
+    args = (fnp.ones(0), fnp.asarray([0.5, 1.0]))
+    jf = ft.jacfwd(f, argnums=(0, 1))(*args)
+    jr = ft.jacrev(f, argnums=(0, 1))(*args)
+    assert jf[0].shape == jr[0].shape == (2, 0)
+    np.testing.assert_array_equal(_np(jf[1]), np.zeros((2, 2)))  # sum of an empty b is 0
+    np.testing.assert_array_equal(_np(jf[1]), _np(jr[1]))
