@@ -308,7 +308,6 @@ def bind(prim: Primitive, *args, **params):
 
 def eval_primitive(prim: Primitive, args, params):
     """Eager evaluation: checks types with ``abstract_eval``, runs ``impl`` on host arrays."""
-    from .array import Array, _new_array
     avals, vals = [], []
     for a in args:
         if type(a) is Array:
@@ -337,7 +336,9 @@ def _as_dtype(value, dtype):
 
 # --- tracers ----------------------------------------------------------------------------
 
-from .array import ArrayOps  # noqa: E402  (Array's operators are shared with Tracer)
+# array.py needs this module's names at import time, so it is imported here,
+# after them; eval_primitive (above) uses Array and _new_array only when called.
+from .array import Array, ArrayOps, _new_array  # noqa: E402
 
 
 class Tracer(ArrayOps):
