@@ -16,6 +16,7 @@ from .core import Tracer, check_output, get_aval
 from .errors import api_boundary
 from .interpreters.jvp import check_differentiable_input, instantiate, jvp_flat
 from .interpreters.reverse import linearize_flat, vjp_flat
+from .interpreters.batching import vmap_flat
 from .interpreters.tracing import trace_to_ir
 from .ir import ClosedIR, eval_ir
 
@@ -445,5 +446,123 @@ def hessian(fun, argnums=0, has_aux=False):
     return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
 
 
+# --- batching ----------------------------------------------------------------------------------
+
+
+def _broadcast_prefix(prefix, tree, what: str) -> list:
+    """One entry of ``prefix`` per leaf of ``tree`` (``prefix`` is a tree prefix of it,
+    whose leaves, None included, apply to whole subtrees)."""
+    is_none = lambda x: x is None  # noqa: E731  (None is a leaf of an axes tree)
+    prefix_leaves, prefix_tree = tree_util.tree_flatten(prefix, is_leaf=is_none)
+    subtrees = tree_util._flatten_up_to(prefix_tree, tree, what)
+    out = []
+    for p, sub in zip(prefix_leaves, subtrees):
+        out.extend([p] * len(tree_util.tree_leaves(sub)))
+    return out
+
+
+def _check_axis_spec(ax, what):
+    if ax is not None and not isinstance(ax, int):
+        raise TypeError(f"vmap: {what} must be ints or None (or pytrees of them), got "
+                        f"{type(ax).__name__} {ax!r}")
+
+
+def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
+    """Vectorizes ``fun`` over an axis of its inputs: a batched version of ``fun``.
+
+    ``vmap(f)(xs)`` equals ``stack([f(x) for x in xs])`` but runs every
+    primitive once on the whole batch (its ``batch`` rule), and composes with
+    the other transformations: ``vmap(grad(loss), in_axes=(None, 0, 0))`` gives
+    per-example gradients.
+
+    Args:
+      fun: a function of arrays (or pytrees of arrays).
+      in_axes: the mapped axis of each positional argument: an int (negative
+        counts from the end), None (not mapped: the same value for every
+        example), or a pytree that is a prefix of the arguments' tuple. A
+        single int or None applies to every argument. Keyword arguments are
+        never mapped.
+      out_axes: where the batch axis goes in each output (int, None or a
+        prefix pytree of the output). None is allowed only for outputs that do
+        not depend on the mapped inputs.
+      axis_size: the batch size; needed only when no argument is mapped.
+
+    Returns:
+      The batched function.
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> ft.vmap(lambda x, y: fnp.dot(x, y), in_axes=(0, None))(fnp.ones((3, 2)), fnp.ones(2))
+        Array([2., 2., 2.], dtype=float32)
+    """
+    name = getattr(fun, "__name__", "fun")
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)  # JAX accepts a list for the top-level tuple of arguments
+
+    @functools.wraps(fun)
+    @api_boundary
+    def batched(*args, **kwargs):
+        if not args:
+            raise TypeError(f"vmap({name}): the function must be called with at least one "
+                            "positional argument to map over (keyword arguments are not mapped)")
+        axes_prefix = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+            raise ValueError(f"vmap({name}): in_axes has {len(in_axes)} entries "
+                             f"{in_axes!r} but the function was called with {len(args)} "
+                             "positional arguments; give one entry per argument")
+        flat_args, in_tree = tree_util.tree_flatten(args)
+        flat_axes = _broadcast_prefix(axes_prefix, args,
+                                      f"vmap({name}): in_axes does not match the arguments")
+        flat_args = _as_values(flat_args, f"vmap({name})")
+        bdims, size, sizes = [], axis_size, []
+        leaf_paths = [tree_util.keystr(p) for p, _ in tree_util.tree_flatten_with_path(args)[0]]
+        for x, ax, path in zip(flat_args, flat_axes, leaf_paths):
+            _check_axis_spec(ax, "in_axes")
+            if ax is None:
+                bdims.append(None)
+                continue
+            ndim = get_aval(x).ndim
+            if not -ndim <= ax < ndim:
+                raise ValueError(f"vmap({name}): in_axes={ax} is out of range for argument "
+                                 f"args{path} of shape {tuple(get_aval(x).shape)} (rank {ndim})")
+            ax %= ndim
+            bdims.append(ax)
+            sizes.append((path, get_aval(x).shape[ax]))
+        if sizes:
+            if len({s for _, s in sizes}) > 1:
+                listed = "; ".join(f"args{p} has size {s}" for p, s in sizes)
+                raise ValueError(f"vmap({name}) got inconsistent sizes for the mapped axes: "
+                                 f"{listed}")
+            if axis_size is not None and sizes[0][1] != axis_size:
+                raise ValueError(f"vmap({name}): axis_size={axis_size} but the mapped axes have "
+                                 f"size {sizes[0][1]}")
+            size = sizes[0][1]
+        elif axis_size is None:
+            raise ValueError(f"vmap({name}): no argument is mapped (all in_axes are None), so "
+                             "the batch size is unknown; pass axis_size=")
+        out_tree_box = []
+
+        def flat_fun(*flat):
+            out = fun(*tree_util.tree_unflatten(in_tree, flat), **kwargs)
+            out_flat, out_tree = tree_util.tree_flatten(out)
+            out_tree_box.append((out, out_tree))
+            for i, o in enumerate(out_flat):
+                check_output(f"vmap({name})", o, i)
+            return out_flat
+
+        def out_bdims(n):
+            out, _ = out_tree_box[0]
+            axes = _broadcast_prefix(out_axes, out,
+                                     f"vmap({name}): out_axes does not match the output")
+            for ax in axes:
+                _check_axis_spec(ax, "out_axes")
+            return axes
+
+        outs = vmap_flat(flat_fun, size, flat_args, bdims, out_bdims)
+        return tree_util.tree_unflatten(out_tree_box[0][1], outs)
+
+    return batched
+
+
 __all__ = ["make_ir", "ClosedIR", "jvp", "linearize", "vjp", "grad", "value_and_grad", "jacfwd",
-           "jacrev", "hessian"]
+           "jacrev", "hessian", "vmap"]

@@ -1,0 +1,224 @@
+"""Automatic batching: the vmap transformation.
+
+A :class:`BatchTracer` carries a value that holds a whole batch and ``bdim``,
+the axis of that value along which the examples lie (``None``: the value is
+the same for every example, *not mapped*). Applying a primitive to batch
+tracers calls the primitive's ``batch`` rule, which computes the batched
+result with ordinary ``bind`` calls (so it is itself transformable: vmap of
+vmap, grad of vmap, jit of vmap) and says where the batch axis of its output
+is.
+
+A primitive whose operands are all unmapped is applied to them as they are:
+work that does not depend on the mapped inputs is never broadcast to the
+batch size.
+
+Batch rules have the signature ``batch(args, bdims, **params) -> (out, out_bdim)``
+(lists of outputs and bdims for ``multiple_results`` primitives), where
+``args`` are the batched values and ``bdims`` one int-or-None per argument.
+At least one bdim is an int; the batch size is ``args[i].shape[bdims[i]]``.
+
+Rule helpers (used by the primitive modules):
+  defvectorized(prim)    unary elementwise (or any op that acts on each element
+                         alone): the output's batch axis is the operand's
+  defbroadcasting(prim)  n-ary elementwise with equal shapes or rank-0 operands:
+                         lines batch axes up, broadcasting where needed
+  moveaxis(x, src, dst)  transpose one axis to a new position
+  bdim_to_front(x, bdim, size)  the batch axis at 0, broadcasting an unmapped x
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .. import core
+from ..core import ShapedArray, Trace, Tracer, bind, get_aval
+
+not_mapped = None
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, trace, val, bdim: Optional[int]):
+        self._trace = trace
+        self.val = val
+        self.bdim = bdim
+
+    @property
+    def aval(self) -> ShapedArray:
+        aval = get_aval(self.val)
+        if self.bdim is None:
+            return aval
+        shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
+        return ShapedArray(shape, aval.dtype, aval.weak_type)
+
+
+class BatchTrace(Trace):
+    """The batch trace; its main's ``global_data`` is the batch size."""
+
+    __slots__ = ()
+
+    @property
+    def axis_size(self) -> int:
+        return self.main.global_data
+
+    def pure(self, val):
+        return BatchTracer(self, val, None)
+
+    lift = pure
+
+    def process_primitive(self, prim, tracers, params):
+        vals = [t.val for t in tracers]
+        bdims = [t.bdim for t in tracers]
+        if all(d is None for d in bdims):
+            out = bind(prim, *vals, **params)
+            if prim.multiple_results:
+                return [BatchTracer(self, o, None) for o in out]
+            return BatchTracer(self, out, None)
+        out, out_bdim = prim.rule("batch")(vals, bdims, **params)
+        if prim.multiple_results:
+            return [BatchTracer(self, o, d) for o, d in zip(out, out_bdim)]
+        return BatchTracer(self, out, out_bdim)
+
+
+def vmap_flat(flat_fun, axis_size: int, args, in_bdims, out_bdims_fn):
+    """Runs ``flat_fun`` on batch tracers; returns the outputs with their batch
+    axes moved to ``out_bdims_fn(num_outputs)`` (a list of int-or-None).
+
+    An output requested unmapped (None) must not depend on the mapped inputs;
+    an output that does not depend on them but is requested mapped is
+    broadcast to the batch size.
+    """
+    with core.new_main(BatchTrace, axis_size) as main:
+        trace = BatchTrace(main)
+        in_tracers = [BatchTracer(trace, x, d) for x, d in zip(args, in_bdims)]
+        outs = flat_fun(*in_tracers)
+        out_tracers = [trace.full_raise(o) for o in outs]
+        vals = [t.val for t in out_tracers]
+        bdims = [t.bdim for t in out_tracers]
+    dsts = out_bdims_fn(len(vals))
+    results = []
+    for i, (v, src, dst) in enumerate(zip(vals, bdims, dsts)):
+        if dst is None:
+            if src is not None:
+                raise ValueError(
+                    f"vmap: out_axes is None for output {i}, but that output depends on the "
+                    f"mapped inputs (it has a batch axis of size {axis_size}). Return it "
+                    "mapped (out_axes=0) or make it independent of the mapped inputs.")
+            results.append(v)
+            continue
+        ndim = get_aval(v).ndim + (1 if src is None else 0)
+        if not -ndim <= dst < ndim:
+            raise ValueError(f"vmap: out_axes={dst} is out of range for output {i} of rank "
+                             f"{ndim - 1} (its batched rank is {ndim})")
+        results.append(move_bdim(v, src, dst % ndim, axis_size))
+    return results
+
+
+# --- rule helpers ----------------------------------------------------------------------------
+
+
+def moveaxis(x, src: int, dst: int):
+    """``x`` with axis ``src`` moved to position ``dst`` (a transpose; none if equal)."""
+    if src == dst:
+        return x
+    from ..primitives.shape import transpose_p
+    ndim = get_aval(x).ndim
+    perm = [i for i in range(ndim) if i != src]
+    perm.insert(dst, src)
+    return bind(transpose_p, x, permutation=tuple(perm))
+
+
+def broadcast_batch(x, size: int, dst: int = 0):
+    """An unmapped ``x`` broadcast to have a batch axis of ``size`` at ``dst``."""
+    from ..primitives.shape import broadcast_in_dim_p
+    aval = get_aval(x)
+    shape = list(aval.shape)
+    shape.insert(dst, size)
+    dims = tuple(i if i < dst else i + 1 for i in range(aval.ndim))
+    return bind(broadcast_in_dim_p, x, shape=tuple(shape), broadcast_dimensions=dims)
+
+
+def move_bdim(x, src: Optional[int], dst: int, size: int):
+    """``x`` with its batch axis at ``dst``: moved, or broadcast if ``src`` is None."""
+    if src is None:
+        return broadcast_batch(x, size, dst)
+    return moveaxis(x, src, dst)
+
+
+def bdim_to_front(x, bdim: Optional[int], size: int):
+    """``x`` with its batch axis first (broadcast to ``size`` if unmapped)."""
+    return move_bdim(x, bdim, 0, size)
+
+
+def batch_size(args, bdims) -> int:
+    """The batch size, read off the first mapped argument."""
+    for x, d in zip(args, bdims):
+        if d is not None:
+            return get_aval(x).shape[d]
+    raise ValueError("batch_size: no argument is mapped")
+
+
+def defvectorized(prim):
+    """The op acts on each element alone: apply it to the batched operand as is."""
+    def rule(args, bdims, **params):
+        (x,), (d,) = args, bdims
+        return bind(prim, x, **params), d
+    prim.batch = rule
+    return rule
+
+
+def broadcast_batcher(prim, args, bdims, **params):
+    """Batches an elementwise primitive whose operands have equal shapes or rank 0.
+
+    When every mapped operand has the full rank and the same batch axis, and
+    every unmapped one is rank 0, the primitive applies as it is. Otherwise the
+    batch axes move to the front and operands are broadcast to a common shape
+    (a mapped rank-0 example becomes a vector that must meet full-rank ones).
+    """
+    avals = [get_aval(x) for x in args]
+    # the per-example rank of the result: the largest per-example rank
+    ex_ranks = [a.ndim - (d is not None) for a, d in zip(avals, bdims)]
+    rank = max(ex_ranks)
+    mapped_dims = {d for d in bdims if d is not None}
+    if (len(mapped_dims) == 1 and all(
+            (r == rank) if d is not None else (r == 0) for r, d in zip(ex_ranks, bdims))):
+        out = bind(prim, *args, **params)
+        d = mapped_dims.pop()
+        if prim.multiple_results:
+            return out, [d] * len(out)
+        return out, d
+    size = batch_size(args, bdims)
+    ex_shape = next(a.shape[:d] + a.shape[d + 1:] if d is not None else a.shape
+                    for a, d, r in zip(avals, bdims, ex_ranks) if r == rank)
+    full = (size,) + tuple(ex_shape)
+    new_args = []
+    for x, a, d, r in zip(args, avals, bdims, ex_ranks):
+        if d is None and r == 0:
+            new_args.append(x)          # a scalar broadcasts inside the primitive
+            continue
+        if d is None:
+            x = broadcast_batch(x, size, 0)
+        else:
+            x = moveaxis(x, d, 0)
+        if r < rank:                    # a mapped scalar per example: (B,) -> (B, *shape)
+            from ..primitives.shape import broadcast_in_dim_p
+            x = bind(broadcast_in_dim_p, x, shape=full, broadcast_dimensions=(0,))
+        new_args.append(x)
+    out = bind(prim, *new_args, **params)
+    if prim.multiple_results:
+        return out, [0] * len(out)
+    return out, 0
+
+
+def defbroadcasting(prim):
+    """An n-ary elementwise primitive (equal shapes or rank-0 operands)."""
+    def rule(args, bdims, **params):
+        return broadcast_batcher(prim, args, bdims, **params)
+    prim.batch = rule
+    return rule
+
+
+__all__ = ["not_mapped", "BatchTracer", "BatchTrace", "vmap_flat", "moveaxis", "broadcast_batch",
+           "move_bdim", "bdim_to_front", "batch_size", "defvectorized", "broadcast_batcher",
+           "defbroadcasting"]

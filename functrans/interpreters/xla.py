@@ -1,0 +1,134 @@
+"""The one module that touches jaxlib's (non-public) runtime API.
+
+Everything functrans needs from jaxlib goes through the small surface below:
+backends and devices, moving host arrays to a device and back, compiling
+StableHLO text into an executable, and running it. jaxlib's runtime API is not
+public and changes between releases; keeping it here means one file absorbs
+those changes. Verified against jax/jaxlib 0.10.2 (CPU) and 0.11.x (CUDA); see
+../shared/JAXLIB.md.
+
+jax itself is used only for these runtime objects (buffers are jax ``Array``
+objects, placed with jaxlib's ``batched_device_put``). Nothing here traces or
+transforms.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+
+_XLA_ERROR_LINE = re.compile(r"(error|Error|ERROR)[^\n]*")
+
+
+@functools.lru_cache(maxsize=None)
+def _jax():
+    # Imported lazily: eager functrans never needs jax, and importing it costs ~0.5 s.
+    import jax
+    import jax.extend  # noqa: F401  (not imported by `import jax`)
+    from jax.sharding import SingleDeviceSharding
+    from jaxlib import xla_client
+    import jaxlib._jax as jaxlib_ext
+    return jax, xla_client, jaxlib_ext, SingleDeviceSharding
+
+
+def backend(platform: str | None = None):
+    """jaxlib's client for ``platform`` ('cpu', 'gpu'/'cuda'), or the default one."""
+    jax = _jax()[0]
+    return jax.extend.backend.get_backend(platform)
+
+
+def devices(platform: str | None = None) -> list:
+    """The devices of ``platform`` (default: the default backend's)."""
+    return list(backend(platform).devices())
+
+
+def default_device():
+    return devices()[0]
+
+
+def device_platform(device) -> str:
+    return device.platform
+
+
+def is_buffer(x) -> bool:
+    """Whether ``x`` is a device buffer made by this module."""
+    return type(x).__name__ == "ArrayImpl" and hasattr(x, "addressable_shards")
+
+
+@functools.lru_cache(maxsize=4096)
+def _placement(shape, dtype, device):
+    jax, _, _, SingleDeviceSharding = _jax()
+    from jax.core import ShapedArray as JaxShapedArray
+    return JaxShapedArray(shape, dtype), SingleDeviceSharding(device)
+
+
+def device_put(value: np.ndarray, device, copy: bool = False):
+    """A buffer on ``device`` holding ``value`` (a host numpy array).
+
+    On the CPU the buffer may share ``value``'s memory (zero copy) unless
+    ``copy``; that is safe because functrans never writes a host array after
+    creating it, except through donation, which must pass ``copy=True``.
+    """
+    ext = _jax()[2]
+    value = np.asarray(value)
+    aval, sharding = _placement(value.shape, value.dtype, device)
+    return ext.batched_device_put(aval, sharding, [value], [device], True, copy)
+
+
+def buffer_device(buf):
+    return next(iter(buf.devices()))
+
+
+def to_numpy(buf) -> np.ndarray:
+    """The buffer's value on the host (a zero-copy, read-only view on the CPU)."""
+    return np.asarray(buf)
+
+
+def is_deleted(buf) -> bool:
+    return buf.is_deleted()
+
+
+def block_until_ready(buf):
+    return buf.block_until_ready()
+
+
+class CompileError(RuntimeError):
+    """XLA rejected a module; the message names the function and the failing operation."""
+
+
+def compile(module_text: str, device, name: str = "fun"):
+    """Compiles StableHLO text for one device; returns a loaded executable."""
+    _, xla_client, _, _ = _jax()
+    client = backend(device.platform) if device is not None else backend()
+    try:
+        return client.compile_and_load(module_text, xla_client.DeviceList((device,)),
+                                       xla_client.CompileOptions())
+    except Exception as e:  # jaxlib raises XlaRuntimeError / ValueError with C++ text
+        raise CompileError(_summarize_compile_error(name, module_text, str(e))) from None
+
+
+def _summarize_compile_error(name: str, text: str, message: str) -> str:
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    first = lines[0] if lines else message
+    # MLIR diagnostics carry `loc("...":line:col)`; name the offending op line when possible.
+    m = re.search(r":(\d+):(\d+)", message)
+    op_line = ""
+    if m:
+        n = int(m.group(1))
+        src = text.splitlines()
+        if 0 < n <= len(src):
+            op_line = f"\n  at: {src[n - 1].strip()[:300]}"
+    return (f"XLA could not compile jit({name}): {first[:500]}{op_line}\n"
+            "(the StableHLO is available from jit(f).lower(*args).as_text())")
+
+
+def execute(executable, buffers: list) -> list:
+    """Runs ``executable`` on device buffers; returns its output buffers."""
+    return executable.execute(buffers)
+
+
+__all__ = ["backend", "devices", "default_device", "device_platform", "is_buffer",
+           "device_put", "buffer_device", "to_numpy", "is_deleted", "block_until_ready",
+           "CompileError", "compile", "execute"]
