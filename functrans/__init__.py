@@ -14,7 +14,7 @@ from . import dtypes
 from .array import Array
 from .core import ShapedArray, Primitive, bind
 from . import numpy  # noqa: F401  (attaches Array's operators)
-from . import lax, tree_util, tree, flatten_util, test_util  # noqa: F401
+from . import lax, tree_util, tree, flatten_util, test_util, random  # noqa: F401
 from .api import (make_ir, jvp, linearize, vjp, grad, value_and_grad, jacfwd, jacrev,
                   hessian, vmap)
 from .primitives.elementwise import stop_gradient
@@ -25,7 +25,7 @@ from .tree_util import (tree_flatten, tree_unflatten, tree_map, tree_leaves,  # 
 __version__ = "0.1.0"
 
 __all__ = ["config", "core", "dtypes", "Array", "ShapedArray", "Primitive", "bind", "numpy",
-           "lax", "tree_util", "tree", "flatten_util", "test_util", "make_ir", "stop_gradient",
+           "lax", "random", "tree_util", "tree", "flatten_util", "test_util", "make_ir", "stop_gradient",
            "jvp", "linearize", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "vmap",
            "custom_jvp", "custom_vjp", "tree_flatten", "tree_unflatten", "tree_map",
            "tree_leaves", "tree_structure"]

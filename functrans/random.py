@@ -1,0 +1,455 @@
+"""functrans.random: a functional, counter-based pseudo-random number generator.
+
+Keys are values. A key is a ``uint32[2]`` array; nothing is mutated and there
+is no global state: the same key always gives the same numbers, so a program
+that threads its keys explicitly is reproducible, and ``jit``, ``vmap`` and
+``grad`` treat random numbers like any other function of their inputs.
+
+    >>> import functrans.random as fr
+    >>> key = fr.key(0)
+    >>> key, sub = fr.split(key)
+    >>> x = fr.normal(sub, (3,))
+
+Use every key once: pass it to one sampler, or ``split`` it into new keys.
+
+The generator is Threefry-2x32 (20 rounds; Salmon et al., "Parallel random
+numbers: as easy as 1, 2, 3", SC 2011), written with uint32 primitives
+(add, xor, shifts), so it runs eagerly, under ``jit`` (lowered to StableHLO
+like any other function) and under ``vmap`` (a batch of keys). Bits are
+derived the way JAX derives them with ``jax_threefry_partitionable`` (its
+default): element ``i`` of a draw of shape ``s`` is Threefry of the key
+applied to the 64-bit counter ``i`` split into two words; so the same key
+gives the same bits here as in JAX for ``bits``, ``split``, ``fold_in``,
+``uniform`` and ``normal`` (tested against JAX). Other samplers follow JAX's
+methods but are not promised to match it bit for bit.
+
+``key(seed)`` and ``PRNGKey(seed)`` are the same function here: both return
+a raw ``uint32[2]`` key (JAX's typed key arrays are not modelled).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import dtypes
+from .config import config
+from . import numpy as fnp
+from . import lax
+from .core import Tracer, get_aval
+
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_KS_PARITY = 0x1BD11BDA
+
+
+# --- the generator ------------------------------------------------------------------------------
+
+
+def _u32(x):
+    return np.uint32(x)
+
+
+def _rotl(x, d: int):
+    return lax.shift_left(x, _u32(d)) | lax.shift_right_logical(x, _u32(32 - d))
+
+
+def threefry_2x32(key, x0, x1):
+    """Threefry-2x32 (20 rounds) of the counter words ``(x0, x1)`` under ``key``.
+
+    Args:
+      key: a ``uint32[2]`` key.
+      x0, x1: uint32 arrays of one shape: the two words of each counter.
+
+    Returns:
+      The two uint32 output words, each of that shape.
+    """
+    k0, k1 = key[0], key[1]
+    ks = (k0, k1, k0 ^ k1 ^ _u32(_KS_PARITY))
+    x0 = x0 + ks[0]
+    x1 = x1 + ks[1]
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            x0 = x0 + x1
+            x1 = _rotl(x1, r)
+            x1 = x0 ^ x1
+        x0 = x0 + ks[(i + 1) % 3]
+        x1 = x1 + ks[(i + 2) % 3] + _u32(i + 1)
+    return x0, x1
+
+
+def _check_key(fn: str, key):
+    aval = get_aval(key)
+    if aval.dtype != np.uint32 or aval.shape[-1:] != (2,):
+        raise TypeError(f"random.{fn}: expected a key (a uint32[2] array made by "
+                        f"functrans.random.key or split), got {aval.str_short()}")
+    if aval.shape != (2,):
+        raise ValueError(f"random.{fn}: expected a single key of shape (2,), got a batch of keys "
+                         f"{aval.str_short()}; use functrans.vmap to apply {fn} to each key")
+    return key if isinstance(key, Tracer) else fnp.asarray(key)
+
+
+def _shape(fn: str, shape) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    try:
+        shape = tuple(int(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"random.{fn}: shape must be a tuple of ints, got {shape!r}") from None
+    if any(d < 0 for d in shape):
+        raise ValueError(f"random.{fn}: negative dimension in shape {shape}")
+    return shape
+
+
+def _counters(shape):
+    """The flat index of every element of ``shape`` as two uint32 words (hi, lo)."""
+    n = math.prod(shape)
+    if n >= 2 ** 64:
+        raise ValueError(f"random: cannot draw {n} numbers with one key (at most 2**64)")
+    if n <= 2 ** 32:
+        lo = lax.iota(np.uint32, n) if n else fnp.zeros((0,), np.uint32)
+        hi = fnp.zeros((n,), np.uint32)
+    else:  # pragma: no cover  (more than 4e9 numbers)
+        idx = np.arange(n, dtype=np.uint64)
+        hi = fnp.asarray((idx >> 32).astype(np.uint32))
+        lo = fnp.asarray((idx & 0xFFFFFFFF).astype(np.uint32))
+    return fnp.reshape(hi, shape), fnp.reshape(lo, shape)
+
+
+def _bits32_pair(key, shape):
+    hi, lo = _counters(shape)
+    return threefry_2x32(key, hi, lo)
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+def key(seed) -> "fnp.ndarray":
+    """A key from an integer seed: ``uint32[2]``.
+
+    In 64-bit mode the seed's high 32 bits become the first word; otherwise the
+    seed is taken as a 32-bit integer and the first word is 0 (as in JAX).
+
+    Args:
+      seed: a Python int or an integer scalar array (may be traced).
+
+    Example:
+        >>> import functrans.random as fr
+        >>> fr.key(42)
+        Array([ 0, 42], dtype=uint32)
+    """
+    x64 = config.enable_x64
+    if isinstance(seed, (bool, np.bool_)) or (
+            not isinstance(seed, (int, np.integer)) and not dtypes.is_int(get_aval(seed).dtype)):
+        raise TypeError(f"random.key: seed must be an integer, got {seed!r:.60}")
+    if isinstance(seed, (int, np.integer)):
+        seed = int(seed)
+        if x64:
+            if not -2 ** 63 <= seed < 2 ** 64:
+                raise OverflowError(f"random.key: seed {seed} does not fit in 64 bits")
+            hi, lo = (seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF
+        else:
+            if not -2 ** 63 <= seed < 2 ** 64:
+                raise OverflowError(f"random.key: seed {seed} does not fit in 64 bits")
+            hi, lo = 0, seed & 0xFFFFFFFF
+        return fnp.asarray(np.array([hi, lo], np.uint32))
+    seed = fnp.asarray(seed)
+    if seed.shape != ():
+        raise TypeError(f"random.key: seed must be a scalar, got shape {seed.shape}")
+    lo = lax.convert_element_type(seed, np.uint32)
+    if seed.dtype.itemsize == 8:
+        hi = lax.convert_element_type(lax.shift_right_logical(seed, np.array(32, seed.dtype)),
+                                      np.uint32)
+    else:
+        hi = fnp.zeros((), np.uint32)
+    return fnp.stack([hi, lo])
+
+
+PRNGKey = key
+
+
+def split(key, num: int = 2):
+    """``num`` new independent keys from ``key``: shape ``(num, 2)``.
+
+    Example:
+        >>> import functrans.random as fr
+        >>> k1, k2 = fr.split(fr.key(0))
+    """
+    key = _check_key("split", key)
+    if isinstance(num, tuple):
+        shape = _shape("split", num)
+    else:
+        shape = _shape("split", (num,))
+    b0, b1 = _bits32_pair(key, shape)
+    return fnp.stack([b0, b1], axis=-1)
+
+
+def fold_in(key, data):
+    """A new key from ``key`` and an integer ``data`` (e.g. a step number)."""
+    key = _check_key("fold_in", key)
+    if isinstance(data, (int, np.integer)):
+        data = fnp.asarray(np.uint32(int(data) & 0xFFFFFFFF))
+    else:
+        data = lax.convert_element_type(fnp.asarray(data), np.uint32)
+    y0, y1 = threefry_2x32(key, fnp.zeros((1,), np.uint32), fnp.reshape(data, (1,)))
+    return fnp.concatenate([y0, y1])
+
+
+def bits(key, shape=(), dtype=np.uint32):
+    """Uniformly random unsigned integers (all bits random) of ``shape``."""
+    key = _check_key("bits", key)
+    shape = _shape("bits", shape)
+    dtype = np.dtype(dtype)
+    if dtype.kind != "u":
+        raise TypeError(f"random.bits: dtype must be an unsigned integer type, got {dtype}")
+    b0, b1 = _bits32_pair(key, shape)
+    if dtype.itemsize == 8:
+        dtype = dtypes.canonicalize(dtype)
+        if dtype.itemsize != 8:
+            raise TypeError("random.bits: uint64 needs 64-bit mode "
+                            "(functrans.config.update('enable_x64', True))")
+        hi = lax.convert_element_type(b0, dtype)
+        lo = lax.convert_element_type(b1, dtype)
+        return lax.shift_left(hi, np.array(32, dtype)) | lo
+    out = b0 ^ b1
+    return out if dtype == np.uint32 else lax.convert_element_type(out, dtype)
+
+
+# --- samplers -----------------------------------------------------------------------------------
+
+
+def _float_dtype(fn: str, dtype):
+    dtype = dtypes.canonicalize(np.dtype(dtype) if dtype is not None else dtypes.default_float())
+    if not dtypes.is_float(dtype):
+        raise TypeError(f"random.{fn}: dtype must be a floating-point type, got {dtype}")
+    return dtype
+
+
+def _uniform01(key, shape, dtype):
+    """Floats in [0, 1): random mantissa bits under the exponent of 1.0, minus 1."""
+    nbits = 64 if dtype.itemsize == 8 else 32
+    nmant = np.finfo(dtype).nmant
+    udtype = np.dtype(np.uint64 if nbits == 64 else np.uint32)
+    raw = bits(key, shape, udtype)
+    if dtype.itemsize < 4:
+        # keep the top mantissa bits of a float32 draw, then round down to dtype
+        nmant32 = np.finfo(np.float32).nmant
+        f32 = lax.bitcast_convert_type(
+            lax.shift_right_logical(raw, _u32(32 - nmant32)) | _u32(0x3F800000), np.float32)
+        f32 = f32 - np.float32(1.0)
+        shift = nmant32 - nmant
+        f32 = lax.bitcast_convert_type(
+            lax.shift_left(lax.shift_right_logical(
+                lax.bitcast_convert_type(f32, np.uint32), _u32(shift)), _u32(shift)),
+            np.float32)
+        return lax.convert_element_type(f32, dtype)
+    one_bits = np.array(1.0, dtype).view(udtype)
+    fbits = lax.shift_right_logical(raw, np.array(nbits - nmant, udtype)) | one_bits
+    return lax.bitcast_convert_type(fbits, dtype) - np.array(1.0, dtype)
+
+
+def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
+    """Uniform floats in ``[minval, maxval)``.
+
+    Example:
+        >>> import functrans.random as fr
+        >>> u = fr.uniform(fr.key(0), (2, 3))
+        >>> bool(((0 <= u) & (u < 1)).all())
+        True
+    """
+    key = _check_key("uniform", key)
+    shape = _shape("uniform", shape)
+    dtype = _float_dtype("uniform", dtype)
+    minval = lax.convert_element_type(fnp.asarray(minval), dtype)
+    maxval = lax.convert_element_type(fnp.asarray(maxval), dtype)
+    floats = _uniform01(key, shape, dtype)
+    return fnp.maximum(minval, fnp.broadcast_to(floats * (maxval - minval) + minval, shape))
+
+
+def normal(key, shape=(), dtype=None):
+    """Standard normal floats (by the inverse error function of a uniform draw)."""
+    key = _check_key("normal", key)
+    shape = _shape("normal", shape)
+    dtype = _float_dtype("normal", dtype)
+    lo = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype), dtype=dtype)
+    u = uniform(key, shape, dtype, lo, 1.0)
+    return np.array(np.sqrt(2), dtype) * lax.erf_inv(u)
+
+
+def truncated_normal(key, lower, upper, shape=None, dtype=None):
+    """Standard normal floats conditioned on ``lower < x < upper``.
+
+    ``shape`` defaults to the broadcast shape of ``lower`` and ``upper``.
+    """
+    key = _check_key("truncated_normal", key)
+    dtype = _float_dtype("truncated_normal", dtype)
+    lower = lax.convert_element_type(fnp.asarray(lower), dtype)
+    upper = lax.convert_element_type(fnp.asarray(upper), dtype)
+    if shape is None:
+        shape = np.broadcast_shapes(lower.shape, upper.shape)
+    shape = _shape("truncated_normal", shape)
+    sqrt2 = np.array(np.sqrt(2), dtype)
+    a = lax.erf(lower / sqrt2)
+    b = lax.erf(upper / sqrt2)
+    u = uniform(key, shape, dtype, 0.0, 1.0)
+    u = a + u * (b - a)
+    out = sqrt2 * lax.erf_inv(u)
+    # rounding may land exactly on a bound: keep the result strictly inside
+    return fnp.clip(out, fnp.nextafter(lower, np.array(np.inf, dtype)),
+                    fnp.nextafter(upper, np.array(-np.inf, dtype)))
+
+
+def bernoulli(key, p=0.5, shape=None):
+    """Booleans that are True with probability ``p`` (shape defaults to p's)."""
+    key = _check_key("bernoulli", key)
+    p = fnp.asarray(p)
+    if not dtypes.is_float(p.dtype):
+        p = lax.convert_element_type(p, dtypes.default_float())
+    shape = p.shape if shape is None else _shape("bernoulli", shape)
+    return uniform(key, shape, p.dtype) < p
+
+
+def gumbel(key, shape=(), dtype=None):
+    """Standard Gumbel floats: ``-log(-log(u))``."""
+    key = _check_key("gumbel", key)
+    shape = _shape("gumbel", shape)
+    dtype = _float_dtype("gumbel", dtype)
+    tiny = np.finfo(dtype).tiny
+    return -fnp.log(-fnp.log(uniform(key, shape, dtype, tiny, 1.0)))
+
+
+def randint(key, shape, minval, maxval, dtype=None):
+    """Uniform integers in ``[minval, maxval)``.
+
+    Two 32-bit (or 64-bit) draws are combined so the result is (nearly)
+    unbiased for any span, as in JAX's method; ``maxval <= minval`` gives
+    ``minval``.
+    """
+    key = _check_key("randint", key)
+    shape = _shape("randint", shape)
+    dtype = dtypes.canonicalize(np.dtype(dtype) if dtype is not None else dtypes.default_int())
+    if not dtypes.is_int(dtype):
+        raise TypeError(f"random.randint: dtype must be an integer type, got {dtype}")
+    info = np.iinfo(dtype)
+    nbits = 64 if dtype.itemsize == 8 else 32
+    udtype = np.dtype(np.uint64 if nbits == 64 else np.uint32)
+    minval = fnp.asarray(minval)
+    maxval = fnp.asarray(maxval)
+    # bounds outside the dtype's range are clipped to it (maxval == max+1 stays representable
+    # by drawing up to and including info.max)
+    maxval_too_big = maxval > info.max
+    minval = lax.convert_element_type(fnp.clip(minval, info.min, info.max), dtype)
+    maxval = lax.convert_element_type(fnp.clip(maxval, info.min, info.max), dtype)
+    minval = fnp.broadcast_to(minval, shape)
+    maxval = fnp.broadcast_to(maxval, shape)
+    k1, k2 = split(key)
+    higher = bits(k1, shape, udtype)
+    lower = bits(k2, shape, udtype)
+    span = lax.convert_element_type(maxval, udtype) - lax.convert_element_type(minval, udtype)
+    span = fnp.where(maxval <= minval, np.array(1, udtype), span)
+    # draw over span + 1 when maxval was clipped, so info.max itself can come out
+    span = fnp.where(maxval_too_big & (maxval > minval), span + np.array(1, udtype), span)
+    span = fnp.where(span == 0, np.array(1, udtype), span)  # only if span wrapped: full range
+    multiplier = lax.rem(np.array(2 ** (nbits // 2), udtype) % span, span)
+    multiplier = lax.rem(multiplier * multiplier, span)
+    offset = lax.rem(lax.rem(higher, span) * multiplier + lax.rem(lower, span), span)
+    return minval + lax.convert_element_type(offset, dtype)
+
+
+def categorical(key, logits, axis: int = -1, shape=None):
+    """Samples category indices with log-probabilities ``logits`` along ``axis``
+    (the Gumbel-max trick)."""
+    key = _check_key("categorical", key)
+    logits = fnp.asarray(logits)
+    axis = axis % logits.ndim if logits.ndim else 0
+    batch_shape = logits.shape[:axis] + logits.shape[axis + 1:]
+    if shape is None:
+        shape = batch_shape
+    shape = _shape("categorical", shape)
+    if shape[len(shape) - len(batch_shape):] != batch_shape:
+        raise ValueError(f"random.categorical: shape {shape} must end with the logits' batch "
+                         f"shape {batch_shape} (logits {logits.shape} without axis {axis})")
+    lg = fnp.moveaxis(logits, axis, -1)
+    g = gumbel(key, shape + (logits.shape[axis],), logits.dtype if dtypes.is_float(logits.dtype) else None)
+    return fnp.argmax(g + lg, axis=-1)
+
+
+def permutation(key, x, axis: int = 0, independent: bool = False):
+    """A random permutation of ``arange(x)`` (an int) or of ``x`` along ``axis``."""
+    key = _check_key("permutation", key)
+    if isinstance(x, (int, np.integer)):
+        arr = fnp.arange(int(x))
+    else:
+        arr = fnp.asarray(x)
+        if arr.ndim == 0:
+            raise ValueError("random.permutation: x must be an int or an array of rank >= 1")
+    n = arr.shape[axis]
+    # sort by random 32-bit keys; enough rounds that ties (which keep order) are negligible
+    rounds = max(1, int(np.ceil(3 * np.log(max(1, n)) / np.log(2.0 ** 32))))
+    if independent and arr.ndim > 1:
+        perm_shape = arr.shape
+        idx = fnp.broadcast_to(
+            fnp.reshape(fnp.arange(n), (n,) + (1,) * (arr.ndim - 1 - axis)) if axis == 0
+            else fnp.moveaxis(fnp.broadcast_to(fnp.arange(n), arr.shape[:axis] + arr.shape[axis + 1:] + (n,)), -1, axis),
+            perm_shape)
+        for _ in range(rounds):
+            key, sub = split(key)
+            order = fnp.argsort(bits(sub, perm_shape), axis=axis, stable=True)
+            idx = fnp.take_along_axis(idx, order, axis=axis)
+        return fnp.take_along_axis(arr, idx, axis=axis)
+    perm = fnp.arange(n)
+    for _ in range(rounds):
+        key, sub = split(key)
+        perm = perm[fnp.argsort(bits(sub, (n,)), stable=True)]
+    return fnp.take(arr, perm, axis=axis)
+
+
+def choice(key, a, shape=(), replace: bool = True, p=None, axis: int = 0):
+    """Random samples from ``arange(a)`` (an int) or the entries of ``a`` along ``axis``.
+
+    Args:
+      replace: sample with replacement.
+      p: optional probabilities of each entry (they are normalized).
+    """
+    key = _check_key("choice", key)
+    shape = _shape("choice", shape)
+    if isinstance(a, (int, np.integer)):
+        n = int(a)
+        arr = None
+    else:
+        arr = fnp.asarray(a)
+        if arr.ndim == 0:
+            raise ValueError("random.choice: a must be an int or an array of rank >= 1")
+        n = arr.shape[axis]
+    if n <= 0 and math.prod(shape) > 0:
+        raise ValueError("random.choice: cannot take a non-empty sample from an empty population")
+    size = math.prod(shape)
+    if not replace and size > n:
+        raise ValueError(f"random.choice: cannot take {size} samples without replacement from "
+                         f"a population of {n}")
+    if p is not None:
+        p = fnp.asarray(p)
+        if p.shape != (n,):
+            raise ValueError(f"random.choice: p must have shape ({n},), got {p.shape}")
+    if replace:
+        if p is None:
+            idx = randint(key, shape, 0, n)
+        else:
+            logits = fnp.log(p / fnp.sum(p))
+            idx = categorical(key, logits, shape=shape)
+    else:
+        if p is None:
+            idx = permutation(key, n)[:size]
+        else:
+            # Gumbel top-k: the k largest of log p + Gumbel noise, without replacement
+            g = gumbel(key, (n,), p.dtype if dtypes.is_float(p.dtype) else None)
+            idx = lax.top_k(fnp.log(p) + g, size)[1] if size else fnp.zeros((0,), dtypes.default_int())
+        idx = fnp.reshape(idx, shape)
+    if arr is None:
+        return idx
+    return fnp.take(arr, idx, axis=axis)
+
+
+__all__ = ["key", "PRNGKey", "split", "fold_in", "bits", "threefry_2x32", "uniform", "normal",
+           "truncated_normal", "bernoulli", "gumbel", "randint", "categorical", "permutation",
+           "choice"]
