@@ -21,3 +21,5 @@ from .primitives.slicing import (slice, slice_in_dim, index_in_dim, dynamic_slic
                                  dynamic_update_index_in_dim, gather, GatherDimensionNumbers,
                                  scatter, scatter_add, scatter_mul, scatter_min, scatter_max,
                                  ScatterDimensionNumbers)
+from .primitives.control_flow import cond, switch, while_loop  # noqa: F401
+from .primitives.scan import scan, fori_loop, map  # noqa: F401,A004
