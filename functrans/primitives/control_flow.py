@@ -101,8 +101,7 @@ def describe_avals_mismatch(what: str, names, a_avals, b_avals, a_name, b_name):
 def leaf_names(treedef) -> list:
     """``output[0]['w']``-style names for each leaf of ``treedef``."""
     dummy = tree_util.tree_unflatten(treedef, list(range(treedef.num_leaves)))
-    return [tree_util.keystr(p) or "(the output)" for p, _ in
-            tree_util.tree_flatten_with_path(dummy)[0]]
+    return [tree_util.keystr(p) for p, _ in tree_util.tree_flatten_with_path(dummy)[0]]
 
 
 def join_weak(avals_list):
@@ -239,6 +238,10 @@ def switch(index, branches, *operands):
         >>> float(lax.switch(1, [lambda x: x + 1.0, lambda x: x * 10.0], fnp.asarray(2.0)))
         20.0
     """
+    return _switch(index, branches, operands, None)
+
+
+def _switch(index, branches, operands, names):
     branches = list(branches)
     if not branches:
         raise ValueError("switch: branches must be a non-empty sequence of functions")
@@ -260,13 +263,15 @@ def switch(index, branches, *operands):
         traced.append((closed, consts))
         out_trees.append(out_tree)
         out_avals.append(closed.out_avals)
+    names = names or [f"branch {i}" for i in range(len(branches))]
+    what = "cond" if len(names) == 2 and names[1] == "true_fun" else "switch"
     for i in range(1, len(branches)):
         if out_trees[i] != out_trees[0]:
-            raise TypeError(f"switch/cond: branch 0 and branch {i} return different tree "
+            raise TypeError(f"{what}: {names[0]} and {names[i]} return different tree "
                             f"structures: {out_trees[0]} vs {out_trees[i]}")
-        msg = describe_avals_mismatch("switch/cond: the branches return different types",
+        msg = describe_avals_mismatch(f"{what}: the branches return different types",
                                       ["output" + n for n in leaf_names(out_trees[0])],
-                                      out_avals[0], out_avals[i], "branch 0", f"branch {i}")
+                                      out_avals[0], out_avals[i], names[0], names[i])
         if msg:
             raise TypeError(msg)
     joined, consts = _join_branches(traced)
@@ -297,7 +302,8 @@ def cond(pred, true_fun, false_fun, *operands):
     if aval.dtype != np.bool_:
         p = p != 0
     from .elementwise import convert_element_type
-    return switch(convert_element_type(p, np.int32), [false_fun, true_fun], *operands)
+    return _switch(convert_element_type(p, np.int32), [false_fun, true_fun], operands,
+                   ["false_fun", "true_fun"])
 
 
 @cond_p.def_abstract_eval

@@ -415,6 +415,8 @@ def _scan_lower(ctx, *args, body, num_consts, num_carry, length, reverse, unroll
                          a.shape) for a in y_avals]
     state_avals = [i32] + c_avals + k_avals + x_avals + y_avals
     n_c, n_k, n_x = len(c_avals), len(k_avals), len(x_avals)
+    if length == 0:  # no iteration (XLA rejects slicing a size-1 window of an empty axis)
+        return list(args[n_c:n_c + n_k]) + ys0
 
     def cond_region(r, i, *rest):
         n = r.constant(length, i32)
