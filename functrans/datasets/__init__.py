@@ -1,0 +1,1 @@
+"""Data files shipped with functrans (see README.md here); read them with functrans.data."""

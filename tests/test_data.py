@@ -1,0 +1,125 @@
+"""functrans.data: MNIST/Fashion-MNIST IDX loading (against the datasets' published facts),
+the shipped digits, batching and shuffling, and clear errors for bad files."""
+
+import gzip
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import functrans.random as fr
+from functrans import data
+
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+MNIST = os.path.join(SHARED, "mnist")
+FASHION = os.path.join(SHARED, "fashion-mnist")
+
+needs_mnist = pytest.mark.skipif(not os.path.isdir(MNIST),
+                                 reason="../shared/data/mnist is not present on this machine")
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return data.load_mnist(MNIST)
+
+
+@needs_mnist
+def test_mnist_matches_published_facts(mnist):
+    (xt, yt), (xs, ys) = mnist
+    assert xt.shape == (60000, 28, 28, 1) and xs.shape == (10000, 28, 28, 1)
+    assert xt.dtype == np.float32 and yt.dtype == np.int32
+    assert yt[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert ys[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(yt).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851,
+                                        5949]
+    assert np.bincount(ys).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert abs(xt.mean() - 0.1307) < 1e-4 and abs(xs.mean() - 0.1325) < 1e-4
+    assert xt.min() == 0.0 and xt.max() == 1.0
+
+
+@needs_mnist
+def test_mnist_normalize_flatten():
+    (xt, _), _ = data.load_mnist(MNIST, normalize=True, flatten=True)
+    assert xt.shape == (60000, 784)
+    assert abs(xt.mean()) < 0.01 and abs(xt.std() - 1.0) < 0.01
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION), reason="../shared/data/fashion-mnist absent")
+def test_fashion_mnist_with_checksums():
+    (xt, yt), (xs, ys) = data.load_mnist(FASHION, kind="fashion_mnist", verify=True)
+    assert yt[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    assert np.bincount(yt).tolist() == [6000] * 10 and np.bincount(ys).tolist() == [1000] * 10
+
+
+@needs_mnist
+def test_uncompressed_files_and_a_users_directory(tmp_path):
+    for base in data.MNIST_FILES.values():
+        with gzip.open(os.path.join(MNIST, base + ".gz"), "rb") as src, \
+                open(tmp_path / base, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    (_, yt), (_, ys) = data.load_mnist(str(tmp_path), verify=True)
+    assert yt[:3].tolist() == [5, 0, 4] and len(ys) == 10000
+
+
+def test_missing_files_message(tmp_path):
+    with pytest.raises(data.DatasetError) as e:
+        data.load_mnist(tmp_path / "nowhere")
+    msg = str(e.value)
+    assert "train-images-idx3-ubyte[.gz]" in msg and "t10k-labels-idx1-ubyte" in msg
+    assert "6bbc9ace898e44ae57da46a324031adb" in msg and "Download" in msg
+    with pytest.raises(ValueError, match="kind"):
+        data.load_mnist(tmp_path, kind="cifar")
+
+
+def test_malformed_files(tmp_path):
+    bad = tmp_path / "x.idx"
+    bad.write_bytes(b"PK\x03\x04junk")
+    with pytest.raises(data.DatasetError, match="not an IDX file"):
+        data.read_idx(bad)
+    # a valid header with too little data
+    hdr = bytes([0, 0, 0x08, 3]) + (2).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    short = tmp_path / "short.idx"
+    short.write_bytes(hdr + b"\0" * 100)
+    with pytest.raises(data.DatasetError, match="truncated or corrupted"):
+        data.read_idx(short)
+    good = tmp_path / "good.idx.gz"
+    with gzip.open(good, "wb") as f:
+        f.write(bytes([0, 0, 0x08, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+                + bytes(range(6)))
+    np.testing.assert_array_equal(data.read_idx(good), np.arange(6, dtype=np.uint8).reshape(2, 3))
+    broken = tmp_path / "broken.gz"
+    broken.write_bytes(b"\x1f\x8b" + b"\0" * 20)
+    with pytest.raises(data.DatasetError, match="cannot read"):
+        data.read_idx(broken)
+
+
+def test_shipped_digits():
+    (xt, yt), (xs, ys) = data.load_digits()
+    assert xt.shape == (1437, 64) and xs.shape == (360, 64)
+    assert np.bincount(ys).tolist() == [36] * 10
+    assert np.bincount(np.concatenate([yt, ys])).tolist() == [178, 182, 177, 183, 181, 182, 181,
+                                                              179, 174, 180]
+    assert xt.min() == 0.0 and xt.max() == 1.0
+    (xi, _), _ = data.load_digits(flatten=False)
+    assert xi.shape == (1437, 8, 8, 1)
+
+
+def test_batches_cover_each_example_once_and_shuffle_by_key():
+    x = np.arange(10)[:, None].astype(np.float32)
+    y = np.arange(10)
+    plain = list(data.batches(x, y, 4))
+    assert [len(b[1]) for b in plain] == [4, 4, 2]
+    assert np.concatenate([b[1] for b in plain]).tolist() == list(range(10))
+    assert [len(b[1]) for b in data.batches(x, y, 4, drop_last=True)] == [4, 4]
+    k = fr.key(0)
+    a = np.concatenate([b[1] for b in data.batches(x, y, 3, key=k)])
+    b = np.concatenate([b[1] for b in data.batches(x, y, 3, key=k)])
+    c = np.concatenate([b[1] for b in data.batches(x, y, 3, key=fr.fold_in(k, 1))])
+    assert sorted(a.tolist()) == list(range(10))
+    assert a.tolist() == b.tolist() and a.tolist() != c.tolist()
+    for xb, yb in data.batches(x, y, 3, key=k):
+        assert xb[:, 0].tolist() == yb.tolist()      # pairs stay together
+    assert data.num_batches(10, 4) == 3 and data.num_batches(10, 4, drop_last=True) == 2
+    with pytest.raises(ValueError, match="10 examples but y has 9"):
+        list(data.batches(x, y[:9], 2))
