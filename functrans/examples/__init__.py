@@ -1,0 +1,1 @@
+"""Example programs: ``python -m functrans.examples.mnist --help``."""
