@@ -214,12 +214,13 @@ def _linearize_masked(fn, primals, nonzeros):
     return p_out, linear, out_nz
 
 
-def _linearize_body(body, nc, avals, nonzeros):
+def _linearize_body(body, nc, nk, avals, nonzeros):
     """Traces the known body: ``(consts, carry, x) -> (carry, y, stacked residuals)``.
 
     Returns ``(known ClosedIR, its consts, linear IR, residual kinds, out_nonzeros)``;
     a residual kind is ``("value", v)`` (a constant), ``("const", j)`` (the scan's
-    const operand j) or ``("stacked", k)`` (the known scan's k-th extra output).
+    const operand j), ``("x", j)`` (the scan's xs operand j itself) or
+    ``("stacked", k)`` (the known scan's k-th extra output).
     """
     box = []
 
@@ -227,12 +228,14 @@ def _linearize_body(body, nc, avals, nonzeros):
         p_out, linear, out_nz = _linearize_masked(lambda *a: run_ir(body, a), args, nonzeros)
         kinds, stacked = [], []
         for r in linear.consts:
-            j = next((j for j in range(nc) if args[j] is r), None) \
+            j = next((j for j, a in enumerate(args) if a is r), None) \
                 if isinstance(r, Tracer) else None
             if not isinstance(r, Tracer):
                 kinds.append(("value", r))
-            elif j is not None:
+            elif j is not None and j < nc:
                 kinds.append(("const", j))
+            elif j is not None and j >= nc + nk:      # an x itself: reuse xs, do not copy it
+                kinds.append(("x", j - nc - nk))
             else:
                 kinds.append(("stacked", len(stacked)))
                 stacked.append(r)
@@ -257,7 +260,7 @@ def _scan_jvp(primals, tangents, *, body, num_consts, num_carry, length, reverse
     avals = ([get_aval(c) for c in consts] + [get_aval(c) for c in init]
              + [ShapedArray(get_aval(x).shape[1:], get_aval(x).dtype) for x in xs])
     for _ in range(nk + 1):  # which carry tangents are nonzero: a fixed point
-        known, kconsts, lin_ir, kinds, out_nz = _linearize_body(body, nc, avals,
+        known, kconsts, lin_ir, kinds, out_nz = _linearize_body(body, nc, nk, avals,
                                                                 c_nz + carry_nz + x_nz)
         new = [a or b for a, b in zip(carry_nz, out_nz[:nk])]
         if new == carry_nz:
@@ -273,8 +276,10 @@ def _scan_jvp(primals, tangents, *, body, num_consts, num_carry, length, reverse
     # the linear scan: invars (const residuals, const tangents, carry tangents,
     # stacked residuals, x tangents); outputs (nonzero carry tangents, nonzero y tangents)
     res_vars = lin_ir.constvars
-    const_res = [(v, k) for v, k in zip(res_vars, kinds) if k[0] != "stacked"]
-    stacked_res = [v for v, k in zip(res_vars, kinds) if k[0] == "stacked"]
+    const_res = [(v, k) for v, k in zip(res_vars, kinds) if k[0] in ("value", "const")]
+    stacked_res = [v for v, k in zip(res_vars, kinds) if k[0] in ("stacked", "x")]
+    stacked_vals = [stacked[k[1]] if k[0] == "stacked" else xs[k[1]]
+                    for k in kinds if k[0] in ("stacked", "x")]
     n_ct, n_kt = sum(c_nz), sum(carry_nz)
     t_vars = lin_ir.invars
     ct_vars, kt_vars, xt_vars = t_vars[:n_ct], t_vars[n_ct:n_ct + n_kt], t_vars[n_ct + n_kt:]
@@ -287,7 +292,7 @@ def _scan_jvp(primals, tangents, *, body, num_consts, num_carry, length, reverse
     init_t_nz = [instantiate(t) if type(t) is not Zero else instantiate(Zero(tangent_aval(
         get_aval(c)))) for t, c, nz in zip(init_t, init, carry_nz) if nz]
     lin_out = bind(scan_p, *const_vals, *[t for t in c_t if type(t) is not Zero], *init_t_nz,
-                   *stacked, *[t for t in x_t if type(t) is not Zero], body=lin_body,
+                   *stacked_vals, *[t for t in x_t if type(t) is not Zero], body=lin_body,
                    num_consts=len(const_vals) + n_ct, num_carry=n_kt, **params)
     it = iter(lin_out)
     tangent_out = []
