@@ -261,3 +261,35 @@ def test_bad_keys_and_arguments():
         fr.choice(fr.key(0), 3, (5,), replace=False)
     with pytest.raises(ValueError, match="negative dimension"):
         fr.uniform(fr.key(0), (-1,))
+
+
+# --- under jit and vmap -------------------------------------------------------------------------
+
+
+def test_same_bits_eagerly_and_under_jit():
+    from functrans.jit import jit
+    k = fr.key(5)
+
+    def draws(k):
+        k1, k2 = fr.split(k)
+        return (fr.bits(k1, (7,)), fr.uniform(k2, (3, 2)), fr.normal(fr.fold_in(k, 3), (4,)),
+                fr.randint(k1, (5,), 0, 10), fr.permutation(k2, 6))
+
+    eager = draws(k)
+    jitted = jit(draws)(k)
+    for a, b in zip(eager, jitted):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(jit(fr.key)(np.int32(11))), np.asarray(fr.key(11)))
+
+
+def test_vmap_over_a_batch_of_keys():
+    keys = fr.split(fr.key(8), 4)
+    batched = ft.vmap(lambda k: fr.normal(k, (3,)))(keys)
+    loop = np.stack([np.asarray(fr.normal(k, (3,))) for k in keys])
+    np.testing.assert_allclose(np.asarray(batched), loop, rtol=1e-6)
+    sub = ft.vmap(lambda k: fr.split(k, 2))(keys)
+    np.testing.assert_array_equal(np.asarray(sub),
+                                  np.stack([np.asarray(fr.split(k, 2)) for k in keys]))
+    bits = ft.vmap(lambda k: fr.bits(k, (5,)))(keys)
+    np.testing.assert_array_equal(np.asarray(bits),
+                                  np.stack([np.asarray(fr.bits(k, (5,))) for k in keys]))
