@@ -385,7 +385,7 @@ class CheckpointManager:
         >>> from functrans.io import CheckpointManager
         >>> m = CheckpointManager(tempfile.mkdtemp(), keep=2)
         >>> for step in (1, 2, 3):
-        ...     m.save(step, {"w": fnp.ones(2) * step})
+        ...     _ = m.save(step, {"w": fnp.ones(2) * step})
         >>> m.all_steps()
         [2, 3]
         >>> m.restore()["w"].tolist()
