@@ -6,8 +6,12 @@ broadcast (so ``mul x 2.0`` needs no broadcast equation). Operands share one
 dtype; functrans.numpy promotes before binding. The output is weakly typed
 only when every operand is.
 
-Each primitive here has ``impl`` and ``abstract_eval``; the jvp, transpose,
-batch and lower rules are added beside them, in this file.
+Each primitive here has ``impl``, ``abstract_eval`` and ``batch`` (below: every
+one acts on each element alone, so vmap applies it to the batched operands,
+lining up their batch axes). The jvp and transpose rules are in
+``elementwise_ad.py`` and the lower rules (StableHLO, for jit) in
+``elementwise_lower.py``, in this file's order: this file would pass the
+size budget with them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import numpy as np
 import scipy.special
 
 from .. import dtypes
-from ..core import Primitive, ShapedArray, bind, is_scalar_literal
+from ..core import Primitive, ShapedArray, bind, get_aval, is_scalar_literal
+from ..interpreters.batching import (broadcast_batch, broadcast_batcher, defbroadcasting,
+                                     defvectorized)
 from ._rules import (ANY, BOOL, COMPLEX, FLOAT, INEXACT, INTEGRAL, NUMERIC, ORDERED,
                      category, check_dtype, check_same_dtypes, elementwise_shape, lax_operands)
 
@@ -205,6 +211,11 @@ def _pow_impl(x, y):
         return np.power(x, y)
 
 
+def _nextafter_impl(x, y):
+    # y where x == y, as C and XLA do (numpy's float16 loop returns x: -0.0 vs 0.0)
+    return np.where(np.equal(x, y), y, np.nextafter(x, y))
+
+
 def _shift_mask(x, y, fill):
     bits = np.asarray(x).dtype.itemsize * 8
     y = np.asarray(y)
@@ -246,8 +257,18 @@ pow_p = binary("pow", _pow_impl, NUMERIC)
 max_p = binary("max", np.maximum, ANY)
 min_p = binary("min", np.minimum, ANY)
 atan2_p = binary("atan2", np.arctan2, (FLOAT,))
-nextafter_p = binary("nextafter", np.nextafter, (FLOAT,))
-complex_p = binary("complex", lambda x, y: x + 1j * y, (FLOAT,))
+nextafter_p = binary("nextafter", _nextafter_impl, (FLOAT,))
+
+
+def _complex_impl(x, y):
+    # not x + 1j * y: 1j * inf is nan + inf j, so an infinite y would spoil the real part
+    x, y = np.broadcast_arrays(np.asarray(x), np.asarray(y))
+    out = np.empty(x.shape, dtypes.complex_dtype(x.dtype))
+    out.real, out.imag = x, y
+    return out
+
+
+complex_p = binary("complex", _complex_impl, (FLOAT,))
 complex_p.abstract_eval = (lambda x, y, _ae=complex_p.abstract_eval:
                            _ae(x, y).update(dtype=dtypes.complex_dtype(x.dtype)))
 and_p = binary("and", np.bitwise_and, (BOOL,) + INTEGRAL)
@@ -363,9 +384,14 @@ def _unary_wrapper(p, doc):
     return f
 
 
+_SCALAR_TYPES = frozenset([bool, int, float, complex])
+
+
 def _binary_wrapper(p, doc):
     def f(x, y):
-        return bind(p, *lax_operands(x, y))
+        if type(x) in _SCALAR_TYPES or type(y) in _SCALAR_TYPES:
+            x, y = lax_operands(x, y)
+        return bind(p, x, y)  # the common case costs no lax_operands call
     f.__name__ = f.__qualname__ = p.name
     f.__doc__ = doc
     return f
@@ -457,7 +483,6 @@ def select(pred, on_true, on_false):
 
 def convert_element_type(x, new_dtype, weak_type: bool = False):
     """Converts x to ``new_dtype`` (canonicalized), a no-op when nothing changes."""
-    from ..core import get_aval
     new_dtype = dtypes.canonicalize(new_dtype)
     aval = get_aval(x)
     if aval.dtype == new_dtype and aval.weak_type == weak_type and not is_scalar_literal(x):
@@ -477,5 +502,35 @@ __all__ = sorted([k for k in _WRAPPERS if k not in ("and", "or", "not", "xor")]
                     "clamp", "bitcast_convert_type"])
 
 
-# The jvp and transpose rules live in elementwise_ad.py, in this file's order.
+# --- batching -----------------------------------------------------------------------------
+# Unary ops (and conversions, whose params pass through) apply to a batched
+# operand as they are; n-ary ones line up the operands' batch axes
+# (broadcast_batcher also handles rank-0 operands, mapped or not, and
+# select_n's rank-0 selector or cases).
+
+for _p in UNARY_PRIMITIVES + (round_p, integer_pow_p, polygamma_p, convert_element_type_p,
+                              bitcast_convert_type_p):
+    defvectorized(_p)
+for _p in BINARY_PRIMITIVES:
+    defbroadcasting(_p)
+del _p
+
+
+@select_n_p.def_batch
+def _select_n_batch(args, bdims):
+    # A selector with a batch axis is never rank 0, and select_n takes a shaped
+    # selector only with a shaped case: give the first case the batch axis when
+    # every case is an unmapped scalar. broadcast_batcher does the rest.
+    which, cases = args[0], list(args[1:])
+    if bdims[0] is not None and all(d is None and get_aval(c).ndim == 0
+                                    for c, d in zip(cases, bdims[1:])):
+        size = get_aval(which).shape[bdims[0]]
+        cases[0] = broadcast_batch(cases[0], size, 0)
+        bdims = [bdims[0], 0] + list(bdims[2:])
+    return broadcast_batcher(select_n_p, [which, *cases], bdims)
+
+
+# The jvp and transpose rules live in elementwise_ad.py, the lower rules in
+# elementwise_lower.py, in this file's order.
 from . import elementwise_ad  # noqa: E402,F401
+from . import elementwise_lower  # noqa: E402,F401

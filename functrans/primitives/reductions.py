@@ -23,6 +23,10 @@ broadcast, a reverse cumsum); reduce_prod and cumprod differentiate without
 dividing by x, so inputs with zeros are exact; reduce_max/min average the
 tangent over ties like JAX; cummax/cummin read the tangent at the running
 extremum; reduce_and/or and argmax/argmin have zero tangents.
+
+vmap keeps the batch axis in place and renumbers the reduced axes around it.
+jit: reduce_* are a stablehlo.reduce, argmax/argmin a variadic reduce of
+(value, index), cum* a stablehlo.reduce_window (rules at the end).
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ import numpy as np
 from .. import dtypes
 from ..core import Primitive, ShapedArray, bind, get_aval
 from ..interpreters.jvp import Zero, defjvp, defjvp_zero, deflinear, tangent_aval
+from ..interpreters.lowering import i64_array
 from ._rules import (ANY, BOOL, INTEGRAL, NUMERIC, ORDERED, check_dtype, normalize_axes,
                      normalize_axis)
 from .elementwise import add_p, convert_element_type, div_p, eq_p, mul_p, select_n
 from .shape import broadcast_in_dim, broadcasted_iota, pad, reshape, transpose
-from .sorting import gather_along_axis, iota_dtype
+from .sorting import (gather_along_axis, iota_dtype, lower_compare, lower_isnan, lower_logical,
+                      lower_order, lower_select)
 
 __all__ = ["reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and",
            "reduce_or", "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin"]
@@ -508,3 +514,199 @@ cumsum_p.def_transpose(_cumsum_transpose)
 defjvp(cumprod_p, _cumprod_jvp)
 defjvp(cummax_p, _cum_extremum_jvp)
 defjvp(cummin_p, _cum_extremum_jvp)
+
+
+# --- batch rules ---------------------------------------------------------------------------------
+#
+# The batch axis stays where it is; the reduced (accumulated) axes are renumbered
+# around it. No transposes.
+
+
+def _batched_axis(a: int, bdim: int) -> int:
+    """Where example axis ``a`` sits in the batched operand."""
+    return a + (a >= bdim)
+
+
+def _reduce_batch(p):
+    def rule(args, bdims, *, axes, **params):
+        (x,), (d,) = args, bdims
+        new_axes = tuple(_batched_axis(a, d) for a in axes)
+        out = bind(p, x, axes=new_axes, **params)
+        return out, d - sum(a < d for a in new_axes)
+    p.def_batch(rule)
+
+
+def _cumulative_batch(p):
+    def rule(args, bdims, *, axis, reverse):
+        (x,), (d,) = args, bdims
+        return bind(p, x, axis=_batched_axis(axis, d), reverse=reverse), d
+    p.def_batch(rule)
+
+
+for _p in (reduce_sum_p, reduce_prod_p, reduce_max_p, reduce_min_p, reduce_and_p, reduce_or_p,
+           argmax_p, argmin_p):
+    _reduce_batch(_p)
+for _p in (cumsum_p, cumprod_p, cummax_p, cummin_p):
+    _cumulative_batch(_p)
+
+
+# --- lower rules ---------------------------------------------------------------------------------
+#
+# reduce_* are one stablehlo.reduce with a scalar region; argmax/argmin a
+# variadic reduce of (value, index) pairs; cum* a stablehlo.reduce_window over
+# the whole axis. float16/bfloat16 sums and products (and cum*) accumulate in
+# float32, as the impls do.
+
+
+def _lower_max(ctx, a, b, aval):
+    """NaN-propagating maximum (``or`` for bool; lexicographic for complex, as numpy)."""
+    if aval.dtype == dtypes.bool_:
+        return ctx.op("stablehlo.or", [a, b], [aval, aval], aval)
+    if dtypes.is_complex(aval.dtype):
+        return _lower_complex_extremum(ctx, a, b, aval, "GT")
+    # stablehlo.maximum propagates NaN (the StableHLO spec; checked on CPU and GPU by the tests)
+    return ctx.op("stablehlo.maximum", [a, b], [aval, aval], aval)
+
+
+def _lower_min(ctx, a, b, aval):
+    if aval.dtype == dtypes.bool_:
+        return ctx.op("stablehlo.and", [a, b], [aval, aval], aval)
+    if dtypes.is_complex(aval.dtype):
+        return _lower_complex_extremum(ctx, a, b, aval, "LT")
+    return ctx.op("stablehlo.minimum", [a, b], [aval, aval], aval)
+
+
+def _lower_complex_extremum(ctx, a, b, aval, direction):
+    # numpy: a NaN (in either part) wins, else (real, imag) lexicographic, a on ties.
+    s = aval.shape
+    a_nan, b_nan = lower_isnan(ctx, a, aval), lower_isnan(ctx, b, aval)
+    lt, eq = lower_order(ctx, b, a, aval) if direction == "GT" else lower_order(ctx, a, b, aval)
+    keep_a = lower_logical(ctx, "or", lt, eq, shape=s)  # b < a (GT), a < b (LT), or equal
+    keep_a = lower_logical(ctx, "or", a_nan,
+                           lower_logical(ctx, "and", lower_logical(ctx, "not", b_nan, shape=s),
+                                         keep_a, shape=s), shape=s)
+    return lower_select(ctx, keep_a, a, b, aval)
+
+
+def _lower_binary(opname):
+    def combine(ctx, a, b, aval):
+        return ctx.op(opname, [a, b], [aval, aval], aval)
+    return combine
+
+
+def _all_ones(dtype):
+    return ~np.zeros((), dtype)
+
+
+# name -> (combine(ctx, a, b, aval), identity(dtype))
+_REDUCERS = {
+    "sum": (_lower_binary("stablehlo.add"), lambda dt: 0),
+    "prod": (_lower_binary("stablehlo.multiply"), lambda dt: 1),
+    "max": (_lower_max, _max_identity),
+    "min": (_lower_min, _min_identity),
+    "and": (_lower_binary("stablehlo.and"), _all_ones),
+    "or": (_lower_binary("stablehlo.or"), lambda dt: 0),
+}
+
+
+def _accumulation_dtype(kind, dtype):
+    return np.dtype(np.float32) if kind in ("sum", "prod") and dtype in _LOW_FLOATS else dtype
+
+
+def _reduce_lower(kind):
+    combine, identity = _REDUCERS[kind]
+
+    def rule(ctx, x, *, axes):
+        aval, out_aval = ctx.avals_in[0], ctx.avals_out[0]
+        dtype = _accumulation_dtype(kind, aval.dtype)
+        x = ctx.convert(x, aval, dtype)
+        aval, out_aval = aval.update(dtype=dtype), out_aval.update(dtype=dtype)
+        if not axes:
+            return ctx.convert(x, aval, ctx.avals_out[0].dtype)
+        scalar = ShapedArray((), dtype)
+        init = ctx.constant(identity(dtype), scalar)
+        region = ctx.region([scalar, scalar],
+                            lambda c, a, b: ([combine(c, a, b, scalar)], [scalar]))
+        out = ctx.op("stablehlo.reduce", [x, init], [aval, scalar], out_aval,
+                     f"dimensions = {i64_array(axes)}", regions=[region])
+        return ctx.convert(out, out_aval, ctx.avals_out[0].dtype)
+    return rule
+
+
+for _p, _kind in ((reduce_sum_p, "sum"), (reduce_prod_p, "prod"), (reduce_max_p, "max"),
+                  (reduce_min_p, "min"), (reduce_and_p, "and"), (reduce_or_p, "or")):
+    _p.def_lower(_reduce_lower(_kind))
+
+
+def _arg_lower(is_max: bool):
+    def rule(ctx, x, *, axes, index_dtype):
+        # A reduce over (value, index) pairs whose combine keeps the better value,
+        # and the lower index among equal ones: commutative and associative, so
+        # XLA may combine in any order and still return the first occurrence.
+        # NaNs are equal to each other and beat every number (numpy's argmax and
+        # argmin both return the first NaN).
+        aval, out_aval = ctx.avals_in[0], ctx.avals_out[0]
+        if aval.dtype == dtypes.bool_:  # compare as integers
+            x = ctx.convert(x, aval, np.int32)
+            aval = aval.update(dtype=np.int32)
+        idx_aval = ShapedArray(aval.shape, index_dtype)
+        iota = ctx.op("stablehlo.iota", [], [], idx_aval, f"iota_dimension = {axes[0]} : i64")
+        val_s, idx_s = ShapedArray((), aval.dtype), ShapedArray((), index_dtype)
+        init_val = ctx.constant((_max_identity if is_max else _min_identity)(aval.dtype), val_s)
+        init_idx = ctx.constant(0, idx_s)
+
+        def body(c, a, ia, b, ib):
+            if is_max:  # a better: b < a with NaN above every number
+                better, eq = lower_order(c, b, a, val_s, nan_last=True)
+            else:       # a better: a < b with NaN below every number
+                better, eq = lower_order(c, a, b, val_s, nan_last=False)
+            first = lower_logical(c, "and", eq, lower_compare(c, ia, ib, idx_s, "LT"))
+            pick_a = lower_logical(c, "or", better, first)
+            return ([lower_select(c, pick_a, a, b, val_s), lower_select(c, pick_a, ia, ib, idx_s)],
+                    [val_s, idx_s])
+
+        region = ctx.region([val_s, idx_s, val_s, idx_s], body)
+        outs = ctx.op("stablehlo.reduce", [x, iota, init_val, init_idx],
+                      [aval, idx_aval, val_s, idx_s],
+                      [out_aval.update(dtype=aval.dtype), out_aval],
+                      f"dimensions = {i64_array(axes)}", regions=[region])
+        return outs[1]
+    return rule
+
+
+argmax_p.def_lower(_arg_lower(True))
+argmin_p.def_lower(_arg_lower(False))
+
+
+def _cumulative_lower(kind):
+    combine, identity = _REDUCERS[kind]
+
+    def rule(ctx, x, *, axis, reverse):
+        # A reduce_window whose window covers the whole axis, padded with the
+        # identity so output i combines inputs 0..i (i..n-1 when reverse): XLA
+        # rewrites this into a scan; compiling and running it measured several
+        # times faster on the CPU than a log-depth scan of pads.
+        aval = ctx.avals_in[0]
+        dtype = np.dtype(np.float32) if aval.dtype in _LOW_FLOATS else aval.dtype  # as the impl
+        x = ctx.convert(x, aval, dtype)
+        aval = aval.update(dtype=dtype)
+        scalar = ShapedArray((), dtype)
+        init = ctx.constant(identity(dtype), scalar)
+        n = aval.shape[axis]
+        window = [1] * aval.ndim
+        window[axis] = max(n, 1)
+        padding = [[0, 0] for _ in range(aval.ndim)]
+        padding[axis] = [0, max(n - 1, 0)] if reverse else [max(n - 1, 0), 0]
+        pad_text = ", ".join(f"[{lo}, {hi}]" for lo, hi in padding)
+        region = ctx.region([scalar, scalar],
+                            lambda c, a, b: ([combine(c, a, b, scalar)], [scalar]))
+        out = ctx.op("stablehlo.reduce_window", [x, init], [aval, scalar], aval,
+                     f"window_dimensions = {i64_array(window)}, "
+                     f"padding = dense<[{pad_text}]> : tensor<{aval.ndim}x2xi64>",
+                     regions=[region])
+        return ctx.convert(out, aval, ctx.avals_out[0].dtype)
+    return rule
+
+
+for _p, _kind in ((cumsum_p, "sum"), (cumprod_p, "prod"), (cummax_p, "max"), (cummin_p, "min")):
+    _p.def_lower(_cumulative_lower(_kind))

@@ -6,7 +6,11 @@ has a ``jvp`` (the primitive applied to the tangents) and a ``transpose`` rule
 (its adjoint: a sum for broadcast_in_dim, a slice for pad and concatenate,
 the inverse for the rest), written with ``bind`` so they can be
 differentiated again and traced. iota has no inputs, so nothing to
-differentiate.
+differentiate or batch.
+
+Batch rules move or renumber the batch axis and apply the primitive once to
+the whole batch; lower rules are one StableHLO op each (pad with a batched
+padding value and iota of bool/complex compose a few).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import numpy as np
 from .. import dtypes
 from ..array import _new_array
 from ..core import Primitive, ShapedArray, bind, get_aval
+from ..interpreters.batching import batch_size, bdim_to_front, moveaxis
 from ..interpreters.jvp import defjvp_zero, deflinear
+from ..interpreters.lowering import i64_array
 from ..interpreters.reverse import is_undefined
 from ._rules import check_same_dtypes, normalize_axes, normalize_axis
 
@@ -78,6 +84,26 @@ def _broadcast_in_dim_transpose(ct, x, *, shape, broadcast_dimensions):
     return [reshape(summed, in_shape)]
 
 
+@broadcast_in_dim_p.def_batch
+def _broadcast_in_dim_batch(args, bdims, *, shape, broadcast_dimensions):
+    # The batch axis becomes a new output axis right after the one its
+    # neighbour maps to, so broadcast_dimensions stays increasing: no transpose.
+    (x,), (d,) = args, bdims
+    out_d = broadcast_dimensions[d - 1] + 1 if d > 0 else 0
+    dims = [b + (b >= out_d) for b in broadcast_dimensions]
+    dims.insert(d, out_d)
+    out_shape = list(shape)
+    out_shape.insert(out_d, get_aval(x).shape[d])
+    return bind(broadcast_in_dim_p, x, shape=tuple(out_shape),
+                broadcast_dimensions=tuple(dims)), out_d
+
+
+@broadcast_in_dim_p.def_lower
+def _broadcast_in_dim_lower(ctx, x, *, shape, broadcast_dimensions):
+    return ctx.op("stablehlo.broadcast_in_dim", [x], ctx.avals_in, ctx.avals_out[0],
+                  f"broadcast_dimensions = {i64_array(broadcast_dimensions)}")
+
+
 def broadcast_in_dim(x, shape, broadcast_dimensions):
     """Broadcasts x to ``shape``; operand dim i becomes output dim broadcast_dimensions[i]."""
     shape = _shape_tuple("broadcast_in_dim", shape)
@@ -114,6 +140,20 @@ def _reshape_impl(x, *, new_sizes):
 
 deflinear(reshape_p)
 reshape_p.def_transpose(lambda ct, x, *, new_sizes: [reshape(ct, x.aval.shape)])
+
+
+@reshape_p.def_batch
+def _reshape_batch(args, bdims, *, new_sizes):
+    (x,), (d,) = args, bdims
+    x = moveaxis(x, d, 0)
+    return bind(reshape_p, x, new_sizes=(get_aval(x).shape[0],) + tuple(new_sizes)), 0
+
+
+def _reshape_lower(ctx, x, **params):
+    return ctx.op("stablehlo.reshape", [x], ctx.avals_in, ctx.avals_out[0])
+
+
+reshape_p.def_lower(_reshape_lower)
 
 
 def reshape(x, new_sizes):
@@ -159,6 +199,16 @@ deflinear(squeeze_p)
 squeeze_p.def_transpose(lambda ct, x, *, dimensions: [reshape(ct, x.aval.shape)])
 
 
+@squeeze_p.def_batch
+def _squeeze_batch(args, bdims, *, dimensions):
+    (x,), (d,) = args, bdims
+    dims = tuple(k + (k >= d) for k in dimensions)
+    return bind(squeeze_p, x, dimensions=dims), d - sum(k < d for k in dimensions)
+
+
+squeeze_p.def_lower(_reshape_lower)
+
+
 def squeeze(x, dimensions):
     """Removes the given size-1 dimensions."""
     dims = normalize_axes("squeeze", dimensions, get_aval(x).ndim)
@@ -190,6 +240,19 @@ transpose_p.def_transpose(
     lambda ct, x, *, permutation: [transpose(ct, tuple(int(i) for i in np.argsort(permutation)))])
 
 
+@transpose_p.def_batch
+def _transpose_batch(args, bdims, *, permutation):
+    (x,), (d,) = args, bdims
+    perm = (d,) + tuple(k + (k >= d) for k in permutation)
+    return bind(transpose_p, x, permutation=perm), 0
+
+
+@transpose_p.def_lower
+def _transpose_lower(ctx, x, *, permutation):
+    return ctx.op("stablehlo.transpose", [x], ctx.avals_in, ctx.avals_out[0],
+                  f"permutation = {i64_array(permutation)}")
+
+
 def transpose(x, permutation):
     """Permutes the axes: output axis i is input axis permutation[i]."""
     permutation = tuple(int(p) for p in permutation)
@@ -216,6 +279,18 @@ def _rev_impl(x, *, dimensions):
 
 deflinear(rev_p)
 rev_p.def_transpose(lambda ct, x, *, dimensions: [rev(ct, dimensions)])
+
+
+@rev_p.def_batch
+def _rev_batch(args, bdims, *, dimensions):
+    (x,), (d,) = args, bdims
+    return bind(rev_p, x, dimensions=tuple(k + (k >= d) for k in dimensions)), d
+
+
+@rev_p.def_lower
+def _rev_lower(ctx, x, *, dimensions):
+    return ctx.op("stablehlo.reverse", [x], ctx.avals_in, ctx.avals_out[0],
+                  f"dimensions = {i64_array(dimensions)}")
 
 
 def rev(x, dimensions):
@@ -264,6 +339,19 @@ def _concatenate_transpose(ct, *xs, dimension):
         cts.append(slice_in_dim(ct, start, start + n, 1, dimension) if is_undefined(x) else None)
         start += n
     return cts
+
+
+@concatenate_p.def_batch
+def _concatenate_batch(args, bdims, *, dimension):
+    size = batch_size(args, bdims)
+    xs = [bdim_to_front(x, d, size) for x, d in zip(args, bdims)]
+    return bind(concatenate_p, *xs, dimension=dimension + 1), 0
+
+
+@concatenate_p.def_lower
+def _concatenate_lower(ctx, *xs, dimension):
+    return ctx.op("stablehlo.concatenate", list(xs), ctx.avals_in, ctx.avals_out[0],
+                  f"dimension = {dimension} : i64")
 
 
 def concatenate(operands, dimension: int):
@@ -338,6 +426,38 @@ def _pad_transpose(ct, x, padding_value, *, padding_config):
     return [t_x if is_undefined(x) else None, t_pad]
 
 
+@pad_p.def_batch
+def _pad_batch(args, bdims, *, padding_config):
+    (x, padding_value), (d, d_pad) = args, bdims
+    if d_pad is None:
+        config = list(padding_config)
+        config.insert(d, (0, 0, 0))
+        return bind(pad_p, x, padding_value, padding_config=tuple(config)), d
+    # A padding value per example: pad with zeros, then select each example's
+    # value where a padded mask of ones says "padding".
+    from .elementwise import select
+    size = batch_size(args, bdims)
+    x = bdim_to_front(x, d, size)
+    x_aval = get_aval(x)
+    zero = _new_array(np.zeros((), x_aval.dtype), False)
+    padded = bind(pad_p, x, zero, padding_config=((0, 0, 0),) + tuple(padding_config))
+    out_shape = get_aval(padded).shape
+    inside = broadcast_in_dim(_new_array(np.ones((), np.bool_), False), x_aval.shape[1:], ())
+    inside = bind(pad_p, inside, _new_array(np.zeros((), np.bool_), False),
+                  padding_config=tuple(padding_config))
+    inside = broadcast_in_dim(inside, out_shape, tuple(range(1, len(out_shape))))
+    values = broadcast_in_dim(moveaxis(padding_value, d_pad, 0), out_shape, (0,))
+    return select(inside, padded, values), 0
+
+
+@pad_p.def_lower
+def _pad_lower(ctx, x, padding_value, *, padding_config):
+    lo, hi, interior = zip(*padding_config) if padding_config else ((), (), ())
+    return ctx.op("stablehlo.pad", [x, padding_value], ctx.avals_in, ctx.avals_out[0],
+                  f"edge_padding_low = {i64_array(lo)}, edge_padding_high = {i64_array(hi)}, "
+                  f"interior_padding = {i64_array(interior)}")
+
+
 def pad(x, padding_value, padding_config):
     """Pads x with ``(low, high, interior)`` per dimension; negative low/high crop."""
     from ._rules import lax_operands
@@ -367,6 +487,18 @@ def _iota_impl(*, dtype, shape, dimension):
 
 
 defjvp_zero(iota_p)  # never called (iota has no inputs); here for the rule registry
+# No batch rule: iota has no inputs, so vmap never hands it a batched one.
+
+
+@iota_p.def_lower
+def _iota_lower(ctx, *, dtype, shape, dimension):
+    out = ctx.avals_out[0]
+    # XLA's iota has no bool (i1) form: count in int32 and convert. A bool iota
+    # is at most 2 long along its dimension (eager numpy refuses more): 0, 1.
+    count_dtype = np.dtype(np.int32) if out.dtype == np.bool_ else out.dtype
+    count = ctx.op("stablehlo.iota", [], [], out.update(dtype=count_dtype),
+                   f"iota_dimension = {dimension} : i64")
+    return ctx.convert(count, out.update(dtype=count_dtype), out.dtype)
 
 
 def iota(dtype, size: int):

@@ -18,8 +18,9 @@ Index semantics, as in XLA and JAX:
 
 The index vector dimension is always the last dimension of ``indices``.
 Parameters are static and hashable (tuples and NamedTuples of tuples). The
-jvp and transpose rules are in ``slicing_ad.py``, imported at the end of this
-module.
+jvp and transpose rules are in ``slicing_ad.py``, the batch rules in
+``slicing_batch.py``, the lower rules in ``slicing_lower.py``, all imported
+at the end of this module.
 """
 
 from __future__ import annotations
@@ -366,7 +367,8 @@ def _window_indices(operand_shape, indices, window, window_out_dims, collapsed, 
         if mode != "clip":
             ok = (s >= 0) & (s <= hi)
             fits = ok if fits is None else fits & ok
-        starts[dim] = at_batch_dims(np.clip(s, 0, max(hi, 0)))
+        # (clipped values fit int64: uint64 indices must not meet int64 offsets as floats)
+        starts[dim] = at_batch_dims(np.clip(s, 0, max(hi, 0)).astype(np.int64, copy=False))
     window_dims = [d for d in range(len(operand_shape)) if d not in collapsed]
     out = []
     for dim in range(len(operand_shape)):
@@ -722,3 +724,5 @@ SCATTER_PRIMITIVES = {"set": scatter_p, "add": scatter_add_p, "mul": scatter_mul
                       "min": scatter_min_p, "max": scatter_max_p}
 
 from . import slicing_ad  # noqa: F401  (registers the jvp and transpose rules)
+from . import slicing_batch  # noqa: F401  (registers the batch rules)
+from . import slicing_lower  # noqa: F401  (registers the lower rules)

@@ -9,6 +9,11 @@ is ``sort`` of ``(keys, iota)`` with ``num_keys=1``.
 Autodiff: both primitives permute (select) their inputs, so their tangents
 are the input tangents read at the sorted (top-k) positions with a gather
 (:func:`gather_along_axis`); top_k's indices have a zero tangent.
+
+vmap: sort sorts along the shifted dimension (operands moved to one batch
+axis); top_k keeps the batch axis unless it is the last one. jit: a stable
+``stablehlo.sort`` whose comparator region implements the order above
+(:func:`lower_order`); top_k is that sort, descending, then a slice.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ import numpy as np
 
 from .. import dtypes
 from ..core import Primitive, ShapedArray, bind, get_aval
+from ..interpreters.batching import batch_size, bdim_to_front, moveaxis
 from ..interpreters.jvp import Zero, tangent_aval, zeros_like_aval
+from ..interpreters.lowering import i64_array
 from ._rules import ANY, ORDERED, check_dtype, normalize_axis
 from .shape import broadcast_in_dim, broadcasted_iota, concatenate
 from .slicing import GatherDimensionNumbers, gather
@@ -223,3 +230,168 @@ def _top_k_jvp(primals, tangents, *, k):
     t_vals = (Zero(tangent_aval(get_aval(vals))) if type(t) is Zero
               else gather_along_axis(t, idx, get_aval(x).ndim - 1))
     return [vals, idx], [t_vals, Zero(tangent_aval(get_aval(idx)))]
+
+
+# --- lowering helpers (also used by reductions.py) ------------------------------------------------
+#
+# Scalar-or-tensor building blocks for comparator and reducer regions. Every
+# function takes the operands' aval and returns a value name; predicates are i1
+# tensors of the same shape.
+
+
+def _compare_type(dtype) -> str:
+    if dtypes.is_inexact(dtype):
+        return "FLOAT"
+    if dtype == dtypes.bool_ or dtypes.is_unsigned(dtype):
+        return "UNSIGNED"  # i1 compared as signed would order True (-1) below False
+    return "SIGNED"
+
+
+def lower_compare(ctx, a, b, aval, direction: str):
+    """``stablehlo.compare`` (EQ NE LT LE GT GE) of two values of ``aval``."""
+    return ctx.op("stablehlo.compare", [a, b], [aval, aval],
+                  ShapedArray(aval.shape, dtypes.bool_),
+                  f"comparison_direction = #stablehlo<comparison_direction {direction}>, "
+                  f"compare_type = #stablehlo<comparison_type {_compare_type(aval.dtype)}>")
+
+
+def lower_logical(ctx, opname: str, *preds, shape=()):
+    """``stablehlo.and``/``or`` of i1 predicates, or ``not`` of one."""
+    aval = ShapedArray(shape, dtypes.bool_)
+    if opname == "not":
+        return ctx.op("stablehlo.not", list(preds), [aval], aval)
+    out = preds[0]
+    for p in preds[1:]:
+        out = ctx.op(f"stablehlo.{opname}", [out, p], [aval, aval], aval)
+    return out
+
+
+def lower_select(ctx, pred, a, b, aval):
+    """``pred ? a : b``."""
+    return ctx.op("stablehlo.select", [pred, a, b],
+                  [ShapedArray(aval.shape, dtypes.bool_), aval, aval], aval)
+
+
+def lower_isnan(ctx, a, aval):
+    """True where ``a`` is NaN (for complex: either part); None for exact dtypes."""
+    if not dtypes.is_inexact(aval.dtype):
+        return None
+    if dtypes.is_complex(aval.dtype):
+        re, im, part = _lower_parts(ctx, a, aval)
+        return lower_logical(ctx, "or", lower_isnan(ctx, re, part), lower_isnan(ctx, im, part),
+                             shape=aval.shape)
+    return lower_compare(ctx, a, a, aval, "NE")
+
+
+def _lower_parts(ctx, a, aval):
+    part = ShapedArray(aval.shape, dtypes.real_dtype(aval.dtype))
+    return (ctx.op("stablehlo.real", [a], [aval], part),
+            ctx.op("stablehlo.imag", [a], [aval], part), part)
+
+
+def lower_order(ctx, a, b, aval, nan_last: bool = True):
+    """``(lt, eq)`` predicates of the total order sort and argmax use.
+
+    NaN is above every number (``nan_last``) or below it, and NaNs are equal
+    to each other; -0.0 equals 0.0; complex numbers compare by (real, imag),
+    each part ordered that way (numpy's sort order).
+    """
+    if dtypes.is_complex(aval.dtype):
+        ra, ia, part = _lower_parts(ctx, a, aval)
+        rb, ib, _ = _lower_parts(ctx, b, aval)
+        r_lt, r_eq = lower_order(ctx, ra, rb, part, nan_last)
+        i_lt, i_eq = lower_order(ctx, ia, ib, part, nan_last)
+        s = aval.shape
+        lt = lower_logical(ctx, "or", r_lt, lower_logical(ctx, "and", r_eq, i_lt, shape=s), shape=s)
+        return lt, lower_logical(ctx, "and", r_eq, i_eq, shape=s)
+    lt = lower_compare(ctx, a, b, aval, "LT")
+    eq = lower_compare(ctx, a, b, aval, "EQ")
+    if not dtypes.is_inexact(aval.dtype):
+        return lt, eq
+    s = aval.shape
+    a_nan, b_nan = lower_isnan(ctx, a, aval), lower_isnan(ctx, b, aval)
+    if nan_last:   # a number is below a NaN
+        nan_lt = lower_logical(ctx, "and", lower_logical(ctx, "not", a_nan, shape=s), b_nan, shape=s)
+    else:          # a NaN is below a number
+        nan_lt = lower_logical(ctx, "and", a_nan, lower_logical(ctx, "not", b_nan, shape=s), shape=s)
+    return (lower_logical(ctx, "or", lt, nan_lt, shape=s),
+            lower_logical(ctx, "or", eq, lower_logical(ctx, "and", a_nan, b_nan, shape=s), shape=s))
+
+
+def _lexicographic_lt(ctx, pairs, avals, nan_last=True):
+    """``a < b`` comparing several keys in turn: ``lt0 | (eq0 & (lt1 | (eq1 & ...)))``."""
+    out = None
+    for (a, b), aval in reversed(list(zip(pairs, avals))):
+        lt, eq = lower_order(ctx, a, b, aval, nan_last)
+        out = lt if out is None else lower_logical(
+            ctx, "or", lt, lower_logical(ctx, "and", eq, out))
+    return out
+
+
+def lower_sort(ctx, operands, avals, dimension: int, num_keys: int, descending: bool = False):
+    """A stable ``stablehlo.sort`` of ``operands`` by their first ``num_keys`` (NaNs last,
+    or first when ``descending``: a NaN is the largest value either way)."""
+    scalars = [ShapedArray((), a.dtype) for a in avals]
+    arg_avals = [s for s in scalars for _ in range(2)]
+
+    def comparator(c, *args):
+        pairs = [(args[2 * i], args[2 * i + 1]) for i in range(num_keys)]
+        if descending:
+            pairs = [(b, a) for a, b in pairs]
+        return [_lexicographic_lt(c, pairs, scalars[:num_keys])], [ShapedArray((), dtypes.bool_)]
+
+    region = ctx.region(arg_avals, comparator)
+    return ctx.op("stablehlo.sort", list(operands), list(avals), list(avals),
+                  f"dimension = {dimension} : i64, is_stable = true", regions=[region])
+
+
+# --- batch and lower rules -------------------------------------------------------------------------
+
+
+@sort_p.def_batch
+def _sort_batch(args, bdims, *, dimension, is_stable, num_keys):
+    mapped = {d for d in bdims if d is not None}
+    if len(mapped) == 1 and None not in bdims:
+        d = mapped.pop()        # every operand mapped along one axis: sort as they are
+    else:                       # sort needs equal shapes: batch axes first, unmapped broadcast
+        size = batch_size(args, bdims)
+        args = [bdim_to_front(x, bd, size) for x, bd in zip(args, bdims)]
+        d = 0
+    out = bind(sort_p, *args, dimension=dimension + (dimension >= d), is_stable=is_stable,
+               num_keys=num_keys)
+    return out, [d] * len(out)
+
+
+@sort_p.def_lower
+def _sort_lower(ctx, *operands, dimension, is_stable, num_keys):
+    # Always stable: that is the impl's order, and is_stable=False only permits another.
+    return lower_sort(ctx, operands, ctx.avals_in, dimension, num_keys)
+
+
+@top_k_p.def_batch
+def _top_k_batch(args, bdims, *, k):
+    (x,), (d,) = args, bdims
+    if d == get_aval(x).ndim - 1:   # top_k works on the last axis: keep the batch off it
+        x, d = moveaxis(x, d, 0), 0
+    vals, idx = bind(top_k_p, x, k=k)
+    return [vals, idx], [d, d]
+
+
+@top_k_p.def_lower
+def _top_k_lower(ctx, x, *, k):
+    # A stable descending sort of (x, iota) and a slice, not chlo.top_k: XLA's
+    # top_k orders with the IEEE total order (-NaN lowest, -0.0 below 0.0),
+    # while ours has every NaN above every number and -0.0 == 0.0, ties going
+    # to the lower index.
+    aval = ctx.avals_in[0]
+    vals_aval, idx_aval = ctx.avals_out
+    last = aval.ndim - 1
+    iota_aval = ShapedArray(aval.shape, dtypes.int32)
+    iota = ctx.op("stablehlo.iota", [], [], iota_aval, f"iota_dimension = {last} : i64")
+    vals, idx = lower_sort(ctx, [x, iota], [aval, iota_aval], last, 1, descending=True)
+    if k == aval.shape[-1]:
+        return [vals, idx]
+    attrs = (f"start_indices = {i64_array([0] * aval.ndim)}, "
+             f"limit_indices = {i64_array(vals_aval.shape)}, strides = {i64_array([1] * aval.ndim)}")
+    return [ctx.op("stablehlo.slice", [vals], [aval], vals_aval, attrs),
+            ctx.op("stablehlo.slice", [idx], [iota_aval], idx_aval, attrs)]
