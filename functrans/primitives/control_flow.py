@@ -350,7 +350,6 @@ def _cond_transpose(cts, index, *args, branches):
         raise TypeError("cond: cannot transpose with respect to the branch index")
     lin = [is_undefined(a) for a in args]
     known_vals = [a for a, u in zip(args, lin) if not u]
-    lin_avals = [a.aval for a, u in zip(args, lin) if u]
     cts = [instantiate(c) if c is not None else None for c in cts]
     ct_avals = [tangent_aval(a) for a in branches[0].out_avals]
     cts = [c if c is not None else instantiate(Zero(a)) for c, a in zip(cts, ct_avals)]
