@@ -19,6 +19,15 @@ custom_vjp under reverse mode: the forward pass runs ``fwd`` (primal output
 and residuals) and emits a ``custom_vjp_lin`` equation, linear in the
 tangents, whose transpose rule calls ``bwd``. Forward mode (jvp) of a
 custom_vjp function is not possible, as in JAX, and says so.
+
+Batching (vmap) binds the same primitive again with *batched* functions in
+its params: ``vmap`` of the held function, and of the rule (the batched jvp
+rule maps the user's rule over primals and tangents; the batched ``bwd``
+maps ``bwd`` over residuals and cotangents), so ``grad(vmap(f))`` and
+``vmap(grad(f))`` both use the user's rule. Every output of a batched call
+has its batch axis first. Lowering (jit) inlines the IR of the held primal
+function: the custom rule matters only to differentiation, which has
+already happened when an IR is lowered.
 """
 
 from __future__ import annotations
@@ -29,7 +38,8 @@ import numpy as np
 
 from . import core
 from .array import Array, _new_array
-from .core import Primitive, bind, get_aval
+from .core import Primitive, ShapedArray, bind, get_aval
+from .interpreters.batching import batch_size, bdim_to_front, moveaxis, vmap_flat
 from .interpreters.jvp import instantiate
 from .interpreters.tracing import trace_to_ir
 from .tree_util import tree_flatten, tree_unflatten
@@ -107,6 +117,56 @@ def _custom_jvp_rule(primals, tangents, *, fun, jvp):
 
 
 custom_jvp_call_p.jvp = _custom_jvp_rule
+
+
+def _custom_jvp_batch(args, bdims, *, fun, jvp):
+    size, bdims = batch_size(args, bdims), tuple(bdims)
+    batched_fun = _batched(fun, size, bdims)
+
+    def batched_jvp(primals, tangents):
+        # A tangent has its primal's shape at this level, so it is mapped where its
+        # primal is (an unmapped primal's tangent is the same for every example).
+        n = len(primals)
+
+        def flat(*xs):
+            p_out, t_out = jvp(list(xs[:n]), list(xs[n:]))
+            return list(p_out) + list(t_out)
+
+        outs = vmap_flat(flat, size, list(primals) + list(tangents), bdims + bdims, _at_front)
+        m = len(outs) // 2
+        return outs[:m], outs[m:]
+
+    batched_jvp.__name__ = f"vmap({getattr(jvp, '__name__', 'jvp')})"
+    outs = bind(custom_jvp_call_p, *args, fun=batched_fun, jvp=batched_jvp)
+    return outs, [0] * len(outs)
+
+
+custom_jvp_call_p.batch = _custom_jvp_batch
+
+
+def _at_front(n):
+    return [0] * n
+
+
+def _batched(fun, size, bdims):
+    """``fun`` (flat: leaves in, list of leaves out) mapped over ``bdims``; outputs at axis 0."""
+    def batched_fun(*xs):
+        return vmap_flat(fun, size, xs, bdims, _at_front)
+    batched_fun.__name__ = f"vmap({getattr(fun, '__name__', 'fun')})"
+    return batched_fun
+
+
+def _custom_call_lower(what):
+    """Lowers a custom-rule call by inlining the IR of its primal function."""
+    def rule(ctx, *operands, fun, **params):
+        avals = list(ctx.avals_in)
+        closed = trace_to_ir(lambda *xs: fun(*xs), avals,
+                             what=f"jit of {what} {getattr(fun, '__name__', 'fun')}")
+        return ctx.lower_ir(closed, list(operands))
+    return rule
+
+
+custom_jvp_call_p.lower = _custom_call_lower("custom_jvp function")
 
 
 class custom_jvp:
@@ -187,6 +247,45 @@ def _custom_vjp_jvp(primals, tangents, *, fun, fwd, bwd):
 
 custom_vjp_call_p.jvp = _custom_vjp_jvp
 
+
+def _custom_vjp_batch(args, bdims, *, fun, fwd, bwd):
+    size, bdims = batch_size(args, bdims), tuple(bdims)
+    n_out = []
+
+    def batched_fwd(*xs):
+        def flat(*ys):
+            outs, res = fwd(*ys)
+            n_out.append(len(outs))
+            return list(outs) + list(res)
+        r = vmap_flat(flat, size, xs, bdims, _at_front)
+        return r[:n_out[-1]], r[n_out[-1]:]
+
+    def batched_bwd(residuals, cts):
+        # residuals and cotangents of the batched call all have the batch axis first
+        n_res = len(residuals)
+
+        def flat(*ys):
+            return bwd(list(ys[:n_res]), list(ys[n_res:]))
+
+        cts_in = vmap_flat(flat, size, list(residuals) + list(cts),
+                           (0,) * (n_res + len(cts)), _at_front)
+        # an unmapped input was shared by every example: its cotangent is their sum
+        return [_sum_front(c) if d is None else moveaxis(c, 0, d) for c, d in zip(cts_in, bdims)]
+
+    batched_bwd.fn_name = getattr(bwd, "fn_name", "fun")
+    outs = bind(custom_vjp_call_p, *args, fun=_batched(fun, size, bdims), fwd=batched_fwd,
+                bwd=batched_bwd)
+    return outs, [0] * len(outs)
+
+
+def _sum_front(x):
+    from .primitives.reductions import reduce_sum_p
+    return bind(reduce_sum_p, x, axes=(0,))
+
+
+custom_vjp_call_p.batch = _custom_vjp_batch
+custom_vjp_call_p.lower = _custom_call_lower("custom_vjp function")
+
 custom_vjp_lin_p = Primitive("custom_vjp_lin", multiple_results=True)
 
 
@@ -218,6 +317,33 @@ def _custom_vjp_lin_transpose(cts, *args, num_res, bwd, out_avals):
 
 
 custom_vjp_lin_p.transpose = _custom_vjp_lin_transpose
+
+
+def _custom_vjp_lin_batch(args, bdims, *, num_res, bwd, out_avals):
+    # Residuals and tangents all move to batch axis 0, so the batched bwd maps
+    # over axis 0 of each and returns cotangents batched along axis 0 too.
+    size = batch_size(args, bdims)
+    args = [bdim_to_front(x, d, size) for x, d in zip(args, bdims)]
+
+    def batched_bwd(residuals, cts):
+        n_res = len(residuals)
+
+        def flat(*ys):
+            return bwd(list(ys[:n_res]), list(ys[n_res:]))
+
+        return vmap_flat(flat, size, list(residuals) + list(cts),
+                         (0,) * (n_res + len(cts)), _at_front)
+
+    batched_bwd.fn_name = getattr(bwd, "fn_name", "fun")
+    avals = tuple(ShapedArray((size,) + a.shape, a.dtype) for a in out_avals)
+    outs = bind(custom_vjp_lin_p, *args, num_res=num_res, bwd=batched_bwd, out_avals=avals)
+    return outs, [0] * len(outs)
+
+
+custom_vjp_lin_p.batch = _custom_vjp_lin_batch
+# Evaluating custom_vjp_lin forward (eagerly or compiled) is forward-mode
+# differentiation of a custom_vjp function: the same error either way.
+custom_vjp_lin_p.lower = _forward_mode_error
 
 
 class custom_vjp:

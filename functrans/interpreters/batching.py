@@ -22,8 +22,15 @@ Rule helpers (used by the primitive modules):
                          alone): the output's batch axis is the operand's
   defbroadcasting(prim)  n-ary elementwise with equal shapes or rank-0 operands:
                          lines batch axes up, broadcasting where needed
+                         (``broadcast_batcher`` is the rule itself)
   moveaxis(x, src, dst)  transpose one axis to a new position
-  bdim_to_front(x, bdim, size)  the batch axis at 0, broadcasting an unmapped x
+  broadcast_batch(x, size, dst)  an unmapped x given a batch axis at dst
+  move_bdim(x, bdim, dst, size)  the batch axis at dst (moved, or broadcast)
+  bdim_to_front(x, bdim, size)   the batch axis at 0, broadcasting an unmapped x
+  batch_size(args, bdims)        the batch size, read off a mapped argument
+  vmap_flat(fun, size, args, bdims, out_bdims_fn)
+                         run a flat function batched (higher-order primitives
+                         batch the functions they hold with it: custom.py)
 """
 
 from __future__ import annotations
@@ -81,9 +88,10 @@ class BatchTrace(Trace):
         return BatchTracer(self, out, out_bdim)
 
 
-def vmap_flat(flat_fun, axis_size: int, args, in_bdims, out_bdims_fn):
+def vmap_flat(flat_fun, axis_size: int, args, in_bdims, out_bdims_fn, what: str = "vmap"):
     """Runs ``flat_fun`` on batch tracers; returns the outputs with their batch
-    axes moved to ``out_bdims_fn(num_outputs)`` (a list of int-or-None).
+    axes moved to ``out_bdims_fn(num_outputs)`` (a list of int-or-None; ``what``
+    names the transformation in errors).
 
     An output requested unmapped (None) must not depend on the mapped inputs;
     an output that does not depend on them but is requested mapped is
@@ -102,14 +110,14 @@ def vmap_flat(flat_fun, axis_size: int, args, in_bdims, out_bdims_fn):
         if dst is None:
             if src is not None:
                 raise ValueError(
-                    f"vmap: out_axes is None for output {i}, but that output depends on the "
+                    f"{what}: out_axes is None for output {i}, but that output depends on the "
                     f"mapped inputs (it has a batch axis of size {axis_size}). Return it "
                     "mapped (out_axes=0) or make it independent of the mapped inputs.")
             results.append(v)
             continue
         ndim = get_aval(v).ndim + (1 if src is None else 0)
         if not -ndim <= dst < ndim:
-            raise ValueError(f"vmap: out_axes={dst} is out of range for output {i} of rank "
+            raise ValueError(f"{what}: out_axes={dst} is out of range for output {i} of rank "
                              f"{ndim - 1} (its batched rank is {ndim})")
         results.append(move_bdim(v, src, dst % ndim, axis_size))
     return results
@@ -173,14 +181,16 @@ def broadcast_batcher(prim, args, bdims, **params):
 
     When every mapped operand has the full rank and the same batch axis, and
     every unmapped one is rank 0, the primitive applies as it is. Otherwise the
-    batch axes move to the front and operands are broadcast to a common shape
-    (a mapped rank-0 example becomes a vector that must meet full-rank ones).
+    operands are lined up on one batch axis (the mapped operands' common one
+    when they agree, else axis 0) and broadcast to a common shape: an unmapped
+    full-rank operand gets a broadcast batch axis, and a mapped rank-0 example
+    (a vector of the batch) is broadcast to the full shape.
     """
     avals = [get_aval(x) for x in args]
     # the per-example rank of the result: the largest per-example rank
     ex_ranks = [a.ndim - (d is not None) for a, d in zip(avals, bdims)]
     rank = max(ex_ranks)
-    mapped_dims = {d for d in bdims if d is not None}
+    mapped_dims = {d for d, r in zip(bdims, ex_ranks) if d is not None and r == rank}
     if (len(mapped_dims) == 1 and all(
             (r == rank) if d is not None else (r == 0) for r, d in zip(ex_ranks, bdims))):
         out = bind(prim, *args, **params)
@@ -191,24 +201,24 @@ def broadcast_batcher(prim, args, bdims, **params):
     size = batch_size(args, bdims)
     ex_shape = next(a.shape[:d] + a.shape[d + 1:] if d is not None else a.shape
                     for a, d, r in zip(avals, bdims, ex_ranks) if r == rank)
-    full = (size,) + tuple(ex_shape)
+    # keep the full-rank mapped operands where they are when they agree on an axis
+    dst = mapped_dims.pop() if len(mapped_dims) == 1 else 0
+    full = tuple(ex_shape[:dst]) + (size,) + tuple(ex_shape[dst:])
     new_args = []
     for x, a, d, r in zip(args, avals, bdims, ex_ranks):
         if d is None and r == 0:
             new_args.append(x)          # a scalar broadcasts inside the primitive
-            continue
-        if d is None:
-            x = broadcast_batch(x, size, 0)
-        else:
-            x = moveaxis(x, d, 0)
-        if r < rank:                    # a mapped scalar per example: (B,) -> (B, *shape)
+        elif d is None:
+            new_args.append(broadcast_batch(x, size, dst))
+        elif r < rank:                  # a mapped scalar per example: (B,) -> full shape
             from ..primitives.shape import broadcast_in_dim_p
-            x = bind(broadcast_in_dim_p, x, shape=full, broadcast_dimensions=(0,))
-        new_args.append(x)
+            new_args.append(bind(broadcast_in_dim_p, x, shape=full, broadcast_dimensions=(dst,)))
+        else:
+            new_args.append(moveaxis(x, d, dst))
     out = bind(prim, *new_args, **params)
     if prim.multiple_results:
-        return out, [0] * len(out)
-    return out, 0
+        return out, [dst] * len(out)
+    return out, dst
 
 
 def defbroadcasting(prim):
