@@ -149,7 +149,8 @@ def mlp_numpy():
         for i in range(len(params) - 4, -1, -2):
             d = d * (1 - hs[i // 2 + 1] ** 2)
             grads[i], grads[i + 1] = hs[i // 2].T @ d, d.sum(0)
-            d = d @ params[i].T
+            if i > 0:  # no cotangent for the input x: functrans does not compute one either
+                d = d @ params[i].T
         return loss, grads
 
     return lambda: value_and_grad()[1][0]

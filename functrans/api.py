@@ -348,17 +348,26 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
 
 
 def _std_basis(x):
+    """The standard basis of ``x``'s space as one batch: shape ``(x.size, *x.shape)``
+    in ``x``'s dtype (row i is the i-th unit array)."""
+    import numpy as np
     from . import numpy as fnp
-    x = fnp.asarray(x)
-    n = x.size
-    eye = fnp.eye(n, dtype=x.dtype)
-    return [fnp.reshape(eye[i], x.shape) for i in range(n)]
+    aval = get_aval(x)
+    return fnp.asarray(np.eye(aval.size, dtype=aval.dtype).reshape((aval.size,) + aval.shape))
 
 
 def jacfwd(fun, argnums=0, has_aux=False):
-    """The Jacobian by forward mode: one jvp per input element.
+    """The Jacobian by forward mode: ``vmap`` of ``jvp`` over the standard basis
+    of each input leaf.
 
-    The result has shape ``out.shape + in.shape`` (per argument for tuple argnums).
+    The result has shape ``out.shape + in.shape`` (per argument for tuple
+    argnums, per leaf for pytrees: the output's tree of the inputs' trees).
+    The primal output is computed unbatched; only tangents carry the batch.
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> ft.jacfwd(lambda x: x ** 2)(fnp.asarray([1.0, 2.0])).tolist()
+        [[2.0, 0.0], [0.0, 4.0]]
     """
     @api_boundary
     def jac(*args):
@@ -367,41 +376,55 @@ def jacfwd(fun, argnums=0, has_aux=False):
         f, diff_args = _split_args(fun, args, nums)
         _check_diff_inputs("jacfwd", diff_args)
         flat, tree = tree_util.tree_flatten(tuple(diff_args))
-        flat = [fnp.asarray(x) for x in flat]
+        flat = _as_values(flat, "jacfwd")
         primals = tree_util.tree_unflatten(tree, flat)
+        zeros = [fnp.zeros_like(x) for x in flat]
         out = aux = None
         results = []  # per input leaf: a tree shaped like the output
         for j, x in enumerate(flat):
-            touts = []  # one output-tangent tree per basis vector of leaf j
-            for e in _std_basis(x):
-                tangents = [e if k == j else fnp.zeros_like(y) for k, y in enumerate(flat)]
-                res = jvp(f, primals, tree_util.tree_unflatten(tree, tangents), has_aux=has_aux)
-                out, aux = res[0], (res[2] if has_aux else None)
-                touts.append(res[1])
-            if out is None:  # every leaf so far is empty: no jvp ran to give the output
-                out, aux = f(*primals) if has_aux else (f(*primals), None)
+            if get_aval(x).size == 0:  # no basis vector: its block is empty
+                results.append(None)
+                continue
+
+            def push(t, j=j):
+                tangents = zeros[:j] + [t] + zeros[j + 1:]
+                return jvp(f, primals, tree_util.tree_unflatten(tree, tangents), has_aux=has_aux)
+
+            # the basis axis goes last: out.shape + (x.size,), reshaped to out.shape + x.shape
+            res = vmap(push, out_axes=(None, -1, None) if has_aux else (None, -1))(_std_basis(x))
+            out, aux = res[0], (res[2] if has_aux else None)
             results.append(tree_util.tree_map(
-                lambda o, *ts, x=x: _jacobian_block(o, ts, x), out, *touts))
-        jac_tree = tree_util.tree_unflatten(tree, results)
-        jac_out = jac_tree[0] if isinstance(argnums, int) else jac_tree
+                lambda o, t, x=x: fnp.reshape(t, tuple(get_aval(o).shape) + tuple(x.shape)),
+                out, res[1]))
+        if out is None:  # every leaf is empty: no jvp ran to give the output
+            out, aux = f(*primals) if has_aux else (f(*primals), None)
+        out_leaves, out_tree = tree_util.tree_flatten(out)
+        # cols[j][k]: the block d out_k / d x_j, of shape out_k.shape + x_j.shape
+        cols = [tree_util.tree_leaves(r) if r is not None else
+                [fnp.zeros(tuple(get_aval(o).shape) + tuple(x.shape), get_aval(o).dtype)
+                 for o in out_leaves] for r, x in zip(results, flat)]
+        # the output's tree of the inputs' trees, as jacrev and JAX give it
+        blocks = []
+        for k in range(len(out_leaves)):
+            per_in = tree_util.tree_unflatten(tree, [c[k] for c in cols])
+            blocks.append(per_in[0] if isinstance(argnums, int) else per_in)
+        jac_out = tree_util.tree_unflatten(out_tree, blocks)
         return (jac_out, aux) if has_aux else jac_out
 
     return jac
 
 
-def _jacobian_block(out, columns, x):
-    """d out / d x of shape ``out.shape + x.shape`` from the columns (one per element of x)."""
-    from . import numpy as fnp
-    shape = tuple(out.shape) + tuple(x.shape)
-    if not columns:
-        return fnp.zeros(shape, fnp.asarray(out).dtype)
-    return fnp.reshape(fnp.stack(columns, axis=-1), shape)
-
-
 def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
-    """The Jacobian by reverse mode: one vjp per output element.
+    """The Jacobian by reverse mode: one ``vjp``, then ``vmap`` of its pullback over
+    the standard basis of each output leaf.
 
-    The result has shape ``out.shape + in.shape`` (per argument for tuple argnums).
+    The result has shape ``out.shape + in.shape`` (per argument for tuple
+    argnums, per leaf for pytrees: the output's tree of the inputs' trees).
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> ft.jacrev(lambda x: x ** 2)(fnp.asarray([1.0, 2.0])).tolist()
+        [[2.0, 0.0], [0.0, 4.0]]
     """
     @api_boundary
     def jac(*args):
@@ -413,27 +436,24 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
         out, f_vjp = res[0], res[1]
         out_leaves, out_tree = tree_util.tree_flatten(out)
         in_leaves = tree_util.tree_leaves(tuple(diff_args))
-        rows = []  # per output leaf: [per basis element: tuple of input cts]
+        in_struct = tree_util.tree_structure(tuple(diff_args))
+        zeros = [fnp.zeros_like(o) for o in out_leaves]
+        blocks = []  # per output leaf: a tree shaped like the differentiated arguments
         for k, o in enumerate(out_leaves):
-            per = []
-            for e in _std_basis(o):
-                cts = [e if m == k else fnp.zeros_like(p) for m, p in enumerate(out_leaves)]
-                per.append(tree_util.tree_leaves(f_vjp(tree_util.tree_unflatten(out_tree, cts))))
-            rows.append(per)
-        # Jacobian block (output leaf k, input leaf j): shape out_k.shape + in_j.shape
-        blocks = []
-        for k, o in enumerate(out_leaves):
-            o = fnp.asarray(o)
-            per_in = []
-            for j, x in enumerate(in_leaves):
-                x = fnp.asarray(x)
-                if rows[k]:
-                    stacked = fnp.stack([r[j] for r in rows[k]], axis=0)
-                else:
-                    stacked = fnp.zeros((0,) + tuple(x.shape), x.dtype)
-                per_in.append(fnp.reshape(stacked, tuple(o.shape) + tuple(x.shape)))
-            in_struct = tree_util.tree_structure(tuple(diff_args))
-            per_in = tree_util.tree_unflatten(in_struct, per_in)
+            o_shape = tuple(get_aval(o).shape)
+            if get_aval(o).size == 0:
+                cts_in = [fnp.zeros(o_shape + tuple(get_aval(x).shape), get_aval(x).dtype)
+                          for x in in_leaves]
+            else:
+                def pull(ct, k=k):
+                    cts = zeros[:k] + [ct] + zeros[k + 1:]
+                    return f_vjp(tree_util.tree_unflatten(out_tree, cts))
+
+                # (o.size, *x.shape) per input leaf, reshaped to o.shape + x.shape
+                rows = tree_util.tree_leaves(vmap(pull)(_std_basis(o)))
+                cts_in = [fnp.reshape(r, o_shape + tuple(get_aval(x).shape))
+                          for r, x in zip(rows, in_leaves)]
+            per_in = tree_util.tree_unflatten(in_struct, cts_in)
             blocks.append(per_in[0] if isinstance(argnums, int) else per_in)
         jac_out = tree_util.tree_unflatten(out_tree, blocks)
         return (jac_out, res[2]) if has_aux else jac_out
@@ -459,6 +479,11 @@ def _broadcast_prefix(prefix, tree, what: str) -> list:
     for p, sub in zip(prefix_leaves, subtrees):
         out.extend([p] * len(tree_util.tree_leaves(sub)))
     return out
+
+
+def _leaf_path(tree, i) -> str:
+    """The key path of leaf ``i`` of ``tree``, as ``[0]['w']`` (for error messages)."""
+    return tree_util.keystr(tree_util.tree_flatten_with_path(tree)[0][i][0])
 
 
 def _check_axis_spec(ax, what):
@@ -514,23 +539,25 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         flat_axes = _broadcast_prefix(axes_prefix, args,
                                       f"vmap({name}): in_axes does not match the arguments")
         flat_args = _as_values(flat_args, f"vmap({name})")
-        bdims, size, sizes = [], axis_size, []
-        leaf_paths = [tree_util.keystr(p) for p, _ in tree_util.tree_flatten_with_path(args)[0]]
-        for x, ax, path in zip(flat_args, flat_axes, leaf_paths):
+        bdims, sizes = [], []  # sizes: (leaf index, size of its mapped axis)
+        for i, (x, ax) in enumerate(zip(flat_args, flat_axes)):
             _check_axis_spec(ax, "in_axes")
             if ax is None:
                 bdims.append(None)
                 continue
-            ndim = get_aval(x).ndim
-            if not -ndim <= ax < ndim:
+            shape = tuple(get_aval(x).shape)
+            if not -len(shape) <= ax < len(shape):
                 raise ValueError(f"vmap({name}): in_axes={ax} is out of range for argument "
-                                 f"args{path} of shape {tuple(get_aval(x).shape)} (rank {ndim})")
-            ax %= ndim
+                                 f"args{_leaf_path(args, i)} of shape {shape} (rank "
+                                 f"{len(shape)})")
+            ax %= len(shape)
             bdims.append(ax)
-            sizes.append((path, get_aval(x).shape[ax]))
+            sizes.append((i, shape[ax]))
         if sizes:
-            if len({s for _, s in sizes}) > 1:
-                listed = "; ".join(f"args{p} has size {s}" for p, s in sizes)
+            if any(s != sizes[0][1] for _, s in sizes):
+                listed = "; ".join(f"args{_leaf_path(args, i)} has size {s} (in_axes="
+                                   f"{flat_axes[i]}, shape {tuple(get_aval(flat_args[i]).shape)})"
+                                   for i, s in sizes)
                 raise ValueError(f"vmap({name}) got inconsistent sizes for the mapped axes: "
                                  f"{listed}")
             if axis_size is not None and sizes[0][1] != axis_size:
@@ -540,6 +567,8 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         elif axis_size is None:
             raise ValueError(f"vmap({name}): no argument is mapped (all in_axes are None), so "
                              "the batch size is unknown; pass axis_size=")
+        else:
+            size = axis_size
         out_tree_box = []
 
         def flat_fun(*flat):
@@ -558,7 +587,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
                 _check_axis_spec(ax, "out_axes")
             return axes
 
-        outs = vmap_flat(flat_fun, size, flat_args, bdims, out_bdims)
+        outs = vmap_flat(flat_fun, size, flat_args, bdims, out_bdims, f"vmap({name})")
         return tree_util.tree_unflatten(out_tree_box[0][1], outs)
 
     return batched

@@ -29,6 +29,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import dtypes
+from .config import config
 from .errors import (ConcretizationError, MissingRuleError, TracerArrayConversionError,
                      UnexpectedTracerError)
 
@@ -42,12 +43,17 @@ class ShapedArray:
     widen the other operand in type promotion (``x + 1.0`` keeps x's dtype).
     """
 
-    __slots__ = ("shape", "dtype", "weak_type")
+    # Avals are never changed after they are made. ``_key`` is the tuple of
+    # the three fields, made once: hashing, comparing and the abstract-eval
+    # memo (below) use it.
+    __slots__ = ("shape", "dtype", "weak_type", "_key")
 
     def __init__(self, shape, dtype, weak_type: bool = False):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
-        self.weak_type = bool(weak_type)
+        # (conversions only where needed: avals are made for every traced operation)
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+        self.weak_type = weak_type if type(weak_type) is bool else bool(weak_type)
+        self._key = (self.shape, self.dtype, self.weak_type)
 
     @property
     def ndim(self) -> int:
@@ -66,11 +72,10 @@ class ShapedArray:
         return ShapedArray(self.shape, self.dtype, False) if self.weak_type else self
 
     def __eq__(self, other):
-        return (type(other) is ShapedArray and self.shape == other.shape
-                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+        return type(other) is ShapedArray and self._key == other._key
 
     def __hash__(self):
-        return hash((self.shape, self.dtype, self.weak_type))
+        return hash(self._key)
 
     def str_short(self) -> str:
         """``f32[3,4]`` as the IR printer shows it."""
@@ -86,6 +91,9 @@ _PY_SCALARS = (bool, int, float, complex)
 
 def get_aval(x) -> ShapedArray:
     """The abstract value of an Array, Tracer, numpy array or Python scalar."""
+    if type(x) is Array:
+        aval = x._aval  # set once known (see Array.aval)
+        return x.aval if aval is None else aval
     aval = getattr(x, "aval", None)
     if aval is not None:
         return aval
@@ -145,8 +153,9 @@ class Primitive:
     def __repr__(self):
         return self.name
 
-    def bind(self, *args, **params):
-        return bind(self, *args, **params)
+    # ``prim.bind(*args, **params)`` is ``bind(prim, *args, **params)``: the
+    # module-level function is installed as the method below its definition,
+    # so the method costs no extra Python frame.
 
     def rule(self, name: str) -> Callable:
         """The rule ``name``, or a :class:`MissingRuleError` naming what is missing."""
@@ -197,13 +206,16 @@ def rule_names() -> tuple:
 class MainTrace:
     """An active transformation: its level, Trace class and shared data."""
 
-    __slots__ = ("level", "trace_type", "global_data", "alive")
+    # ``trace`` is this transformation's Trace, made once: Traces hold nothing
+    # but their main, so ``bind`` reuses it instead of making one per primitive.
+    __slots__ = ("level", "trace_type", "global_data", "alive", "trace")
 
     def __init__(self, level, trace_type, global_data=None):
         self.level = level
         self.trace_type = trace_type
         self.global_data = global_data
         self.alive = True
+        self.trace = trace_type(self)
 
     def __repr__(self):
         return f"MainTrace({self.level}, {self.trace_type.__name__})"
@@ -238,10 +250,12 @@ def new_main(trace_type, global_data=None, dynamic: bool = False):
         yield main
     finally:
         main.alive = False
-        # Tracers keep their main alive; dropping its data breaks the cycle
-        # tracer -> trace -> main -> data -> tracers, so the (possibly large)
-        # values a trace saw are freed by reference counting, not the GC.
+        # Tracers keep their main alive; dropping its data (and its Trace)
+        # breaks the cycles tracer -> trace -> main -> data -> tracers and
+        # main -> trace -> main, so the (possibly large) values a trace saw are
+        # freed by reference counting, not the GC.
         main.global_data = None
+        main.trace = None
         state.stack, state.dynamic = old_stack, old_dynamic
 
 
@@ -292,40 +306,160 @@ def find_top_trace(args) -> Optional[Trace]:
                 raise UnexpectedTracerError(x)
             if top is None or main.level > top.level:
                 top = main
-    return None if top is None else top.trace_type(top)
+    return None if top is None else top.trace
 
 
 def bind(prim: Primitive, *args, **params):
     """Applies ``prim`` to ``args``: evaluates it eagerly or hands it to a trace."""
+    # This is find_top_trace inlined: bind runs for every primitive, and under
+    # reverse mode most binds are eager ones on host arrays, made while a
+    # trace is active (the primal computations of the JVP rules).
     if _state.stack:
-        trace = find_top_trace(args)
-        if trace is not None:
-            tracers = [trace.full_raise(a) for a in args]
-            out = trace.process_primitive(prim, tracers, params)
-            return out
+        top = _state.dynamic
+        for x in args:
+            if isinstance(x, Tracer):
+                main = x._trace.main
+                if not main.alive:
+                    raise UnexpectedTracerError(x)
+                if top is None or main.level > top.level:
+                    top = main
+        if top is not None:
+            trace = top.trace
+            tracers = []
+            for x in args:  # trace.full_raise(x), without its call where nothing is to do
+                if not isinstance(x, Tracer):
+                    tracers.append(trace.pure(x))
+                elif x._trace.main is top:
+                    tracers.append(x)
+                else:
+                    tracers.append(trace.full_raise(x))
+            return trace.process_primitive(prim, tracers, params)
     return eval_primitive(prim, args, params)
+
+
+Primitive.bind = bind  # see Primitive
+
+
+# --- memoized abstract evaluation ----------------------------------------------------------
+#
+# Eager evaluation and every trace run a primitive's ``abstract_eval`` on each
+# application; for the small arrays of interactive code and of reverse mode
+# (which applies several primitives per user operation) that dominates the
+# numpy work. Its result depends only on the input avals and the params, so
+# it is memoized on them where the params are plain static values. Only
+# successful results are stored: errors are raised by the rule every time.
+
+_aval_cache: dict = {}
+_AVAL_CACHE_MAX = 8192
+_STATIC_PARAM_TYPES = frozenset([int, bool, str, type(None)])
+
+
+def _static_key(v):
+    """A hashable key for a param value that tells apart values which compare
+    equal but may type differently (``1``, ``1.0``, ``True``), or None when the
+    value is not a plain static value (then nothing is memoized)."""
+    t = type(v)
+    if t in _STATIC_PARAM_TYPES:
+        return (t, v)
+    if t is tuple:
+        parts = []
+        for e in v:
+            k = _static_key(e)
+            if k is None:
+                return None
+            parts.append(k)
+        return tuple(parts)
+    if isinstance(v, np.dtype):
+        return v
+    return None
+
+
+def _params_key(params):
+    if not params:
+        return ()
+    key = []
+    for name, v in params.items():
+        k = _static_key(v)
+        if k is None:
+            return None
+        key.append((name, k))
+    return tuple(key)
+
+
+def abstract_eval(prim: Primitive, avals, params):
+    """``prim.abstract_eval(*avals, **params)``, memoized (see above)."""
+    pkey = _params_key(params) if params else ()
+    if pkey is None:
+        return prim.rule("abstract_eval")(*avals, **params)
+    key = [prim, pkey]
+    for a in avals:
+        key.append(a._key)
+    key = tuple(key)
+    out = _aval_cache.get(key)
+    if out is None:
+        out = _remember_avals(key, prim.rule("abstract_eval")(*avals, **params))
+    return out
+
+
+def _remember_avals(key, out):
+    if len(_aval_cache) >= _AVAL_CACHE_MAX:
+        _aval_cache.clear()
+    if type(out) is list:
+        out = tuple(out)  # shared between callers: never mutated
+    _aval_cache[key] = out
+    return out
+
+
+def clear_caches(*_):
+    """Empties the abstract-eval memo (a config change may change dtype rules)."""
+    _aval_cache.clear()
+
+
+config.on_change(clear_caches)
 
 
 def eval_primitive(prim: Primitive, args, params):
     """Eager evaluation: checks types with ``abstract_eval``, runs ``impl`` on host arrays."""
-    avals, vals = [], []
+    vals = []
+    key = [prim, None]
     for a in args:
         if type(a) is Array:
-            avals.append(a.aval)
             vals.append(a._value)
+            aval = a._aval
+            key.append((aval or a.aval)._key)  # (Array.aval makes the aval once)
         elif isinstance(a, Tracer):  # no transformation is active: it leaked
             raise UnexpectedTracerError(a)
         else:
-            avals.append(get_aval(a))
             vals.append(a)
-    out_avals = prim.abstract_eval(*avals, **params)
+            key.append(get_aval(a)._key)
+    pkey = _params_key(params) if params else ()
+    if pkey is None:
+        out_avals = prim.abstract_eval(*[get_aval(a) for a in args], **params)
+    else:
+        key[1] = pkey
+        key = tuple(key)
+        out_avals = _aval_cache.get(key)
+        if out_avals is None:
+            out_avals = _remember_avals(
+                key, prim.abstract_eval(*[get_aval(a) for a in args], **params))
     impl = prim.impl
     if impl is None:
         raise MissingRuleError(prim.name, "impl")
-    out = impl(*vals, **params)
+    out = impl(*vals, **params) if params else impl(*vals)
     if prim.multiple_results:
         return [_new_array(_as_dtype(o, a.dtype), a.weak_type) for o, a in zip(out, out_avals)]
-    return _new_array(_as_dtype(out, out_avals.dtype), out_avals.weak_type)
+    if type(out) is not np.ndarray or out.dtype != out_avals.dtype:
+        out = _as_dtype(out, out_avals.dtype)
+    # _new_array, inlined (this is every eager primitive's result), and with
+    # the aval it will have, when the value agrees: Array.aval need not make it.
+    x = _object_new(Array)
+    x._value = out
+    x._weak_type = out_avals.weak_type
+    x._aval = out_avals if out.shape == out_avals.shape else None
+    return x
+
+
+_object_new = object.__new__
 
 
 def _as_dtype(value, dtype):

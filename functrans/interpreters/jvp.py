@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import core, dtypes
+from ..array import Array
 from ..core import ShapedArray, Trace, Tracer, bind, get_aval
 
 
@@ -40,7 +41,19 @@ class Zero:
 
 def tangent_aval(aval: ShapedArray) -> ShapedArray:
     """The aval of a tangent: same shape and dtype, never weak."""
-    return ShapedArray(aval.shape, aval.dtype, False)
+    # Avals are never mutated, so a strong one is its own tangent aval, and the
+    # strong twin of a weak one (every Python scalar operand has one) is made once.
+    if not aval.weak_type:
+        return aval
+    strong = _strong_avals.get(aval._key)
+    if strong is None:
+        if len(_strong_avals) > 1024:
+            _strong_avals.clear()
+        strong = _strong_avals[aval._key] = ShapedArray(aval.shape, aval.dtype, False)
+    return strong
+
+
+_strong_avals: dict = {}
 
 
 def zeros_like_aval(aval: ShapedArray):
@@ -63,12 +76,22 @@ def is_zero(t) -> bool:
 
 def add_tangents(a, b):
     """a + b for tangents, where either may be a symbolic Zero."""
-    if isinstance(a, Zero):
+    if type(a) is Zero:
         return b
-    if isinstance(b, Zero):
+    if type(b) is Zero:
         return a
-    from ..primitives.elementwise import add_p
-    return bind(add_p, a, b)
+    return bind(_add_p(), a, b)
+
+
+def _add_p():
+    global _add_p_cached
+    if _add_p_cached is None:  # primitives import this module: found on first use
+        from ..primitives.elementwise import add_p
+        _add_p_cached = add_p
+    return _add_p_cached
+
+
+_add_p_cached = None
 
 
 class JVPTracer(Tracer):
@@ -81,26 +104,40 @@ class JVPTracer(Tracer):
 
     @property
     def aval(self):
-        return get_aval(self.primal)
+        primal = self.primal
+        if type(primal) is Array:
+            aval = primal._aval  # set by eager evaluation: the common case
+            if aval is not None:
+                return aval
+        return get_aval(primal)
 
 
 class JVPTrace(Trace):
     __slots__ = ()
 
     def pure(self, val):
-        return JVPTracer(self, val, Zero(tangent_aval(get_aval(val))))
+        aval = val._aval if type(val) is Array else None  # get_aval's fast path, inlined
+        return JVPTracer(self, val, Zero(tangent_aval(aval or get_aval(val))))
 
     lift = pure
 
     def process_primitive(self, prim, tracers, params):
-        primals = [t.primal for t in tracers]
-        tangents = [t.tangent for t in tracers]
-        if all(type(t) is Zero for t in tangents):
+        primals, tangents, nonzero = [], [], False
+        for t in tracers:
+            primals.append(t.primal)
+            tangent = t.tangent
+            tangents.append(tangent)
+            if type(tangent) is not Zero:
+                nonzero = True
+        if not nonzero:
             out = bind(prim, *primals, **params)
             if prim.multiple_results:
                 return [JVPTracer(self, o, Zero(tangent_aval(get_aval(o)))) for o in out]
             return JVPTracer(self, out, Zero(tangent_aval(get_aval(out))))
-        primal_out, tangent_out = prim.rule("jvp")(primals, tangents, **params)
+        rule = prim.jvp
+        if rule is None:
+            prim.rule("jvp")  # raises the MissingRuleError
+        primal_out, tangent_out = rule(primals, tangents, **params)
         if prim.multiple_results:
             return [JVPTracer(self, p, t) for p, t in zip(primal_out, tangent_out)]
         return JVPTracer(self, primal_out, tangent_out)
@@ -130,11 +167,14 @@ def defjvp(prim, *fns):
     """
     def rule(primals, tangents, **params):
         ans = bind(prim, *primals, **params)
-        out = Zero(tangent_aval(get_aval(ans)))
+        out = None  # no contribution yet: a Zero, made only if none comes
         for fn, t in zip(fns, tangents):
             if fn is None or type(t) is Zero:
                 continue
-            out = add_tangents(out, fn(t, ans, *primals, **params))
+            contribution = fn(t, ans, *primals, **params)
+            out = contribution if out is None else add_tangents(out, contribution)
+        if out is None:
+            out = Zero(tangent_aval(get_aval(ans)))
         return ans, out
     prim.jvp = rule
     return rule

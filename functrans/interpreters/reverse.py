@@ -70,37 +70,53 @@ def backward_pass(linear: ClosedIR, cts_out) -> list:
     inputs that receive none get a Zero.
     """
     ir = linear.ir
+    # A variable of the IR is a constant (a residual: its value is known), a
+    # Lit, or linear (an input or an equation's output: it gets a cotangent).
     consts = dict(zip(ir.constvars, linear.consts))
     ct_env = {}
 
     def accumulate(v, ct):
-        if ct is None or type(ct) is Zero or isinstance(v, Lit) or v in consts:
+        if ct is None or type(ct) is Zero or type(v) is Lit or v in consts:
             return
-        ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
+        old = ct_env.get(v)
+        ct_env[v] = ct if old is None else add_tangents(old, ct)
 
     for v, ct in zip(ir.outvars, cts_out):
         accumulate(v, ct)
     for eqn in reversed(ir.eqns):
-        cts = [ct_env.pop(v, None) for v in eqn.outvars]
-        if all(ct is None for ct in cts):
-            continue
+        outvars = eqn.outvars
+        if len(outvars) == 1:
+            ct = ct_env.pop(outvars[0], None)
+            if ct is None:
+                continue
+            cts = [ct]
+        else:
+            cts = [ct_env.pop(v, None) for v in outvars]
+            if all(ct is None for ct in cts):
+                continue
         args = []
         for x in eqn.inputs:
-            if isinstance(x, Lit):
+            value = consts.get(x)
+            if value is not None:
+                args.append(value)
+            elif type(x) is Lit:
                 args.append(x.val)
-            elif x in consts:
-                args.append(consts[x])
             else:
                 args.append(UndefinedPrimal(x.aval))
-        if eqn.prim.multiple_results:
-            ct_arg = [Zero(v.aval) if ct is None else ct for v, ct in zip(eqn.outvars, cts)]
+        prim = eqn.prim
+        if prim.multiple_results:
+            ct_arg = [Zero(v.aval) if ct is None else ct for v, ct in zip(outvars, cts)]
         else:
             ct_arg = cts[0]
-        cts_in = eqn.prim.rule("transpose")(ct_arg, *args, **eqn.params)
-        for x, ct in zip(eqn.inputs, cts_in):
-            if isinstance(x, Lit) or x in consts:
-                continue
-            accumulate(x, ct)
+        rule = prim.transpose
+        if rule is None:
+            prim.rule("transpose")  # raises the MissingRuleError
+        cts_in = rule(ct_arg, *args, **eqn.params)
+        for x, a, ct in zip(eqn.inputs, args, cts_in):
+            # accumulate(x, ct), inlined: x is linear where its arg is undefined
+            if ct is not None and type(a) is UndefinedPrimal and type(ct) is not Zero:
+                old = ct_env.get(x)
+                ct_env[x] = ct if old is None else add_tangents(old, ct)
     return [ct_env.get(v, Zero(v.aval)) for v in ir.invars]
 
 

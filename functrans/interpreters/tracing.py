@@ -19,15 +19,15 @@ from ..ir import IR, ClosedIR, Eqn, Lit, Var
 
 
 class IRTracer(Tracer):
-    __slots__ = ("_aval",)
+    """A value of the IR being built: its aval and its Var (or Lit)."""
 
-    def __init__(self, trace, aval):
+    # Plain slots, not properties: tracing reads them for every equation.
+    __slots__ = ("aval", "var")
+
+    def __init__(self, trace, aval, var):
         self._trace = trace
-        self._aval = aval
-
-    @property
-    def aval(self):
-        return self._aval
+        self.aval = aval
+        self.var = var
 
 
 class IRBuilder:
@@ -35,58 +35,53 @@ class IRBuilder:
 
     def __init__(self):
         self.eqns = []
-        self.tracer_to_var = {}      # id(tracer) -> Var | Lit
         self.const_tracers = {}      # id(const value) -> tracer
         self.constvar_values = {}    # Var -> const value
-        self.tracers = []            # keeps tracers alive so their ids stay unique
-
-    def new_tracer(self, trace, aval) -> IRTracer:
-        t = IRTracer(trace, aval)
-        self.tracers.append(t)
-        return t
+        self.keep_alive = []         # the constants, so their ids stay unique
 
     def new_arg(self, trace, aval) -> IRTracer:
-        t = self.new_tracer(trace, aval)
-        self.tracer_to_var[id(t)] = Var(aval)
-        return t
+        return IRTracer(trace, aval, Var(aval))
 
     def const(self, trace, val) -> IRTracer:
+        """The tracer of a value from outside the traced function (made once per value)."""
         t = self.const_tracers.get(id(val))
         if t is not None:
             return t
         aval = get_aval(val)
-        t = self.new_tracer(trace, aval)
         if aval.shape == () and not isinstance(val, Tracer):
             # Scalars are inlined; a Python scalar becomes a weakly typed 0-d Array.
             lit_val = val if isinstance(val, Array) else _as_array(val, aval)
-            self.tracer_to_var[id(t)] = Lit(lit_val, aval)
+            t = IRTracer(trace, aval, Lit(lit_val, aval))
         else:
             var = Var(aval)
-            self.tracer_to_var[id(t)] = var
+            t = IRTracer(trace, aval, var)
             self.constvar_values[var] = val
         self.const_tracers[id(val)] = t
-        self.tracers.append(val)  # keep the constant alive: its id is a key
+        self.keep_alive.append(val)
         return t
 
     def var(self, tracer):
-        return self.tracer_to_var[id(tracer)]
+        return tracer.var
 
     def build(self, in_tracers, out_tracers) -> ClosedIR:
         """The ClosedIR; the builder is spent afterwards (its tables are cleared)."""
         constvars = list(self.constvar_values)
         consts = list(self.constvar_values.values())
-        invars = [self.var(t) for t in in_tracers]
-        outvars = [self.var(t) for t in out_tracers]
+        invars = [t.var for t in in_tracers]
+        outvars = [t.var for t in out_tracers]
         closed = ClosedIR(IR(constvars, invars, list(self.eqns), outvars), consts)
-        for table in (self.tracer_to_var, self.const_tracers, self.constvar_values):
-            table.clear()
-        self.tracers.clear()
+        self.const_tracers.clear()
+        self.constvar_values.clear()
+        self.keep_alive.clear()
         return closed
 
 
 def _as_array(val, aval):
     from ..array import _new_array
     return _new_array(np.asarray(val, aval.dtype), aval.weak_type)
+
+
+_new_eqn = tuple.__new__  # Eqn(...) without NamedTuple's Python-level __new__
 
 
 class IRTrace(Trace):
@@ -97,24 +92,27 @@ class IRTrace(Trace):
         return self.main.global_data
 
     def pure(self, val):
-        return self.builder.const(self, val)
+        builder = self.main.global_data
+        t = builder.const_tracers.get(id(val))  # const's fast path, inlined: it is common
+        return builder.const(self, val) if t is None else t
 
     # A tracer of an enclosing transformation is a constant of this IR.
     lift = pure
 
     def process_primitive(self, prim, tracers, params):
-        builder = self.builder
-        avals_out = prim.rule("abstract_eval")(*[t.aval for t in tracers], **params)
-        multiple = prim.multiple_results
-        out_tracers = [builder.new_tracer(self, a) for a in (avals_out if multiple else [avals_out])]
-        inputs = [builder.var(t) for t in tracers]
-        outvars = []
-        for t in out_tracers:
-            v = Var(t.aval)
-            builder.tracer_to_var[id(t)] = v
-            outvars.append(v)
-        builder.eqns.append(Eqn(prim, inputs, params, outvars))
-        return out_tracers if multiple else out_tracers[0]
+        inputs, avals = [], []
+        for t in tracers:
+            inputs.append(t.var)
+            avals.append(t.aval)
+        avals_out = core.abstract_eval(prim, avals, params)
+        if prim.multiple_results:
+            outvars = [Var(a) for a in avals_out]
+            out = [IRTracer(self, v.aval, v) for v in outvars]
+        else:
+            outvars = [Var(avals_out)]
+            out = IRTracer(self, avals_out, outvars[0])
+        self.main.global_data.eqns.append(_new_eqn(Eqn, (prim, inputs, params, outvars)))
+        return out
 
 
 def trace_to_ir(flat_fun, in_avals, what: str = "make_ir") -> ClosedIR:

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .. import dtypes
-from ..array import Array, _new_array
+from ..array import Array, ArrayOps, _new_array
 from ..core import _state, get_aval
 from ..errors import filter_traceback
 from ..primitives import elementwise as ew
@@ -66,6 +66,38 @@ def _reraise(e):
     raise e.with_traceback(filter_traceback(e.__traceback__))
 
 
+def _ready_operands(x, y, inexact):
+    """``(x, y)`` as promote_args would return them, for the common cases that
+    need no conversion or broadcasting (None for every other case).
+
+    Under a transformation (reverse mode applies several primitives per user
+    operation) the general promotion path is a large part of the cost: arrays
+    or tracers of one dtype with equal shapes (or a rank-0 one), and a
+    strongly typed float array with a Python int or float (typed weakly like
+    the array, as promotion does), go straight to the primitive.
+    """
+    if isinstance(x, ArrayOps):
+        ax = x.aval
+        if isinstance(y, ArrayOps):
+            ay = y.aval
+            if (ax.dtype != ay.dtype or (ax.weak_type and ay.weak_type)
+                    or (inexact and ax.dtype not in _INEXACT)):
+                return None
+            if ax.shape != ay.shape and ax.shape != () and ay.shape != ():
+                return None
+            return x, y
+        if type(y) in _INT_FLOAT and ax.dtype in _FLOATS and not ax.weak_type:
+            return x, weak_scalar(y, ax.dtype)
+    elif type(x) in _INT_FLOAT and isinstance(y, ArrayOps):
+        ay = y.aval
+        if ay.dtype in _FLOATS and not ay.weak_type:
+            return weak_scalar(x, ay.dtype), y
+    return None
+
+
+_INT_FLOAT = frozenset([int, float])
+
+
 def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
                   inexact=False, general=None, doc=""):
     """Builds a numpy-style binary function over a primitive.
@@ -82,7 +114,11 @@ def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
     """
     def general_path(x, y):
         try:
-            x, y = (promote_args_inexact if inexact else promote_args)(name, x, y)
+            ready = _ready_operands(x, y, inexact)
+            if ready is None:
+                x, y = (promote_args_inexact if inexact else promote_args)(name, x, y)
+            else:
+                x, y = ready
             return general(x, y) if general is not None else prim.bind(x, y)
         except (TypeError, ValueError) as e:
             _reraise(e)
@@ -136,7 +172,9 @@ def _unary_ufunc(name, prim, *, fast=None, fast_dtypes=_INEXACT, inexact=False,
 
     def general_path(x):
         try:
-            if inexact:
+            if isinstance(x, ArrayOps) and x.aval.dtype in _INEXACT:
+                pass  # already an operand of an inexact dtype: nothing to promote
+            elif inexact:
                 (x,) = promote_args_inexact(name, x)
             else:
                 x = asarray(x)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dtypes
 from ..array import Array, _new_array
-from ..core import ShapedArray, get_aval, is_scalar_literal
+from ..core import _PY_SCALARS, ShapedArray, get_aval, is_scalar_literal
 
 # dtype categories accepted by primitives
 BOOL = "bool"
@@ -74,7 +74,10 @@ def weak_scalar(x, dtype) -> Array:
 
 def lax_operands(*args):
     """Types Python scalars among ``args`` like the first array operand (weakly)."""
-    if not any(is_scalar_literal(a) for a in args):
+    for a in args:  # a loop, not any(...): this runs for every lax-level call
+        if type(a) in _PY_SCALARS:
+            break
+    else:
         return args
     arrays = [a for a in args if not is_scalar_literal(a)]
     dtype = get_aval(arrays[0]).dtype if arrays else dtypes.result_type(*args)

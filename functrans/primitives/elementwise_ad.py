@@ -41,7 +41,7 @@ import numpy as np
 from .. import dtypes
 from ..array import _new_array
 from ..core import bind, get_aval
-from ..interpreters.jvp import Zero, defjvp, defjvp_zero, instantiate, tangent_aval
+from ..interpreters.jvp import Zero, add_tangents, defjvp_zero, instantiate, tangent_aval
 from ..interpreters.reverse import is_undefined, unbroadcast_scalar
 from . import elementwise as ew
 from .shape import broadcast_in_dim
@@ -69,23 +69,43 @@ def _zero_tangent(ans):
     return Zero(tangent_aval(get_aval(ans)))
 
 
-def _inexact_only(fn):
-    """A tangent function that gives a Zero for integer and bool results."""
-    def f(t, ans, *primals, **params):
-        if not dtypes.is_inexact(get_aval(ans).dtype):
-            return _zero_tangent(ans)
-        return fn(t, ans, *primals, **params)
-    return f
+_INEXACT_DTYPES = frozenset([dtypes.bfloat16, dtypes.float16, dtypes.float32, dtypes.float64,
+                             dtypes.complex64, dtypes.complex128])
+
+
+# The two rule builders below are ``defjvp`` (one tangent function per input),
+# with integer and bool results given a Zero tangent, written out as single
+# functions: elementwise math is most of what is differentiated, and reverse
+# mode runs a jvp rule for every operation.
 
 
 def _defjvp(prim, *fns):
-    """``defjvp``, with integer and bool results given a Zero tangent."""
-    return defjvp(prim, *[None if f is None else _inexact_only(f) for f in fns])
+    """``defjvp(prim, *fns)``, with integer and bool results given a Zero tangent."""
+    def rule(primals, tangents, **params):
+        ans = bind(prim, *primals, **params)
+        if get_aval(ans).dtype not in _INEXACT_DTYPES:
+            return ans, _zero_tangent(ans)
+        out = None
+        for fn, t in zip(fns, tangents):
+            if fn is None or type(t) is Zero:
+                continue
+            contribution = fn(t, ans, *primals, **params)
+            out = contribution if out is None else add_tangents(out, contribution)
+        return ans, _zero_tangent(ans) if out is None else out
+    prim.jvp = rule
+    return rule
 
 
 def _unary_jvp(prim, derivative):
     """The tangent is ``t * derivative(ans, x, **params)``."""
-    _defjvp(prim, lambda t, ans, x, **params: ew.mul(t, derivative(ans, x, **params)))
+    def rule(primals, tangents, **params):
+        (x,), (t,) = primals, tangents
+        ans = bind(prim, x, **params)
+        if type(t) is Zero or get_aval(ans).dtype not in _INEXACT_DTYPES:
+            return ans, _zero_tangent(ans)
+        return ans, ew.mul(t, derivative(ans, x, **params))
+    prim.jvp = rule
+    return rule
 
 
 def _linear_cts(args, *cts):
