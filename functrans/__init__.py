@@ -19,6 +19,7 @@ from .api import (make_ir, jvp, linearize, vjp, grad, value_and_grad, jacfwd, ja
                   hessian, vmap)
 from .primitives.elementwise import stop_gradient
 from .custom import custom_jvp, custom_vjp
+from .jit import jit, devices, device_put
 from .tree_util import (tree_flatten, tree_unflatten, tree_map, tree_leaves,  # noqa: F401
                         tree_structure)
 
@@ -27,5 +28,5 @@ __version__ = "0.1.0"
 __all__ = ["config", "core", "dtypes", "Array", "ShapedArray", "Primitive", "bind", "numpy",
            "lax", "random", "tree_util", "tree", "flatten_util", "test_util", "make_ir", "stop_gradient",
            "jvp", "linearize", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "vmap",
-           "custom_jvp", "custom_vjp", "tree_flatten", "tree_unflatten", "tree_map",
+           "custom_jvp", "custom_vjp", "jit", "devices", "device_put", "tree_flatten", "tree_unflatten", "tree_map",
            "tree_leaves", "tree_structure"]

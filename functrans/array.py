@@ -5,6 +5,15 @@ never written after creation: functrans never mutates it, and every view it
 hands out (``np.asarray(x)``, ``__dlpack__``) is marked read-only first.
 Updates are functional: ``x.at[idx].set(y)`` returns a new Array.
 
+An Array may also hold a device buffer (``_buf``, on device ``_dev``): the
+result of a ``jit`` call holds only that, and its host value ``_value`` is
+made the first time something reads it (zero copy on the CPU, see
+``__getattr__``); a host Array sent to a device by ``jit`` keeps the buffer,
+so the next call does not send it again. The three device slots are left
+unset on host arrays (eager mode never pays for them); reading an unset one
+gives None/False through ``__getattr__``. ``_buf`` is ``_DELETED`` once the
+array was donated to a jitted function (or ``delete()``d).
+
 The operators and methods live in :class:`ArrayOps`, shared with
 ``core.Tracer``, and forward to ``functrans.numpy``; that module attaches
 itself here when it is imported (:func:`attach_numpy`).
@@ -17,6 +26,7 @@ import numpy as np
 from . import core as _core  # functrans/__init__ imports core first, so this is safe
 from . import dtypes
 from .errors import ImmutableArrayError
+from .interpreters import xla  # the device side; it imports jax only when first used
 
 _fnp = None  # functrans.numpy, attached on import (see attach_numpy)
 
@@ -124,10 +134,31 @@ class Array(ArrayOps):
         [1.0, 3.0, 5.0]
     """
 
-    __slots__ = ("_value", "_weak_type", "_aval", "__weakref__")
+    __slots__ = ("_value", "_weak_type", "_aval", "_buf", "_dev", "_committed", "__weakref__")
 
     def __init__(self, *args, **kwargs):
         raise TypeError("create arrays with functrans.numpy.asarray(...) or array(...)")
+
+    def __getattr__(self, name):
+        # Called only when a slot is unset: a device-backed Array's host value
+        # (made once, on first read), or the device slots of a host Array.
+        if name == "_value":
+            buf = _BUF_SLOT.__get__(self, Array) if _is_set(_BUF_SLOT, self) else None
+            if buf is None:
+                raise AttributeError("_value")
+            if buf is _DELETED:
+                raise RuntimeError(
+                    f"this Array ({self.aval.str_short()}) was donated to a jitted function "
+                    "(donate_argnums) or deleted, and its buffer may have been reused: it "
+                    "cannot be used afterwards. Use the jitted function's output instead, or "
+                    "do not donate the argument.")
+            v = self._value = xla.to_numpy(buf)
+            return v
+        if name in ("_buf", "_dev"):
+            return None
+        if name == "_committed":
+            return False
+        raise AttributeError(f"'Array' object has no attribute {name!r}")
 
     @property
     def aval(self):
@@ -137,29 +168,30 @@ class Array(ArrayOps):
             aval = self._aval = _core.ShapedArray(v.shape, v.dtype, self._weak_type)
         return aval
 
+    # Metadata comes from the aval, so reading it never copies a device buffer.
     @property
     def shape(self) -> tuple:
-        return self._value.shape
+        return self.aval.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self._value.dtype
+        return self.aval.dtype
 
     @property
     def ndim(self) -> int:
-        return self._value.ndim
+        return len(self.aval.shape)
 
     @property
     def size(self) -> int:
-        return self._value.size
+        return self.aval.size
 
     @property
     def nbytes(self) -> int:
-        return self._value.nbytes
+        return self.aval.size * self.aval.dtype.itemsize
 
     @property
     def itemsize(self) -> int:
-        return self._value.itemsize
+        return self.aval.dtype.itemsize
 
     @property
     def weak_type(self) -> bool:
@@ -233,8 +265,35 @@ class Array(ArrayOps):
     __hash__ = None  # mutable-looking numeric arrays are unhashable, as in numpy/JAX
 
     def block_until_ready(self):
-        """Host arrays are always ready; present for code written against jit."""
+        """Waits until a device computation producing this array has finished."""
+        buf = self._buf
+        if buf is not None and buf is not _DELETED:
+            xla.block_until_ready(buf)
         return self
+
+    @property
+    def device(self):
+        """The device holding this array's buffer (the default device for a host array)."""
+        dev = self._dev
+        if dev is None:
+            dev = xla.default_device()
+        return dev
+
+    def devices(self) -> set:
+        return {self.device}
+
+    @property
+    def committed(self) -> bool:
+        """Whether the array was placed on its device explicitly (``device_put``, or
+        a jit output computed from committed arrays); jit runs on that device."""
+        return self._committed
+
+    def is_deleted(self) -> bool:
+        return self._buf is _DELETED
+
+    def delete(self) -> None:
+        """Frees the array's buffers; using the array afterwards raises an error."""
+        _mark_deleted(self)
 
     def copy(self):
         return _new_array(self._value.copy(), self._weak_type)
@@ -254,6 +313,8 @@ class Array(ArrayOps):
         return format(str(self), spec)
 
     def __repr__(self):
+        if self._buf is _DELETED:
+            return f"Array(<deleted>, shape={self.aval.shape}, dtype={self.aval.dtype})"
         v = self._value
         body = np.array2string(v, separator=", ", prefix="Array(")
         weak = ", weak_type=True" if self._weak_type else ""
@@ -272,6 +333,49 @@ def _new_array(value, weak_type: bool = False) -> Array:
     x._weak_type = weak_type
     x._aval = None
     return x
+
+
+class _Deleted:
+    """The ``_buf`` of a donated or deleted Array."""
+
+    def __repr__(self):
+        return "<deleted>"
+
+
+_DELETED = _Deleted()
+_BUF_SLOT = Array.__dict__["_buf"]
+_VALUE_SLOT = Array.__dict__["_value"]
+
+
+def _is_set(slot, x) -> bool:
+    """Whether slot ``slot`` of ``x`` holds a value (without calling ``__getattr__``)."""
+    try:
+        slot.__get__(x, Array)
+    except AttributeError:
+        return False
+    return True
+
+
+def _has_host_value(x: Array) -> bool:
+    return _is_set(_VALUE_SLOT, x)
+
+
+def _from_buffer(buf, aval, device, committed: bool = False) -> Array:
+    """An Array holding the device buffer ``buf`` of ``aval``; its host value is made lazily."""
+    x = object.__new__(Array)
+    x._weak_type = aval.weak_type
+    x._aval = aval
+    x._buf = buf
+    x._dev = device
+    x._committed = committed
+    return x
+
+
+def _mark_deleted(x: Array) -> None:
+    x.aval  # noqa: B018  (computed while the value exists: a deleted array keeps its type)
+    if _has_host_value(x):
+        del x._value
+    x._buf = _DELETED
 
 
 def _rebuild(value, weak_type):

@@ -1,59 +1,619 @@
-"""``jit``: trace a function to the IR, lower it to StableHLO, compile and run it with XLA.
+"""``jit``: trace a function to the IR, lower it to StableHLO, compile it with XLA, run it.
 
-(First cut: trace, lower, compile and execute on every call's cache key.
-The cache key, dispatch fast path, donation, AOT objects, devices and the
-``jit_call`` primitive are built on top of this.)
+    @ft.jit
+    def step(params, x, y):
+        ...
+
+A call of a jitted function, with no transformation active, takes these steps:
+
+1. flatten the arguments (pytrees) and build the cache key: the argument tree
+   structure, each leaf's (shape, dtype, weak_type), the static arguments, the
+   x64 mode and the device;
+2. on a miss, trace the function to a ClosedIR, lower it to StableHLO
+   (``interpreters/lowering.py``), compile it (``interpreters/xla.py``) and
+   store the executable with the device buffers of its large constants;
+3. put the leaves on the device (an Array keeps its device buffer, so it is
+   sent only once), execute, and wrap the output buffers in Arrays that stay on
+   the device until read (``np.asarray`` of one is a zero-copy view on the CPU).
+
+Under another transformation (a tracer among the arguments, or inside
+``make_ir``/another ``jit``) the call binds the ``jit_call`` primitive, whose
+params hold the traced sub-IR: ``grad(jit(f))`` differentiates the sub-IR,
+``vmap(jit(f))`` batches it, ``jit(g)`` of a function calling ``jit(f)``
+inlines it. Its rules are at the end of this module.
+
+``ft.config.update("log_compiles", True)`` logs every trace and compile with
+the reason (which argument's shape, dtype or static value changed) on the
+``functrans.jit`` logger.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
+import logging
+import time
 
 import numpy as np
 
-from . import tree_util
-from .array import _new_array
-from .core import get_aval
-from .errors import api_boundary
+from . import core, tree_util
+from .array import Array, _DELETED, _from_buffer, _has_host_value, _mark_deleted
+from .config import config
+from .core import Tracer, bind, get_aval
+from .errors import _FILTER, UnexpectedTracerError, api_boundary, filter_traceback
 from .interpreters import lowering, xla
 from .interpreters.tracing import trace_to_ir
+from .jit_call import _closure_convert, jit_call_p  # the primitive jit binds under transformations
+
+logger = logging.getLogger("functrans.jit")
+
+_x64 = config._values  # read on every call: one dict lookup instead of Config.__getattr__
 
 
-def _to_buffer(x, device):
-    return xla.device_put(np.asarray(x), device)
+_LEAF_TREEDEF = tree_util.tree_structure(0)
 
 
-def jit(fun):
-    """Compiles ``fun`` with XLA (first cut, see the module docstring)."""
-    name = getattr(fun, "__name__", "fun")
-    cache = {}
+@functools.lru_cache(maxsize=None)
+def _default_device():
+    return xla.default_device()
 
-    @functools.wraps(fun)
-    @api_boundary
-    def jitted(*args):
-        flat, in_tree = tree_util.tree_flatten(args)
+
+def _clear_default_device(name):
+    _default_device.cache_clear()
+
+
+config.on_change(_clear_default_device)
+
+
+# --- devices ------------------------------------------------------------------------------
+
+
+def devices(backend: str | None = None) -> list:
+    """The devices of ``backend`` ('cpu', 'gpu'...; default: the default backend).
+
+    Example:
+        >>> import functrans as ft
+        >>> ft.devices()[0].platform
+        'cpu'
+    """
+    return xla.devices(backend)
+
+
+def _put_leaf(x, device):
+    if type(x) is Array:
+        buf = x._buf
+        if buf is _DELETED:
+            x._value  # noqa: B018  (raises the donated-array error)
+        if buf is not None and x._dev is device:
+            return x
+        # a private copy: the buffer may be donated later, and the host value is shared
+        out = _from_buffer(xla.device_put(x._value, device, copy=True), x.aval, device, True)
+        return out
+    aval = get_aval(x)
+    value = np.asarray(x, aval.dtype)
+    return _from_buffer(xla.device_put(value, device, copy=True), aval, device, True)
+
+
+@api_boundary
+def device_put(x, device=None):
+    """``x`` (a pytree of arrays) committed to ``device`` (default: the default device).
+
+    The result's buffers live on the device; jitted functions called with it run
+    there. Reading it back (``np.asarray``) is a zero-copy view on the CPU.
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> y = ft.device_put(fnp.arange(3.0))
+        >>> y.device == ft.devices()[0], y.committed
+        (True, True)
+    """
+    device = _default_device() if device is None else device
+    return tree_util.tree_map(lambda leaf: _put_leaf(leaf, device), x)
+
+
+# --- the jitted function -------------------------------------------------------------------
+
+
+class _Trace:
+    """A traced function for one key (device-independent)."""
+
+    __slots__ = ("closed", "out_tree", "leaf_names", "donated", "hoisted", "consts")
+
+    def __init__(self, closed, out_tree, leaf_names, donated):
+        self.closed = closed
+        self.out_tree = out_tree
+        self.leaf_names = leaf_names
+        self.donated = donated
+        self.hoisted, self.consts = _closure_convert(closed)
+
+
+class _Executable:
+    """A compiled program for one key: the executable, const buffers, output types."""
+
+    __slots__ = ("exe", "const_bufs", "out_avals", "out_tree", "donated", "lowered", "device",
+                 "any_donated", "handlers", "single")
+
+    def __init__(self, exe, const_bufs, lowered, out_tree, donated, device):
+        self.exe = exe
+        self.const_bufs = const_bufs
+        self.out_avals = lowered.out_avals
+        self.out_tree = out_tree
+        self.donated = donated
+        self.any_donated = any(donated)
+        self.lowered = lowered
+        self.device = device
+        self.handlers = xla.result_handlers(self.out_avals, device)
+        self.single = out_tree == _LEAF_TREEDEF
+
+
+class Jitted:
+    """A function compiled by :func:`jit`; call it like the original function.
+
+    ``.lower(*args)`` and ``.trace(*args)`` give the stages ahead of time.
+    """
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
+                 device=None):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self._name = getattr(fun, "__name__", type(fun).__name__)
+        nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+        names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+        donate = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
+        self._params = _positional_params(fun)
+        # static arguments can be named either way, as in JAX
+        nums += tuple(self._params.index(n) for n in names if n in self._params)
+        names += tuple(self._params[i] for i in nums
+                       if 0 <= i < len(self._params) and self._params[i] not in names)
+        self._static_argnums = frozenset(nums)
+        self._static_argnames = frozenset(names)
+        if set(donate) & set(nums):
+            raise ValueError(f"jit({self._name}): an argument cannot be both static and donated "
+                             f"(static_argnums={tuple(nums)}, donate_argnums={donate})")
+        self._donate_argnums = frozenset(donate)
+        self._device = device
+        self._simple = not nums and not names
+        self._cache: dict = {}       # key -> _Executable
+        self._traces: dict = {}      # key without the device -> _Trace
+        self._last = None            # (key, leaf names) of the latest miss, for log_compiles
+        self._memo_key = self._memo = None   # the latest hit of the fast path
+
+    def __repr__(self):
+        return f"<jit({self._name})>"
+
+    def __get__(self, obj, objtype=None):
+        # a jitted method: the instance is the first argument
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+    # -- the cache key
+
+    def _flatten(self, args, kwargs):
+        """``(flat leaves, in_tree, static key, rebuild)``; rebuild(leaves) calls fun."""
+        nargs = len(args)
+        statics = []
+        if self._simple:
+            dyn_args, dyn_kwargs = args, kwargs
+        else:
+            # (a static argument not passed positionally may come by keyword or default)
+            static_pos = {i % nargs for i in self._static_argnums if -nargs <= i < nargs}
+            dyn_args = tuple(a for i, a in enumerate(args) if i not in static_pos)
+            statics = [(i, args[i]) for i in sorted(static_pos)]
+            dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
+            statics += [(k, kwargs[k]) for k in sorted(kwargs) if k in self._static_argnames]
+        static_key = tuple(statics)
+        if statics:
+            try:
+                hash(static_key)
+            except TypeError:
+                for where, v in statics:
+                    try:
+                        hash(v)
+                    except TypeError as e:
+                        what = (f"argument {where}" if isinstance(where, int)
+                                else f"argument {where!r}")
+                        raise TypeError(
+                            f"jit({self._name}): static {what} of type {type(v).__name__} is "
+                            f"not hashable ({e}); static arguments are part of the compile "
+                            "cache key. Pass a tuple instead of a list, or make the argument "
+                            "non-static (arrays must not be static).") from None
+        flat, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs) if kwargs or statics
+                                               else dyn_args)
+        return flat, in_tree, static_key, (dyn_args, dyn_kwargs, statics)
+
+    def _rebuild_call(self, in_tree, form, statics):
+        fun = self.fun
+        general = bool(form[1]) or bool(statics)
+
+        def call(*leaves):
+            dyn = tree_util.tree_unflatten(in_tree, leaves)
+            if not general:
+                return fun(*dyn)
+            dyn_args, dyn_kwargs = dyn
+            pos = dict((w, v) for w, v in statics if isinstance(w, int))
+            kw = dict((w, v) for w, v in statics if not isinstance(w, int))
+            it = iter(dyn_args)
+            n = len(dyn_args) + len(pos)
+            full = [pos[i] if i in pos else next(it) for i in range(n)]
+            return fun(*full, **dyn_kwargs, **kw)
+
+        return call
+
+    # -- calling
+
+    def __call__(self, *args, **kwargs):
+        __tracebackhide__ = True  # noqa: F841  (read by pytest and IPython)
+        try:
+            if core._state.stack:
+                return self._call_traced(args, kwargs)
+            # The dispatch fast path: positional Arrays only (the common case).
+            if not kwargs and self._simple:
+                avals = []
+                committed = self._device
+                for x in args:
+                    if type(x) is not Array:
+                        break
+                    a = x._aval
+                    avals.append(a if a is not None else x.aval)
+                    if committed is None and x._committed:
+                        committed = x._dev
+                else:
+                    device = committed if committed is not None else _default_device()
+                    in_tree = _tuple_treedef(len(args))
+                    key = (in_tree, tuple(avals), (), _x64["enable_x64"], device)
+                    # the latest key first: a tuple compare is identity checks when the
+                    # avals are the same objects (no Python __hash__ calls)
+                    if key == self._memo_key:
+                        entry = self._memo
+                    else:
+                        entry = self._cache.get(key)
+                        if entry is not None:
+                            self._memo_key, self._memo = key, entry
+                    if entry is None:
+                        entry = self._compile(key, args, in_tree, (args, {}, []), avals,
+                                              device)
+                    return _execute(entry, args, avals, device, committed is not None)
+            return self._call_general(args, kwargs)
+        except Exception as e:
+            raise e.with_traceback(filter_traceback(e.__traceback__)) if _FILTER else e
+
+    def _call_general(self, args, kwargs):
+        flat, in_tree, static_key, form = self._flatten(args, kwargs)
+        avals = []
+        committed = self._device
+        for i, x in enumerate(flat):
+            if type(x) is Array:
+                a = x._aval
+                if a is None:
+                    a = x.aval
+                if committed is None and x._committed:
+                    committed = x._dev
+            elif isinstance(x, Tracer):
+                raise UnexpectedTracerError(x)
+            else:
+                a = _arg_aval(self._name, x, i)
+            avals.append(a)
+        device = committed if committed is not None else _default_device()
+        key = (in_tree, tuple(avals), static_key, _x64["enable_x64"], device)
+        if key == self._memo_key:
+            entry = self._memo
+        else:
+            entry = self._cache.get(key)
+            if entry is None:
+                entry = self._compile(key, flat, in_tree, form, avals, device)
+            self._memo_key, self._memo = key, entry
+        return _execute(entry, flat, avals, device, committed is not None)
+
+    def _get_trace(self, key, flat, in_tree, form, avals) -> _Trace:
+        tkey = key[:4]
+        tr = self._traces.get(tkey)
+        if tr is not None:
+            return tr
+        self._log_miss("tracing", key, flat, form)
+        box = []
+        call = self._rebuild_call(in_tree, form, form[2])
+
+        def flat_fun(*leaves):
+            out = call(*leaves)
+            out_flat, out_tree = tree_util.tree_flatten(out)
+            box.append(out_tree)
+            return out_flat
+
+        closed = trace_to_ir(flat_fun, avals, f"jit({self._name})")
+        tr = _Trace(closed, box[0], self._leaf_names(form),
+                    self._donated_leaves(form, in_tree))
+        if not any(isinstance(c, Tracer) for c in closed.consts):
+            self._traces[tkey] = tr  # a trace closing over tracers is good for this call only
+        return tr
+
+    def _compile(self, key, flat, in_tree, form, avals, device) -> _Executable:
+        tr = self._get_trace(key, flat, in_tree, form, avals)
+        t0 = time.perf_counter()
+        lowered = lowering.lower_ir(tr.closed, self._name, donated=tr.donated)
+        exe = xla.compile(lowered.text, device, self._name)
+        const_bufs = [_const_buffer(c, device) for c in lowered.const_args]
+        entry = _Executable(exe, const_bufs, lowered, tr.out_tree, tr.donated, device)
+        self._cache[key] = entry
+        if config.log_compiles:
+            logger.warning("jit(%s): compiled for %s in %.1f ms", self._name, device,
+                           (time.perf_counter() - t0) * 1e3)
+        return entry
+
+    def _call_traced(self, args, kwargs):
+        from . import numpy as fnp
+        flat, in_tree, static_key, form = self._flatten(args, kwargs)
+        flat = [x if isinstance(x, (Tracer, Array)) or type(x) in core._PY_SCALARS
+                else fnp.asarray(x) for x in flat]
         avals = [get_aval(x) for x in flat]
-        key = (in_tree, tuple(avals))
-        entry = cache.get(key)
-        if entry is None:
-            out_tree_box = []
+        key = (in_tree, tuple(avals), static_key, _x64["enable_x64"])
+        tr = self._get_trace(key, flat, in_tree, form, avals)
+        outs = bind(jit_call_p, *tr.consts, *flat, closed=tr.hoisted, name=self._name)
+        return tree_util.tree_unflatten(tr.out_tree, outs)
 
-            def flat_fun(*xs):
-                out = fun(*tree_util.tree_unflatten(in_tree, xs))
-                out_flat, out_tree = tree_util.tree_flatten(out)
-                out_tree_box.append(out_tree)
-                return out_flat
+    # -- donation and names
 
-            closed = trace_to_ir(flat_fun, avals, f"jit({name})")
-            lowered = lowering.lower_ir(closed, name)
-            device = xla.default_device()
-            exe = xla.compile(lowered.text, device, name)
-            consts = [_to_buffer(c, device) for c in lowered.const_args]
-            entry = cache[key] = (exe, consts, out_tree_box[0], lowered, device)
-        exe, consts, out_tree, lowered, device = entry
-        bufs = consts + [_to_buffer(x, device) for x in flat]
-        outs = xla.execute(exe, bufs)
-        vals = [_new_array(xla.to_numpy(o), a.weak_type) for o, a in zip(outs, lowered.out_avals)]
-        return tree_util.tree_unflatten(out_tree, vals)
+    def _donated_leaves(self, form, in_tree):
+        n = in_tree.num_leaves
+        if not self._donate_argnums:
+            return (False,) * n
+        dyn_args, dyn_kwargs, statics = form
+        static_pos = [w for w, _ in statics if isinstance(w, int)]
+        flags = []
+        it = iter(dyn_args)
+        nargs = len(dyn_args) + len(static_pos)
+        for i in range(nargs):
+            if i in static_pos:
+                continue
+            donate = i in self._donate_argnums or (i - nargs) in self._donate_argnums
+            flags += [donate] * len(tree_util.tree_leaves(next(it)))
+        flags += [False] * (n - len(flags))
+        return tuple(flags)
 
-    return jitted
+    def _leaf_names(self, form):
+        dyn_args, dyn_kwargs, statics = form
+        static_pos = {w for w, _ in statics if isinstance(w, int)}
+        positions = [i for i in range(len(dyn_args) + len(static_pos)) if i not in static_pos]
+        names = []
+        for i, a in zip(positions, dyn_args):
+            base = self._params[i] if i < len(self._params) else f"args[{i}]"
+            for path, _ in tree_util.tree_flatten_with_path(a)[0]:
+                names.append(base + tree_util.keystr(path))
+        for k in sorted(dyn_kwargs):
+            for path, _ in tree_util.tree_flatten_with_path(dyn_kwargs[k])[0]:
+                names.append(k + tree_util.keystr(path))
+        return names
+
+    def _log_miss(self, what, key, flat, form):
+        if not config.log_compiles:
+            return
+        names = self._leaf_names(form)
+        in_tree, avals, static_key, x64 = key[:4]
+        sig = ", ".join(f"{n}: {a.str_short()}{'~' if a.weak_type else ''}"
+                        for n, a in zip(names, avals))
+        reason = "first call"
+        if self._last is not None:
+            reason = _explain(self._last, (key, names))
+        logger.warning("jit(%s): %s for (%s) because %s", self._name, what, sig, reason)
+        self._last = (key, names)
+
+    # -- ahead of time
+
+    @api_boundary
+    def trace(self, *args, **kwargs) -> "Traced":
+        """Traces for these arguments (shapes and dtypes matter, not values): our IR."""
+        flat, in_tree, static_key, form = self._flatten(args, kwargs)
+        avals = [_arg_aval(self._name, x, i) for i, x in enumerate(flat)]
+        key = (in_tree, tuple(avals), static_key, _x64["enable_x64"])
+        return Traced(self, self._get_trace(key, flat, in_tree, form, avals), key)
+
+    @api_boundary
+    def lower(self, *args, **kwargs) -> "Lowered":
+        """Traces and lowers for these arguments; ``.as_text()`` is the StableHLO module."""
+        return self.trace(*args, **kwargs).lower()
+
+
+class Traced:
+    """``jit(f).trace(*args)``: the traced IR; ``str()`` prints it, ``.lower()`` goes on."""
+
+    def __init__(self, jitted, tr, key):
+        self._jitted, self._trace, self._key = jitted, tr, key
+        self.ir = tr.closed
+
+    def __str__(self):
+        return str(self.ir)
+
+    __repr__ = __str__
+
+    @property
+    def out_info(self):
+        return tree_util.tree_unflatten(self._trace.out_tree, self.ir.out_avals)
+
+    def lower(self, device=None) -> "Lowered":
+        j = self._jitted
+        lowered = lowering.lower_ir(self.ir, j._name, donated=self._trace.donated)
+        return Lowered(j, self._trace, self._key, lowered, device or j._device)
+
+
+class Lowered:
+    """``jit(f).lower(*args)``: the StableHLO module; ``.compile()`` compiles it."""
+
+    def __init__(self, jitted, tr, key, lowered, device):
+        self._jitted, self._trace, self._key = jitted, tr, key
+        self._lowered, self._device = lowered, device
+
+    def as_text(self) -> str:
+        return self._lowered.text
+
+    def __str__(self):
+        return self._lowered.text
+
+    def compile(self) -> "Compiled":
+        j = self._jitted
+        device = self._device or _default_device()
+        exe = xla.compile(self._lowered.text, device, j._name)
+        const_bufs = [_const_buffer(c, device) for c in self._lowered.const_args]
+        entry = _Executable(exe, const_bufs, self._lowered, self._trace.out_tree,
+                            self._trace.donated, device)
+        j._cache.setdefault(self._key + (device,), entry)
+        return Compiled(j, entry, self._key)
+
+
+class Compiled:
+    """A compiled jitted function for one argument signature; call it with matching args."""
+
+    def __init__(self, jitted, entry, key):
+        self._jitted, self._entry, self._key = jitted, entry, key
+
+    def as_text(self) -> str:
+        return self._entry.lowered.text
+
+    @api_boundary
+    def __call__(self, *args, **kwargs):
+        j = self._jitted
+        flat, in_tree, static_key, form = j._flatten(args, kwargs)
+        avals = [_arg_aval(j._name, x, i) for i, x in enumerate(flat)]
+        key = (in_tree, tuple(avals), static_key, _x64["enable_x64"])
+        if key != self._key:
+            raise TypeError(f"jit({j._name}) compiled ahead of time for "
+                            f"{_sig(self._key[1])} was called with {_sig(avals)}; "
+                            "call the jitted function itself to compile for new types")
+        return _execute(self._entry, flat, avals, self._entry.device, False)
+
+
+def _sig(avals):
+    return "(" + ", ".join(a.str_short() for a in avals) + ")"
+
+
+def _positional_params(fun) -> list:
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _arg_aval(name, x, i):
+    try:
+        return get_aval(x)
+    except TypeError:
+        raise TypeError(f"jit({name}): argument leaf {i} of type {type(x).__name__} is not an "
+                        "array or a Python scalar; mark the argument static "
+                        "(static_argnums/static_argnames) if it is a configuration value") \
+            from None
+
+
+def _explain(old, new) -> str:
+    """Why key ``new`` missed, compared with the previous miss ``old``."""
+    (okey, _), (nkey, nnames) = old, new
+    if okey[0] != nkey[0]:
+        return f"the argument structure changed from {okey[0]} to {nkey[0]}"
+    diffs = []
+    for n, a, b in zip(nnames, okey[1], nkey[1]):
+        if a != b:
+            what = ("shape" if a.shape != b.shape else "dtype" if a.dtype != b.dtype
+                    else "weak type")
+            diffs.append(f"{n} changed {what}: {a.str_short()}{'~' * a.weak_type} -> "
+                         f"{b.str_short()}{'~' * b.weak_type}")
+    if okey[2] != nkey[2]:
+        diffs.append(f"static arguments changed: {okey[2]} -> {nkey[2]}")
+    if okey[3] != nkey[3]:
+        diffs.append(f"enable_x64 changed: {okey[3]} -> {nkey[3]}")
+    if len(okey) > 4 and len(nkey) > 4 and okey[4] != nkey[4]:
+        diffs.append(f"device changed: {okey[4]} -> {nkey[4]}")
+    return "; ".join(diffs) if diffs else "no cached entry matches (a new combination)"
+
+
+# --- execution ------------------------------------------------------------------------------
+
+
+def _const_buffer(c, device):
+    if type(c) is Array and c._buf is not None and c._buf is not _DELETED and c._dev is device:
+        return c._buf
+    return xla.device_put(np.asarray(c), device)
+
+
+@functools.lru_cache(maxsize=64)
+def _tuple_treedef(n: int):
+    return tree_util.tree_structure((0,) * n)
+
+
+def _execute(entry: _Executable, flat, avals, device, committed):
+    bufs = list(entry.const_bufs) if entry.const_bufs else []
+    donated = entry.donated if entry.any_donated else None
+    i = 0
+    for x in flat:
+        if type(x) is Array:
+            buf = x._buf
+            if buf is not None and x._dev is device and not (donated and donated[i]):
+                bufs.append(buf)
+            else:
+                bufs.append(_put_arg(x, buf, device, donated is not None and donated[i]))
+        else:
+            bufs.append(xla.device_put(np.asarray(x, avals[i].dtype), device))
+        i += 1
+    outs = xla.execute(entry.exe, bufs, entry.handlers)
+    if entry.single:
+        return _from_buffer(outs[0], entry.out_avals[0], device, committed)
+    vals = [_from_buffer(o, a, device, committed) for o, a in zip(outs, entry.out_avals)]
+    return tree_util.tree_unflatten(entry.out_tree, vals)
+
+
+def _put_arg(x: Array, buf, device, donate: bool):
+    """The device buffer for Array ``x`` that is not on ``device`` yet, or is donated."""
+    if buf is _DELETED:
+        x._value  # noqa: B018  (raises the donated-array error)
+    if donate:
+        if buf is not None and x._dev is device and not _has_host_value(x):
+            # the Array's own buffer (its aval is set: it was made by _from_buffer),
+            # shared with nobody: XLA takes it
+            x._buf = _DELETED
+            return buf
+        out = xla.device_put(x._value, device, copy=True)  # a copy: the host value may be shared
+        _mark_deleted(x)
+        return out
+    out = xla.device_put(x._value, device)
+    if buf is None:            # keep it: the next call sends nothing
+        x._buf, x._dev, x._committed = out, device, False
+    return out
+
+
+# --- the public constructor ---------------------------------------------------------------
+
+
+def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), device=None):
+    """Compiles ``fun`` with XLA: traced once per argument signature, then run compiled.
+
+    Args:
+      fun: a function of arrays (pytrees of arrays, Python scalars) returning
+        arrays or pytrees of arrays.
+      static_argnums, static_argnames: arguments passed as Python values (not
+        traced); they must be hashable, and each new value compiles anew.
+      donate_argnums: positional arguments whose buffers XLA may reuse for the
+        outputs (e.g. parameters updated by a training step); a donated array
+        cannot be used after the call.
+      device: the device to run on (default: the device of committed
+        arguments, else the default device).
+
+    Returns:
+      A :class:`Jitted` function (with ``.lower``/``.trace`` for ahead-of-time use).
+      Without ``fun``, a decorator.
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> f = ft.jit(lambda x, y: x * y + 1.0)
+        >>> f(fnp.arange(3.0), 2.0).tolist()
+        [1.0, 3.0, 5.0]
+    """
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames,
+                                 donate_argnums=donate_argnums, device=device)
+    if not callable(fun):
+        raise TypeError(f"jit: expected a function, got {type(fun).__name__}")
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, device)
+
+
+__all__ = ["jit", "Jitted", "Traced", "Lowered", "Compiled", "devices", "device_put",
+           "jit_call_p"]

@@ -178,7 +178,8 @@ class LoweringContext:
         ret_types = ", ".join(ir_type(a) for a in avals)
         lines.append(f'{inner.indent}"stablehlo.return"({", ".join(names)}) : ({ret_types}) -> ()')
         body_text = "\n".join(lines)
-        return f"{{\n{self.indent}^bb0({sig}):\n{body_text}\n{self.indent}}}"
+        header = f"{self.indent}^bb0({sig}):\n" if arg_avals else ""
+        return f"{{\n{header}{body_text}\n{self.indent}}}"
 
     def lower_ir(self, closed: ClosedIR, args) -> list:
         """Inlines a sub-IR here: its consts become constants, its outputs are returned."""
@@ -263,9 +264,6 @@ def lower_ir(closed: ClosedIR, name: str = "main", donated=None) -> Lowered:
             env[v] = a
             const_args.append(c)
             args_sig.append(f"{a}: {ir_type(v.aval)}")
-    for v, c in zip(ir.constvars, closed.consts):
-        if v not in env:
-            env[v] = ctx.constant(_host_value(c), v.aval)
     # outputs a donated input may alias: the first unclaimed output of the same type
     donated = list(donated) if donated is not None else [False] * len(ir.invars)
     claimed = set()
@@ -281,7 +279,10 @@ def lower_ir(closed: ClosedIR, name: str = "main", donated=None) -> Lowered:
                     attr = f" {{tf.aliasing_output = {j} : i32}}"
                     break
         args_sig.append(f"{a}: {ir_type(v.aval)}{attr}")
-    # the body is written after the argument names were taken
+    # the body is written after the argument names were taken: small consts first
+    for v, c in zip(ir.constvars, closed.consts):
+        if v not in env:
+            env[v] = ctx.constant(_host_value(c), v.aval)
     body_lines = lines
     _lower_eqns(ctx, ir.eqns, env)
     outs = [_read(ctx, env, v) for v in ir.outvars]

@@ -74,7 +74,10 @@ def device_put(value: np.ndarray, device, copy: bool = False):
     ext = _jax()[2]
     value = np.asarray(value)
     aval, sharding = _placement(value.shape, value.dtype, device)
-    return ext.batched_device_put(aval, sharding, [value], [device], True, copy)
+    # enable_x64: our dtypes are already canonical (functrans's own x64 mode);
+    # jax's mode must not narrow a float64 buffer to float32.
+    return ext.batched_device_put(aval, sharding, [value], [device], True, copy,
+                                  enable_x64=True)
 
 
 def buffer_device(buf):
@@ -124,11 +127,39 @@ def _summarize_compile_error(name: str, text: str, message: str) -> str:
             "(the StableHLO is available from jit(f).lower(*args).as_text())")
 
 
-def execute(executable, buffers: list) -> list:
-    """Runs ``executable`` on device buffers; returns its output buffers."""
-    return executable.execute(buffers)
+def result_handlers(out_avals, device):
+    """Per-output handlers that turn ``execute``'s results into buffers (made once
+    per executable: results consumed with them skip a Python callback per output),
+    or None where this jaxlib has no ``array_result_handler``."""
+    jax, _, ext, SingleDeviceSharding = _jax()
+    make = getattr(ext, "array_result_handler", None)
+    if make is None:
+        return None
+    from jax.core import ShapedArray as JaxShapedArray
+    sharding = SingleDeviceSharding(device)
+    try:
+        return [make(JaxShapedArray(a.shape, a.dtype), sharding, True, _skip_checks=True)
+                for a in out_avals]
+    except TypeError:  # a different signature in another jaxlib: take the generic path
+        return None
+
+
+def execute(executable, buffers: list, handlers=None) -> list:
+    """Runs ``executable`` on device buffers; returns its output buffers.
+
+    ``handlers`` (from :func:`result_handlers`) makes it faster.
+    """
+    results = executable.execute_sharded(buffers)
+    if handlers is not None:
+        return results.consume_with_handlers(handlers)
+    return [x[0] for x in results.disassemble_into_single_device_arrays()]
+
+
+def live_buffers(platform: str | None = None) -> int:
+    """How many device buffers of ``platform``'s client are alive (for leak tests)."""
+    return len(backend(platform).live_arrays())
 
 
 __all__ = ["backend", "devices", "default_device", "device_platform", "is_buffer",
            "device_put", "buffer_device", "to_numpy", "is_deleted", "block_until_ready",
-           "CompileError", "compile", "execute"]
+           "CompileError", "compile", "result_handlers", "execute", "live_buffers"]
