@@ -23,3 +23,7 @@ from .primitives.slicing import (slice, slice_in_dim, index_in_dim, dynamic_slic
                                  ScatterDimensionNumbers)
 from .primitives.control_flow import cond, switch, while_loop  # noqa: F401
 from .primitives.scan import scan, fori_loop, map  # noqa: F401,A004
+from .primitives.conv import (conv_general_dilated, conv, conv_with_general_padding,  # noqa: F401
+                              conv_transpose, conv_dimension_numbers, ConvDimensionNumbers,
+                              padtype_to_pads)
+from .primitives.windowed import reduce_window  # noqa: F401
