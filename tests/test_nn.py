@@ -381,3 +381,48 @@ def test_small_cnn_trains_under_jit(rng):
     for _ in range(40):
         model, state, _ = step(model, state, x, y)
     assert float(loss(model, x, y)) < 0.3 * l0
+
+
+def test_public_names_and_layer_input_errors(rng):
+    x = _x(rng, 3, 5)
+    _close(nn.logsumexp(x), scipy.special.logsumexp(_np(x), axis=-1), 1e-5)
+    labels = np.eye(5, dtype=np.float32)[[0, 3, 1]]
+    _close(nn.softmax_cross_entropy_with_one_hot(x, labels),
+           nn.softmax_cross_entropy(x, fnp.asarray(np.array([0, 3, 1], np.int32))), 1e-6)
+    with pytest.raises(ValueError, match=r"Linear\(4 -> 3\) expects an input whose last axis "
+                                         r"has 4 features, got shape \(5,\)"):
+        nn.Linear(4, 3, key=K)(fnp.ones(5))
+    with pytest.raises(ValueError, match=r"Conv2d\(2 -> 3\) expects 2 input channels"):
+        nn.Conv2d(2, 3, 3, key=K)(fnp.ones((4, 8, 8)))
+    with pytest.raises(ValueError, match=r"expects an input of shape \(channels, 2 spatial"):
+        nn.Conv2d(2, 3, 3, key=K)(fnp.ones((8,)))
+
+
+MNIST = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "shared",
+                                   "data", "mnist")
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir(MNIST), reason="../shared/data/mnist absent")
+def test_small_cnn_reaches_95_percent_on_mnist_under_jit():
+    from functrans import data
+    (xt, yt), (xs, ys) = data.load_mnist(MNIST, normalize=True)
+    xt, xs = np.moveaxis(xt[:10000], -1, 1), np.moveaxis(xs[:2000], -1, 1)
+    yt, ys = yt[:10000], ys[:2000]
+    k1, k2, k3 = random.split(K, 3)
+    model = nn.Sequential([nn.Conv2d(1, 8, 3, padding=1, key=k1), nn.relu, nn.MaxPool2d(2),
+                           nn.Conv2d(8, 16, 3, padding=1, key=k2), nn.relu, nn.MaxPool2d(2),
+                           nn.Flatten(), nn.Linear(16 * 7 * 7, 10, key=k3)])
+    tx = optim.adam(3e-3)
+    state = tx.init(model)
+
+    @jit
+    def step(m, s, x, y):
+        g = ft.grad(lambda m: fnp.mean(nn.softmax_cross_entropy(ft.vmap(m)(x), y)))(m)
+        u, s = tx.update(g, s, m)
+        return optim.apply_updates(m, u), s
+
+    for epoch in range(2):
+        for xb, yb in data.batches(xt, yt, 64, key=random.fold_in(K, epoch), drop_last=True):
+            model, state = step(model, state, xb, yb)
+    acc = float(nn.accuracy(jit(ft.vmap(model))(fnp.asarray(xs)), fnp.asarray(ys)))
+    assert acc >= 0.95, acc

@@ -49,6 +49,11 @@ class Linear(Module):
         self.in_features, self.out_features = int(in_features), int(out_features)
 
     def __call__(self, x, *, key=None):
+        shape = fnp.shape(x)
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features} -> {self.out_features}) expects an "
+                             f"input whose last axis has {self.in_features} features, got shape "
+                             f"{shape}")
         y = x @ self.weight
         return y if self.bias is None else y + self.bias
 
@@ -138,6 +143,10 @@ class Conv(Module):
     def __call__(self, x, *, key=None):
         n = self.num_spatial_dims
         xb, had_batch = _batched(x, n, type(self).__name__)
+        if fnp.shape(xb)[1] != self.in_channels:
+            raise ValueError(f"{type(self).__name__}({self.in_channels} -> {self.out_channels}) "
+                             f"expects {self.in_channels} input channels (channels first: "
+                             f"(C, {', '.join(_SPATIAL[n])})), got shape {fnp.shape(x)}")
         y = lax.conv_general_dilated(xb, self.weight, self.stride, self.padding,
                                      rhs_dilation=self.dilation, dimension_numbers=_dn(n),
                                      feature_group_count=self.groups)

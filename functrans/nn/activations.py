@@ -67,6 +67,11 @@ def log_softmax(x, axis: int = -1):
     return special.log_softmax(x, axis=axis)
 
 
+def logsumexp(x, axis: int = -1, keepdims: bool = False):
+    """log(sum(exp(x))) along ``axis``, without overflow."""
+    return special.logsumexp(x, axis=axis, keepdims=keepdims)
+
+
 def one_hot(labels, num_classes: int, dtype=np.float32):
     """``labels`` (ints) as one-hot vectors along a new last axis."""
     labels = fnp.asarray(labels)
@@ -74,4 +79,4 @@ def one_hot(labels, num_classes: int, dtype=np.float32):
 
 
 __all__ = ["relu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus", "silu", "swish", "gelu",
-           "softmax", "log_softmax", "one_hot"]
+           "softmax", "log_softmax", "logsumexp", "one_hot"]

@@ -34,6 +34,15 @@ def softmax_cross_entropy(logits, labels, label_smoothing: float = 0.0):
     return -fnp.sum(labels * special.log_softmax(logits, axis=-1), axis=-1)
 
 
+def softmax_cross_entropy_with_one_hot(logits, one_hot_labels, label_smoothing: float = 0.0):
+    """Cross-entropy against one-hot (or soft) labels of the logits' shape."""
+    logits, one_hot_labels = fnp.asarray(logits), fnp.asarray(one_hot_labels)
+    if one_hot_labels.shape != logits.shape:
+        raise ValueError(f"softmax_cross_entropy_with_one_hot: labels of shape "
+                         f"{one_hot_labels.shape} must have the logits' shape {logits.shape}")
+    return softmax_cross_entropy(logits, one_hot_labels.astype(logits.dtype), label_smoothing)
+
+
 def binary_cross_entropy_with_logits(logits, labels):
     """``-(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))`` = ``softplus(z) - y z``, stable."""
     return softplus(logits) - labels * logits
@@ -62,5 +71,5 @@ def accuracy(logits, labels):
     return fnp.mean((fnp.argmax(logits, axis=-1) == labels).astype(np.float32))
 
 
-__all__ = ["softmax_cross_entropy", "binary_cross_entropy_with_logits", "mse", "huber",
+__all__ = ["softmax_cross_entropy", "softmax_cross_entropy_with_one_hot", "binary_cross_entropy_with_logits", "mse", "huber",
            "l2_loss", "accuracy"]

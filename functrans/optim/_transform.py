@@ -19,7 +19,7 @@ from typing import Any, Callable, NamedTuple, Union
 import numpy as np
 
 from .. import numpy as fnp
-from ..tree_util import tree_leaves, tree_map
+from ..tree_util import tree_leaves, tree_map, tree_structure
 
 Schedule = Callable[[Any], Any]
 ScalarOrSchedule = Union[float, Schedule]
@@ -34,6 +34,41 @@ class GradientTransformation(NamedTuple):
 
 class EmptyState(NamedTuple):
     """The state of a stateless transformation."""
+
+
+def check_hyper(name: str, **values) -> None:
+    """Raises a ValueError for an invalid hyper-parameter (schedules are checked when used)."""
+    for k, v in values.items():
+        if callable(v) or v is None:
+            continue
+        v = float(v)
+        if k in ("b1", "b2", "decay", "momentum") and not 0.0 <= v < 1.0:
+            raise ValueError(f"{name}: {k} must be in [0, 1), got {v}")
+        if k in ("learning_rate", "eps", "weight_decay", "initial_accumulator_value") and v < 0:
+            raise ValueError(f"{name}: {k} must be non-negative, got {v}")
+
+
+def _check_trees(what: str, updates, params) -> None:
+    """A clear error when the gradients' tree differs from the parameters' tree."""
+    from ..tree_util import keystr, tree_flatten_with_path
+    if params is None or tree_structure(updates) == tree_structure(params):
+        return
+    a = {keystr(p) for p, _ in tree_flatten_with_path(updates)[0]}
+    b = {keystr(p) for p, _ in tree_flatten_with_path(params)[0]}
+    only_u, only_p = sorted(a - b)[:10], sorted(b - a)[:10]
+    detail = "; ".join(x for x in [
+        f"only in the gradients: {', '.join(only_u)}" if only_u else "",
+        f"only in the parameters: {', '.join(only_p)}" if only_p else ""] if x) or \
+        "the same leaves in a different structure (e.g. a list vs a tuple, or static fields)"
+    raise ValueError(f"{what}: the gradients/updates do not have the parameters' tree structure "
+                     f"({detail})")
+
+
+def _scalar_schedule_value(v):
+    shape = fnp.shape(v)
+    if shape != ():
+        raise ValueError(f"a learning-rate schedule must return a scalar, got shape {shape}")
+    return v
 
 
 def _zeros_like_tree(tree, dtype=None):
@@ -66,6 +101,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
         return tuple(t.init(params) for t in transforms)
 
     def update(updates, state, params=None):
+        _check_trees("optimizer update", updates, params)
         if len(state) != len(transforms):
             raise ValueError(f"chain: the state has {len(state)} entries for {len(transforms)} "
                              "transformations; was it made by this optimizer's init?")
@@ -80,6 +116,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 def apply_updates(params, updates):
     """``params + updates`` leafwise, keeping each parameter's dtype."""
+    _check_trees("apply_updates", updates, params)
     def add(p, u):
         if u is None:
             return p
@@ -113,7 +150,7 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
         return ScaleByScheduleState(_count0())
 
     def update(updates, state, params=None):
-        s = schedule(state.count)
+        s = _scalar_schedule_value(schedule(state.count))
         return tree_map(lambda u: u * fnp.asarray(s).astype(fnp.asarray(u).dtype), updates), \
             ScaleByScheduleState(_inc(state.count))
     return GradientTransformation(init, update)
@@ -200,7 +237,7 @@ class ScaleByRssState(NamedTuple):
     sum_of_squares: Any
 
 
-def scale_by_adagrad(initial_accumulator_value: float = 0.1, eps: float = 1e-7):
+def scale_by_adagrad(initial_accumulator_value: float = 0.0, eps: float = 1e-10):
     """Adagrad: ``g / (sqrt(sum of all g**2) + eps)``."""
     def init(params):
         return ScaleByRssState(tree_map(lambda p: fnp.full_like(p, initial_accumulator_value),
