@@ -47,3 +47,19 @@ def x64():
 def rng():
     """A numpy Generator with a fixed seed."""
     return np.random.default_rng(0)
+
+
+def shared_data_dir(name: str):
+    """Where ../shared/data/<name> is: $FUNCTRANS_SHARED_DATA/<name>, the repository's
+    ../shared/data/<name>, or /work/shared/data/<name> (a clone elsewhere on this machine);
+    None if none exists (the tests that need it then skip, saying so)."""
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates = [os.path.join(os.environ.get("FUNCTRANS_SHARED_DATA", ""), name)
+                  if os.environ.get("FUNCTRANS_SHARED_DATA") else None,
+                  os.path.join(here, "..", "..", "shared", "data", name),
+                  os.path.join("/work", "shared", "data", name)]
+    for c in candidates:
+        if c and os.path.isdir(c):
+            return c
+    return None

@@ -11,11 +11,12 @@ import pytest
 import functrans.random as fr
 from functrans import data
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-MNIST = os.path.join(SHARED, "mnist")
-FASHION = os.path.join(SHARED, "fashion-mnist")
+from conftest import shared_data_dir
 
-needs_mnist = pytest.mark.skipif(not os.path.isdir(MNIST),
+MNIST = shared_data_dir("mnist")
+FASHION = shared_data_dir("fashion-mnist")
+
+needs_mnist = pytest.mark.skipif(MNIST is None,
                                  reason="../shared/data/mnist is not present on this machine")
 
 
@@ -45,7 +46,7 @@ def test_mnist_normalize_flatten():
     assert abs(xt.mean()) < 0.01 and abs(xt.std() - 1.0) < 0.01
 
 
-@pytest.mark.skipif(not os.path.isdir(FASHION), reason="../shared/data/fashion-mnist absent")
+@pytest.mark.skipif(FASHION is None, reason="../shared/data/fashion-mnist absent")
 def test_fashion_mnist_with_checksums():
     (xt, yt), (xs, ys) = data.load_mnist(FASHION, kind="fashion_mnist", verify=True)
     assert yt[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]

@@ -11,6 +11,7 @@ import functrans as ft
 import functrans.numpy as fnp
 from functrans import nn, optim, random
 from functrans.jit import jit
+from conftest import shared_data_dir
 
 
 def _np(x):
@@ -398,11 +399,10 @@ def test_public_names_and_layer_input_errors(rng):
         nn.Conv2d(2, 3, 3, key=K)(fnp.ones((8,)))
 
 
-MNIST = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "shared",
-                                   "data", "mnist")
+MNIST = shared_data_dir("mnist")
 
 
-@pytest.mark.skipif(not __import__("os").path.isdir(MNIST), reason="../shared/data/mnist absent")
+@pytest.mark.skipif(MNIST is None, reason="../shared/data/mnist absent")
 def test_small_cnn_reaches_95_percent_on_mnist_under_jit():
     from functrans import data
     (xt, yt), (xs, ys) = data.load_mnist(MNIST, normalize=True)
