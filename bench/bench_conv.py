@@ -9,6 +9,9 @@ Workloads (NHWC input, HWIO kernel, stride 1, "SAME" padding, float32; see
 bench/README.md for the method):
   conv/28x28x1->32:   (128, 28, 28, 1) x (3, 3, 1, 32), the first layer of a small CNN
   conv/14x14x32->64:  (128, 14, 14, 32) x (3, 3, 32, 64), its second layer
+  conv/cnn_train_step: a jitted SGD step of conv3x3·32, relu, maxpool2, conv3x3·64,
+                      relu, maxpool2, dense128, relu, dense10 on 28x28x1 NHWC, batch 64
+                      (functrans.jit vs jax.jit, torch eager and torch.compile)
 Peers: ``functrans`` (eager), ``functrans_jit`` (``jit`` of the same call,
 compiled in the factory: XLA's CPU convolution), ``jax`` eager, ``jax_jit``, and
 ``torch`` (``torch.nn.functional.conv2d`` on NCHW tensors: the layout
@@ -104,6 +107,127 @@ def _torch(name, nchw):
     return factory
 
 
+# --------------------------------------------------------------- the CNN training step
+
+CNN_BATCH = 64
+
+
+def _cnn_data():
+    rng = np.random.default_rng(1)
+
+    def w(*shape, fan):
+        return (rng.standard_normal(shape) / np.sqrt(fan)).astype(np.float32)
+
+    params = [w(3, 3, 1, 32, fan=9), np.zeros(32, np.float32),
+              w(3, 3, 32, 64, fan=288), np.zeros(64, np.float32),
+              w(7 * 7 * 64, 128, fan=3136), np.zeros(128, np.float32),
+              w(128, 10, fan=128), np.zeros(10, np.float32)]
+    x = rng.standard_normal((CNN_BATCH, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 10, CNN_BATCH).astype(np.int32)
+    return params, x, y
+
+
+def _cnn_loss(np_like, conv, pool, log_softmax, take, params, x, y):
+    c1, b1, c2, b2, w3, b3, w4, b4 = params
+    h = pool(np_like.maximum(conv(x, c1) + b1, 0.0))
+    h = pool(np_like.maximum(conv(h, c2) + b2, 0.0))
+    h = h.reshape(h.shape[0], -1)
+    h = np_like.maximum(h @ w3 + b3, 0.0)
+    logp = log_softmax(h @ w4 + b4)
+    return -np_like.mean(take(logp, y))
+
+
+def cnn_functrans():
+    import functrans as ft
+    import functrans.numpy as fnp
+    from functrans import lax, nn
+    params, x, y = _cnn_data()
+    p = [fnp.asarray(a) for a in params]
+    x, y = fnp.asarray(x), fnp.asarray(y)
+
+    def conv(a, k):
+        return lax.conv_general_dilated(a, k, (1, 1), "SAME", dimension_numbers=DN)
+
+    def pool(a):
+        return lax.reduce_window(a, -np.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    def take(logp, y):
+        return fnp.take_along_axis(logp, y[:, None], axis=1)
+
+    def loss(p):
+        return _cnn_loss(fnp, conv, pool, nn.log_softmax, take, p, x, y)
+
+    @ft.jit
+    def step(p):
+        g = ft.grad(loss)(p)
+        return [a - 0.01 * b for a, b in zip(p, g)]
+    step(p)
+    return lambda: np.asarray(step(p)[0])
+
+
+def cnn_jax():
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        raise Skip("jax is not installed")
+    params, x, y = _cnn_data()
+    cpu = jax.devices("cpu")[0]
+    p = [jax.device_put(a, cpu) for a in params]
+    x, y = jax.device_put(x, cpu), jax.device_put(y, cpu)
+
+    def conv(a, k):
+        return jax.lax.conv_general_dilated(a, k, (1, 1), "SAME", dimension_numbers=DN)
+
+    def pool(a):
+        return jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1),
+                                     "VALID")
+
+    def take(logp, y):
+        return jnp.take_along_axis(logp, y[:, None], axis=1)
+
+    def loss(p):
+        return _cnn_loss(jnp, conv, pool, jax.nn.log_softmax, take, p, x, y)
+
+    @jax.jit
+    def step(p):
+        g = jax.grad(loss)(p)
+        return [a - 0.01 * b for a, b in zip(p, g)]
+    step(p)[0].block_until_ready()
+    return lambda: np.asarray(step(p)[0].block_until_ready())
+
+
+def _cnn_torch(compiled):
+    def factory():
+        try:
+            import torch
+        except ImportError:
+            raise Skip("torch is not installed")
+        params, x, y = _cnn_data()
+        p = [torch.from_numpy(a.copy()).requires_grad_(True) for a in params]
+        x, y = torch.from_numpy(x), torch.from_numpy(y).long()
+        F = torch.nn.functional
+
+        def step():
+            c1, b1, c2, b2, w3, b3, w4, b4 = p
+            h = x.permute(0, 3, 1, 2)
+            h = F.max_pool2d(F.relu(F.conv2d(h, c1.permute(3, 2, 0, 1), b1, padding=1)), 2)
+            h = F.max_pool2d(F.relu(F.conv2d(h, c2.permute(3, 2, 0, 1), b2, padding=1)), 2)
+            h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)
+            h = F.relu(h @ w3 + b3)
+            loss = F.cross_entropy(h @ w4 + b4, y)
+            gs = torch.autograd.grad(loss, p)
+            return [a.detach() - 0.01 * g for a, g in zip(p, gs)]
+        if compiled:
+            try:
+                step = torch.compile(step)
+                step()
+            except Exception as e:  # no compiler toolchain on the machine
+                raise Skip(f"torch.compile failed: {type(e).__name__}")
+        return lambda: step()[0].numpy()
+    return factory
+
+
 WORKLOADS = [
     Workload(name, {"functrans": functrans_eager(name), "functrans_jit": functrans_jit(name),
                     "jax": _jax(name, False), "jax_jit": _jax(name, True),
@@ -112,6 +236,12 @@ WORKLOADS = [
                          "stride 1, SAME, float32",
              rtol=1e-3, atol=1e-4)
     for name in SHAPES
+] + [
+    Workload("conv/cnn_train_step", {"functrans": cnn_functrans, "jax": cnn_jax,
+                                     "torch": _cnn_torch(False),
+                                     "torch.compile": _cnn_torch(True)},
+             description="jitted SGD step: conv3x3x32, relu, maxpool2, conv3x3x64, relu, maxpool2, "
+                         "dense128, relu, dense10; 28x28x1 NHWC, batch 64", rtol=1e-3, atol=1e-4),
 ]
 
 
