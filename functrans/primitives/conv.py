@@ -319,6 +319,24 @@ def window_view(x: np.ndarray, axes, window, strides, window_dilation, out_sizes
     return np.lib.stride_tricks.as_strided(x, tuple(shape), tuple(st), writeable=False)
 
 
+# With few input channels (a first layer on images), copying the im2col matrix one kernel
+# tap at a time (one strided slice per tap) is ~4x faster than reshaping the window view,
+# whose innermost axes are then tiny; with many channels the window view wins.
+_FEW_CHANNELS = 4
+
+
+def _im2col_by_taps(x, win, strides, rhs_dilation, out_sp, kdim):
+    """The (N * prod(out), prod(win) * C) im2col matrix of channels-last ``x``, tap by tap."""
+    n, c = x.shape[0], x.shape[-1]
+    cols = np.empty((n,) + tuple(out_sp) + (kdim,), x.dtype)
+    for k, tap in enumerate(np.ndindex(*win)):
+        idx = (slice(None),) + tuple(
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, d, o, s in zip(tap, rhs_dilation, out_sp, strides)) + (slice(None),)
+        cols[..., k * c:(k + 1) * c] = x[idx]
+    return cols.reshape(-1, kdim)
+
+
 @conv_general_dilated_p.def_impl
 def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
                dimension_numbers, feature_group_count, batch_group_count,
@@ -351,7 +369,10 @@ def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
         m = math.prod(out_sp)
         if g == 1 and b == 1:
             # rows (n, *out); columns (*K, C) to match w's (*K, I) rows
-            cols = np.moveaxis(patches, 1 + nsp, -1).reshape(n * m, kdim)
+            if c <= _FEW_CHANNELS:
+                cols = _im2col_by_taps(x, win, window_strides, rhs_dilation, out_sp, kdim)
+            else:
+                cols = np.moveaxis(patches, 1 + nsp, -1).reshape(n * m, kdim)
             res = np.dot(cols, w.reshape(kdim, o))
         elif g > 1:
             # (G, n*m, K*Cg) @ (G, K*Cg, Og)
