@@ -69,6 +69,14 @@ def test_exact_resume_after_a_kill(tmp_path):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))   # bitwise
 
 
+def test_example_saves_the_loss_curve_as_png(tmp_path):
+    r = _run(*_example(tmp_path / "run", "--steps", "20"))
+    assert r.returncode == 0, r.stderr
+    png = tmp_path / "run" / "loss.png"
+    assert f"loss curve: {png}" in r.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+
+
 def test_bad_input_gives_a_message_and_no_traceback(tmp_path):
     r = _run("functrans.examples.mnist", "--data-dir", str(tmp_path / "none"), "--epochs", "1")
     assert r.returncode == 2 and "error: load_mnist" in r.stderr and "Traceback" not in r.stderr
