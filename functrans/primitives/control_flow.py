@@ -597,20 +597,20 @@ def _while_batch(args, bdims, *, cond_ir, body_ir, cond_nconsts, body_nconsts):
     carry_avals0 = [get_aval(x) for x in carry]
     # which carries become batched: a fixed point of the body
     for _ in range(len(carry) + 1):
-        avals = _batched_avals(carry_avals0, carry_d, batched, size)
+        avals = batched_avals(carry_avals0, carry_d, batched, size)
         _, _, out_d = batch_trace(body_ir, size, [get_aval(x) for x in bc] + avals,
                                   bc_d + [0 if b else None for b in batched])
         new = [b or d is not None for b, d in zip(batched, out_d)]
         if new == batched:
             break
         batched = new
-    avals = _batched_avals(carry_avals0, carry_d, batched, size)
+    avals = batched_avals(carry_avals0, carry_d, batched, size)
     _, _, pred_d = batch_trace(cond_ir, size, [get_aval(x) for x in cc] + avals,
                                cc_d + [0 if b else None for b in batched])
     pred_batched = pred_d[0] is not None
     if pred_batched:
         batched = [True] * len(carry)
-        avals = _batched_avals(carry_avals0, carry_d, batched, size)
+        avals = batched_avals(carry_avals0, carry_d, batched, size)
     carry = [move_bdim(x, d, 0, size) if b else x for x, d, b in zip(carry, carry_d, batched)]
     carry_bd = [0 if b else None for b in batched]
     cond_b, cond_consts, _ = batch_trace(cond_ir, size, [get_aval(x) for x in cc] + avals,
@@ -630,7 +630,9 @@ def _while_batch(args, bdims, *, cond_ir, body_ir, cond_nconsts, body_nconsts):
     return outs, carry_bd
 
 
-def _batched_avals(avals, bdims, batched, size):
+def batched_avals(avals, bdims, batched, size):
+    """The avals of loop carries with their batch axes at 0 where ``batched``
+    (broadcast to ``size`` where the value had none)."""
     out = []
     for a, d, b in zip(avals, bdims, batched):
         if b and d is None:

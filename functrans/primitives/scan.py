@@ -33,8 +33,8 @@ from ..interpreters.lowering import i64_array
 from ..interpreters.reverse import is_undefined
 from ..interpreters.tracing import IRBuilder, IRTrace
 from ..ir import IR, ClosedIR
-from .control_flow import (_cast_carry, _trace_carry_fun, as_value, batch_trace, flatten_values,
-                           run_ir, trace_flat, transpose_partial, while_loop)
+from .control_flow import (_cast_carry, _trace_carry_fun, as_value, batch_trace, batched_avals,
+                           flatten_values, run_ir, trace_flat, transpose_partial, while_loop)
 
 scan_p = Primitive("scan", multiple_results=True)
 
@@ -372,19 +372,10 @@ def _scan_batch(args, bdims, *, body, num_consts, num_carry, length, reverse, un
     x_avals = [ShapedArray(get_aval(x).shape[1:], get_aval(x).dtype) for x in xs]
     batched = [d is not None for d in k_d]
 
+    init_avals = [get_aval(c) for c in init]
+
     def carry_avals():
-        out = []
-        for c, d, b in zip(init, k_d, batched):
-            a = get_aval(c)
-            if b and d is None:
-                out.append(ShapedArray((size,) + a.shape, a.dtype, a.weak_type))
-            elif b:
-                shape = list(a.shape)
-                shape.insert(0, shape.pop(d))
-                out.append(ShapedArray(tuple(shape), a.dtype, a.weak_type))
-            else:
-                out.append(a)
-        return out
+        return batched_avals(init_avals, k_d, batched, size)
 
     for _ in range(nk + 1):
         k_bd = [0 if b else None for b in batched]
