@@ -395,6 +395,13 @@ def test_public_names_and_layer_input_errors(rng):
         nn.Linear(4, 3, key=K)(fnp.ones(5))
     with pytest.raises(ValueError, match=r"Conv2d\(2 -> 3\) expects 2 input channels"):
         nn.Conv2d(2, 3, 3, key=K)(fnp.ones((4, 8, 8)))
+    with pytest.raises(ValueError, match=r"LayerNorm\(6,\) normalises the trailing axes of "
+                                         r"shape \(6,\), but got an input of shape \(3, 5\)"):
+        nn.LayerNorm(6)(x)
+    with pytest.raises(ValueError, match="RMSNorm"):
+        nn.RMSNorm((2, 5))(x)
+    with pytest.raises(TypeError, match="integer ids"):
+        nn.Embedding(4, 2, key=K)(fnp.ones(3))
     with pytest.raises(ValueError, match=r"expects an input of shape \(channels, 2 spatial"):
         nn.Conv2d(2, 3, 3, key=K)(fnp.ones((8,)))
 

@@ -305,7 +305,17 @@ class Embedding(Module):
         self.weight = random.normal(key, (num_embeddings, embedding_dim), dtype)
 
     def __call__(self, ids, *, key=None):
+        dt = fnp.asarray(ids).dtype
+        if dt.kind not in "iu":
+            raise TypeError(f"Embedding expects integer ids, got dtype {dt}")
         return fnp.take(self.weight, ids, axis=0)
+
+
+def _check_trailing(what, shape, x):
+    xs = tuple(fnp.shape(x))
+    if xs[len(xs) - len(shape):] != tuple(shape) or len(xs) < len(shape):
+        raise ValueError(f"{what}{tuple(shape)} normalises the trailing axes of shape "
+                         f"{tuple(shape)}, but got an input of shape {xs}")
 
 
 class LayerNorm(Module):
@@ -324,6 +334,7 @@ class LayerNorm(Module):
         self.bias = fnp.zeros(self.shape, dtype) if use_bias else None
 
     def __call__(self, x, *, key=None):
+        _check_trailing("LayerNorm", self.shape, x)
         axes = tuple(range(-len(self.shape), 0))
         mean = fnp.mean(x, axis=axes, keepdims=True)
         var = fnp.var(x, axis=axes, keepdims=True)
@@ -348,6 +359,7 @@ class RMSNorm(Module):
         self.weight = fnp.ones(self.shape, dtype) if use_weight else None
 
     def __call__(self, x, *, key=None):
+        _check_trailing("RMSNorm", self.shape, x)
         axes = tuple(range(-len(self.shape), 0))
         y = x * lax.rsqrt(fnp.mean(x * x, axis=axes, keepdims=True) + self.eps)
         return y if self.weight is None else y * self.weight
