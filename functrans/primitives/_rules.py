@@ -8,6 +8,8 @@ weak scalars for ``lax`` wrappers.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -68,8 +70,29 @@ def elementwise_shape(op: str, avals) -> tuple:
 
 
 def weak_scalar(x, dtype) -> Array:
-    """A Python scalar as a 0-d weakly typed Array of ``dtype``."""
-    return _new_array(np.asarray(x, dtype), True)
+    """A Python scalar as a 0-d weakly typed Array of ``dtype``.
+
+    Arrays are immutable, so one Array per (value, dtype) is shared: ``x * 0.5``
+    in a loop, and the constants jvp rules use, are not rebuilt on every call.
+    """
+    return scalar_constant(x, dtype, True)
+
+
+_SCALARS: dict = {}
+
+
+def scalar_constant(x, dtype, weak: bool) -> Array:
+    """A shared 0-d Array holding the Python scalar ``x`` as ``dtype`` (see weak_scalar)."""
+    t = type(x)
+    # the sign tells 0.0 from -0.0, which compare (and hash) equal; NaN never hits
+    key = (t, x, dtype, weak, t is float and math.copysign(1.0, x) < 0)
+    a = _SCALARS.get(key)
+    if a is None:
+        a = _new_array(np.asarray(x, dtype), weak)
+        if len(_SCALARS) >= 4096:
+            _SCALARS.clear()
+        _SCALARS[key] = a
+    return a
 
 
 def lax_operands(*args):

@@ -44,6 +44,7 @@ from ..core import bind, get_aval
 from ..interpreters.jvp import Zero, add_tangents, defjvp_zero, instantiate, tangent_aval
 from ..interpreters.reverse import is_undefined, unbroadcast_scalar
 from . import elementwise as ew
+from ._rules import scalar_constant
 from .shape import broadcast_in_dim
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -51,6 +52,8 @@ from .shape import broadcast_in_dim
 
 def _const(ref, value):
     """A rank-0 constant of ``ref``'s dtype (not weak, so it never weakens a tangent)."""
+    if type(value) in (int, float, bool):
+        return scalar_constant(value, get_aval(ref).dtype, False)
     return _new_array(np.asarray(value, get_aval(ref).dtype), False)
 
 
