@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 
 from . import tree_util
-from .core import Tracer, check_output, get_aval
+from .core import Tracer, check_output, get_aval, input_aval
 from .errors import api_boundary
 from .interpreters.jvp import check_differentiable_input, instantiate, jvp_flat
 from .interpreters.reverse import linearize_flat, vjp_flat
@@ -41,6 +41,10 @@ def _static_args(fun_name, args, kwargs, static_argnums, static_argnames):
     return dyn_args, dyn_kwargs, call
 
 
+_STATIC_HINT = ("; pass it as a static argument (static_argnums) if it is a configuration "
+                "value")
+
+
 def make_ir(fun, *, static_argnums=(), static_argnames=(), return_shape=False):
     """Returns a function that traces ``fun`` and returns its IR (a ClosedIR).
 
@@ -66,7 +70,8 @@ def make_ir(fun, *, static_argnums=(), static_argnames=(), return_shape=False):
         dyn_args, dyn_kwargs, call = _static_args("make_ir", args, kwargs, static_argnums,
                                                   static_argnames)
         flat, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
-        in_avals = [_arg_aval(x, i) for i, x in enumerate(flat)]
+        in_avals = [input_aval(f"make_ir({name})", x, i, _STATIC_HINT)
+                    for i, x in enumerate(flat)]
         out_tree_box = []
 
         def flat_fun(*tracers):
@@ -83,15 +88,6 @@ def make_ir(fun, *, static_argnums=(), static_argnames=(), return_shape=False):
         return closed
 
     return ir_maker
-
-
-def _arg_aval(x, i):
-    try:
-        return get_aval(x)
-    except TypeError:
-        raise TypeError(f"argument {i} of type {type(x).__name__} is not an array or a Python "
-                        "scalar; pass it as a static argument (static_argnums) if it is a "
-                        "configuration value") from None
 
 
 # --- automatic differentiation ---------------------------------------------------------------
@@ -112,11 +108,7 @@ def _as_values(flat, what):
     from . import numpy as fnp
     out = []
     for i, x in enumerate(flat):
-        try:
-            get_aval(x)
-        except TypeError:
-            raise TypeError(f"{what}: argument leaf {i} of type {type(x).__name__} is not an "
-                            "array or a Python scalar") from None
+        input_aval(what, x, i)
         out.append(x if isinstance(x, Tracer) else fnp.asarray(x))
     return out
 

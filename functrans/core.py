@@ -105,6 +105,15 @@ def get_aval(x) -> ShapedArray:
                     "Array, a numpy array or a Python scalar")
 
 
+def input_aval(what: str, x, i: int, hint: str = "") -> ShapedArray:
+    """The aval of input leaf ``i``, or a TypeError naming ``what`` if it is not an array value."""
+    try:
+        return get_aval(x)
+    except TypeError:
+        raise TypeError(f"{what}: argument leaf {i} of type {type(x).__name__} is not an array "
+                        f"or a Python scalar{hint}") from None
+
+
 def check_output(what: str, o, i: int) -> None:
     """Raises a TypeError naming ``what`` if output ``i`` is not an array value."""
     try:
@@ -296,24 +305,11 @@ class Trace:
         raise NotImplementedError
 
 
-def find_top_trace(args) -> Optional[Trace]:
-    """The Trace that must handle a primitive applied to ``args`` (None: eager)."""
-    top = _state.dynamic
-    for x in args:
-        if isinstance(x, Tracer):
-            main = x._trace.main
-            if not main.alive:
-                raise UnexpectedTracerError(x)
-            if top is None or main.level > top.level:
-                top = main
-    return None if top is None else top.trace
-
-
 def bind(prim: Primitive, *args, **params):
     """Applies ``prim`` to ``args``: evaluates it eagerly or hands it to a trace."""
-    # This is find_top_trace inlined: bind runs for every primitive, and under
-    # reverse mode most binds are eager ones on host arrays, made while a
-    # trace is active (the primal computations of the JVP rules).
+    # The innermost trace is found inline (no helper call): bind runs for every
+    # primitive, and under reverse mode most binds are eager ones on host
+    # arrays, made while a trace is active (the primal computations of the JVP rules).
     if _state.stack:
         top = _state.dynamic
         for x in args:

@@ -39,7 +39,7 @@ import numpy as np
 from . import core, tree_util
 from .array import Array, _DELETED, _from_buffer, _has_host_value, _mark_deleted
 from .config import config
-from .core import Tracer, bind, get_aval
+from .core import Tracer, bind, get_aval, input_aval
 from .errors import _FILTER, UnexpectedTracerError, api_boundary, filter_traceback
 from .interpreters import lowering, xla
 from .interpreters.tracing import trace_to_ir
@@ -495,13 +495,8 @@ def _positional_params(fun) -> list:
 
 
 def _arg_aval(name, x, i):
-    try:
-        return get_aval(x)
-    except TypeError:
-        raise TypeError(f"jit({name}): argument leaf {i} of type {type(x).__name__} is not an "
-                        "array or a Python scalar; mark the argument static "
-                        "(static_argnums/static_argnames) if it is a configuration value") \
-            from None
+    return input_aval(f"jit({name})", x, i, "; mark the argument static (static_argnums/"
+                      "static_argnames) if it is a configuration value")
 
 
 def _explain(old, new) -> str:

@@ -62,11 +62,7 @@ def flatten_values(tree, what: str):
     leaves, treedef = tree_util.tree_flatten(tree)
     out = []
     for i, x in enumerate(leaves):
-        try:
-            get_aval(x)
-        except TypeError:
-            raise TypeError(f"{what}: leaf {i} of the operands is a {type(x).__name__}, not an "
-                            "array or a Python scalar") from None
+        core.input_aval(what, x, i)
         out.append(as_value(x))
     return out, treedef
 
