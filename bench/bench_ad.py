@@ -92,18 +92,24 @@ SIZES = (784, 512, 512, 10)
 BATCH = 128
 
 
-def _mlp_data():
-    rng = np.random.default_rng(0)
+def mlp_data(sizes=SIZES, batch=BATCH, seed=0):
+    """Parameters ``[w0, b0, w1, b1, ...]``, inputs and one-hot labels of an MLP
+    (shared with bench_jit.py)."""
+    rng = np.random.default_rng(seed)
     params = []
-    for m, n in zip(SIZES[:-1], SIZES[1:]):
+    for m, n in zip(sizes[:-1], sizes[1:]):
         params.append((rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32))
         params.append(np.zeros(n, np.float32))
-    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
-    labels = np.eye(SIZES[-1], dtype=np.float32)[rng.integers(0, SIZES[-1], BATCH)]
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    labels = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
     return params, x, labels
 
 
 def mlp_loss(np_like, logsumexp, params, x, labels):
+    """Softmax cross-entropy of a tanh MLP (params: [w0, b0, w1, b1, ...]).
+
+    Works on a batch (x: (B, n)) and on one example (x: (n,)).
+    """
     h = x
     for i in range(0, len(params) - 2, 2):
         h = np_like.tanh(h @ params[i] + params[i + 1])
@@ -116,7 +122,7 @@ def mlp_functrans():
     import functrans as ft
     import functrans.numpy as fnp
     from functrans.scipy.special import logsumexp
-    params, x, labels = _mlp_data()
+    params, x, labels = mlp_data()
     p = [fnp.asarray(a) for a in params]
     x, labels = fnp.asarray(x), fnp.asarray(labels)
     vg = ft.value_and_grad(lambda p, x, y: mlp_loss(fnp, logsumexp, p, x, y))
@@ -129,7 +135,7 @@ def _first_grad(out):
 
 def mlp_numpy():
     """A hand-written forward and backward pass of the same network."""
-    params, x, labels = _mlp_data()
+    params, x, labels = mlp_data()
 
     def value_and_grad():
         hs, h = [x], x
@@ -161,7 +167,7 @@ def mlp_torch():
         import torch
     except ImportError:
         raise Skip("torch is not installed")
-    params, x, labels = _mlp_data()
+    params, x, labels = mlp_data()
     p = [torch.from_numpy(a.copy()).requires_grad_(True) for a in params]
     x, labels = torch.from_numpy(x), torch.from_numpy(labels)
 
@@ -182,7 +188,7 @@ def mlp_jax():
         from jax.scipy.special import logsumexp
     except ImportError:
         raise Skip("jax is not installed")
-    params, x, labels = _mlp_data()
+    params, x, labels = mlp_data()
     cpu = jax.devices("cpu")[0]
     p = [jax.device_put(a, cpu) for a in params]
     x, labels = jax.device_put(x, cpu), jax.device_put(labels, cpu)

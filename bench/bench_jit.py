@@ -37,6 +37,7 @@ sys.path.insert(1, os.path.dirname(_HERE))
 import numpy as np  # noqa: E402
 
 from harness import BASELINE, Skip, Workload, main, ratio_lines  # noqa: E402
+from bench_ad import mlp_data as _mlp_data, mlp_loss  # noqa: E402  (one MLP for both)
 
 LR = 0.01
 
@@ -77,30 +78,6 @@ def dispatch_jax():
 
 
 # --------------------------------------------------------------- the MLP
-
-
-def _mlp_data(sizes, batch, seed=0):
-    rng = np.random.default_rng(seed)
-    params = []
-    for m, n in zip(sizes[:-1], sizes[1:]):
-        params.append((rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32))
-        params.append(np.zeros(n, np.float32))
-    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
-    labels = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
-    return params, x, labels
-
-
-def mlp_loss(np_like, logsumexp, params, x, labels):
-    """Softmax cross-entropy of a tanh MLP (params: [w0, b0, w1, b1, ...]).
-
-    Works on a batch (x: (B, n)) and on one example (x: (n,)).
-    """
-    h = x
-    for i in range(0, len(params) - 2, 2):
-        h = np_like.tanh(h @ params[i] + params[i + 1])
-    logits = h @ params[-2] + params[-1]
-    logp = logits - logsumexp(logits, axis=-1, keepdims=True)
-    return -np_like.mean(np_like.sum(logp * labels, axis=-1))
 
 
 BIG = (784, 512, 512, 10)
