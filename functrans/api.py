@@ -19,6 +19,7 @@ from .interpreters.reverse import linearize_flat, vjp_flat
 from .interpreters.batching import vmap_flat
 from .interpreters.tracing import trace_to_ir
 from .ir import ClosedIR, eval_ir
+from .primitives._rules import scalar_constant
 
 
 def _static_args(fun_name, args, kwargs, static_argnums, static_argnames):
@@ -289,8 +290,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         res = vjp(f, *diff_args, has_aux=has_aux)
         out, f_vjp = res[0], res[1]
         aval = _scalar_output_aval(out, name, holomorphic)
-        from . import numpy as fnp
-        g = f_vjp(fnp.ones((), aval.dtype))
+        g = f_vjp(scalar_constant(1, aval.dtype, False))
         g = g[0] if isinstance(argnums, int) else tuple(g)
         if has_aux:
             return (out, res[2]), g

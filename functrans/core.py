@@ -234,6 +234,10 @@ class _TraceState(threading.local):
     # `stack` holds the active MainTraces, innermost last; an empty stack means
     # eager mode. `dynamic` is the IR-building trace that captures every
     # operation, even on constants, while a function is being staged out.
+    # Only a dynamic trace sees operations on concrete Arrays: with none, an
+    # operation whose operands are all Arrays is evaluated eagerly whatever
+    # the stack holds, so the numpy fast paths of functrans.numpy apply to it
+    # (reverse mode's rules compute on concrete primals under two traces).
     stack: tuple = ()
     dynamic: Optional[MainTrace] = None
 

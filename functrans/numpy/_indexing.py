@@ -218,7 +218,7 @@ def _getitem(x, idx):
     """
     __tracebackhide__ = True  # noqa: F841  (read by pytest and IPython)
     try:
-        if not _state.stack and type(x) is Array and _is_static_basic(idx):
+        if _state.dynamic is None and type(x) is Array and _is_static_basic(idx):
             # Eager fast path: numpy's basic indexing is exactly slice/rev/squeeze.
             return _new_array(np.asarray(x._value[idx]), x._weak_type)
         return _rewriting_take(x, idx)

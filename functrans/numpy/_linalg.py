@@ -58,7 +58,7 @@ def matmul(a, b, /):
         >>> (fnp.ones((4, 2, 3)) @ fnp.ones((3, 5))).shape
         (4, 2, 5)
     """
-    if not _state.stack and type(a) is Array and type(b) is Array:
+    if _state.dynamic is None and type(a) is Array and type(b) is Array:
         # Eager fast path for the common case, the same product dot_general's
         # impl computes (one BLAS call), without the general path's overhead.
         av, bv = a._value, b._value

@@ -3,9 +3,10 @@
 The eager fast path
 -------------------
 Eager mode is the hot path of interactive code, so the most common functions
-have a shortcut: with no transformation active and Array (or Python scalar)
-operands, they compute the promoted dtype from a cache, call the numpy ufunc
-that is the primitive's ``impl`` directly, and wrap the result. That is
+have a shortcut: with Array (or Python scalar) operands and no function being
+staged out (no dynamic trace: see ``core._TraceState``), they compute the
+promoted dtype from a cache, call the numpy ufunc that is the primitive's
+``impl`` directly, and wrap the result. That is
 exactly what ``bind`` would do after promotion and broadcasting (numpy
 broadcasts the same way; NEP 50 treats Python scalars as weak, like JAX when
 the array operand already has the result dtype), minus the Python overhead.
@@ -124,7 +125,7 @@ def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
             _reraise(e)
 
     def fn(x, y, /):
-        if _state.stack:
+        if _state.dynamic is not None:  # staging out: every operation is recorded
             return general_path(x, y)
         tx, ty = type(x), type(y)
         if tx is Array:
@@ -183,7 +184,7 @@ def _unary_ufunc(name, prim, *, fast=None, fast_dtypes=_INEXACT, inexact=False,
             _reraise(e)
 
     def fn(x, /):
-        if _state.stack or type(x) is not Array or x._value.dtype not in fast_dtypes:
+        if _state.dynamic is not None or type(x) is not Array or x._value.dtype not in fast_dtypes:
             return general_path(x)
         return _new_array(fast(x._value), x._weak_type)
 
@@ -739,6 +740,10 @@ def where(condition, x=None, y=None, /):
         return nonzero(condition)
     if x is None or y is None:
         raise ValueError("where: pass both x and y, or neither")
+    if _state.dynamic is None and type(condition) is Array:
+        out = _where_fast(condition, x, y)
+        if out is not None:
+            return out
     try:
         condition = _to_bool(condition)
         x, y = promote_args("where", x, y)
@@ -751,6 +756,41 @@ def where(condition, x=None, y=None, /):
         return ew.select_n(condition, y, x)
     except (TypeError, ValueError) as e:
         _reraise(e)
+
+
+def _where_fast(condition, x, y):
+    """where's eager fast path (None where it does not apply): a bool Array
+    condition, Array or Python scalar x and y, promoted as binary functions
+    promote them (the same cache), and broadcast by numpy as by the general path."""
+    cv = condition._value
+    if cv.dtype != dtypes.bool_:
+        return None
+    tx, ty = type(x), type(y)
+    if tx is Array:
+        xv = x._value
+        if ty is Array:
+            yv = y._value
+            key = (xv.dtype, x._weak_type, yv.dtype, y._weak_type)
+        elif ty in _PY_SCALAR_TYPES:
+            yv, key = y, (xv.dtype, x._weak_type, ty)
+        else:
+            return None
+    elif ty is Array and tx in _PY_SCALAR_TYPES:
+        xv, yv = x, y._value
+        key = (tx, yv.dtype, y._weak_type)
+    else:
+        return None
+    try:
+        dtype, weak = _promotion_cache[key]
+    except KeyError:
+        dtype, weak = _promotion_cache[key] = _promote_key(key)
+    if dtype not in _NUMERIC:
+        return None
+    try:
+        out = np.where(cv, xv, yv)
+    except ValueError:
+        return None  # the general path names the shapes
+    return _new_array(out if out.dtype == dtype else out.astype(dtype), weak)
 
 
 def clip(a, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002

@@ -27,6 +27,7 @@ both operands are mapped, a free dimension when one is); jit emits one
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -229,12 +230,13 @@ def _ranges_like(*xs) -> list:
     return out
 
 
-def _dot_transpose_operand(ct, x_aval: ShapedArray, y, dimension_numbers, swap_ans: bool):
-    """The cotangent of ``x`` in ``dot_general(x, y)`` (``dot_general(y, x)`` if ``swap_ans``)."""
+@functools.lru_cache(maxsize=1024)
+def _dot_transpose_dims(x_ndim: int, y_ndim: int, dimension_numbers, swap_ans: bool):
+    """The dimension numbers of the cotangent's dot_general and the permutation
+    that puts x's dimensions back in order (static: computed once per signature)."""
     (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
-    y_aval = get_aval(y)
-    x_kept = _remaining(x_aval.ndim, x_contract, x_batch)
-    y_kept = _remaining(y_aval.ndim, y_contract, y_batch)
+    x_kept = _remaining(x_ndim, x_contract, x_batch)
+    y_kept = _remaining(y_ndim, y_contract, y_batch)
     if swap_ans:
         ans_batch, ans_y, _ = _ranges_like(x_batch, y_kept, x_kept)
     else:
@@ -245,12 +247,18 @@ def _dot_transpose_operand(ct, x_aval: ShapedArray, y, dimension_numbers, swap_a
     dims = ((ans_y, tuple(y_kept)), (ans_batch, tuple(y_batch)))
     x_contract_by_y = [int(x_contract[i]) for i in np.argsort(y_contract)]
     unsorted = list(x_batch) + x_kept + x_contract_by_y
+    return dims, tuple(int(i) for i in np.argsort(unsorted))
+
+
+def _dot_transpose_operand(ct, x_aval: ShapedArray, y, dimension_numbers, swap_ans: bool):
+    """The cotangent of ``x`` in ``dot_general(x, y)`` (``dot_general(y, x)`` if ``swap_ans``)."""
+    y_aval = get_aval(y)
+    dims, perm = _dot_transpose_dims(x_aval.ndim, y_aval.ndim, dimension_numbers, swap_ans)
     ct_dtype = get_aval(ct).dtype
     if y_aval.dtype != ct_dtype:  # preferred_element_type: compute in the output's dtype
         y = convert_element_type(y, ct_dtype)
     out = bind(dot_general_p, ct, y, dimension_numbers=dims, preferred_element_type=None)
-    x_bar = transpose(out, tuple(int(i) for i in np.argsort(unsorted)))
-    return convert_element_type(x_bar, x_aval.dtype)
+    return convert_element_type(transpose(out, perm), x_aval.dtype)
 
 
 def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, preferred_element_type=None):

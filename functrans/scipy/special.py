@@ -10,7 +10,10 @@ values are exact.
 
 from __future__ import annotations
 
+import functools
+
 from .. import dtypes
+from ..custom import custom_jvp
 from ..numpy import _reductions as red
 from ..numpy import _ufuncs as uf
 from ..numpy._util import broadcast_shapes, broadcast_to, promote_args_inexact
@@ -200,6 +203,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     if dtypes.is_complex(a.dtype):
         raise TypeError("logsumexp: complex input is not supported; pass real values")
     axes = red._axes("logsumexp", axis, a.ndim)
+    if b is None and not return_sign:
+        out = _logsumexp_kept(a, axes)
+        return out if keepdims else squeeze(out, axes)
     amax = _shifted_max(a, axes)
     e = uf.exp(uf.subtract(a, amax))
     if b is not None:
@@ -209,15 +215,45 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     if return_sign:
         sign = uf.sign(s)
         s = uf.abs(s)
-    # log(0) is -inf; computed through a select so eager mode warns about nothing.
-    positive = uf.greater(s, 0)
-    log_s = uf.where(positive, uf.log(uf.where(positive, s, 1)),
-                     uf.where(uf.equal(s, 0), -float("inf"), float("nan")))
+    log_s, _ = _safe_log(s)
     out = uf.add(log_s, amax)
     if not keepdims:
         out = squeeze(out, axes)
         sign = squeeze(sign, axes) if sign is not None else None
     return (out, sign) if return_sign else out
+
+
+def _safe_log(s):
+    """``(log(s), s with 0 replaced by 1)`` for s >= 0 (NaN elsewhere), with no
+    log(0) computed: eager mode then warns about nothing."""
+    positive = uf.greater(s, 0)
+    safe = uf.where(positive, s, 1)
+    log_s = uf.where(positive, uf.log(safe),
+                     uf.where(uf.equal(s, 0), -float("inf"), float("nan")))
+    return log_s, safe
+
+
+def _logsumexp_parts(a, axes):
+    """logsumexp over ``axes`` (kept), ``exp(a - shift)``, and its sum with 0 replaced by 1."""
+    amax = _shifted_max(a, axes)
+    e = uf.exp(uf.subtract(a, amax))
+    log_s, safe = _safe_log(red.sum(e, axes, keepdims=True))
+    return uf.add(log_s, amax), e, safe
+
+
+@functools.partial(custom_jvp, nondiff_argnums=(1,))
+def _logsumexp_kept(a, axes):
+    return _logsumexp_parts(a, axes)[0]
+
+
+@_logsumexp_kept.defjvp
+def _logsumexp_kept_jvp(axes, primals, tangents):
+    # The tangent is sum(t * softmax(a)): one multiply and one sum for reverse
+    # mode to record and transpose, instead of the ~dozen primitives of the
+    # guarded formula above (the same derivative: 0 where every input is -inf).
+    (a,), (t,) = primals, tangents
+    out, e, safe = _logsumexp_parts(a, axes)
+    return out, red.sum(uf.multiply(t, uf.true_divide(e, safe)), axes, keepdims=True)
 
 
 def log_softmax(x, axis=None):
