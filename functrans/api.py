@@ -203,18 +203,8 @@ def vjp(fun, *primals, has_aux=False):
       primal. ``ft.make_ir(f_vjp)(ct)`` shows the transposed IR.
     """
     flat_p, in_tree = tree_util.tree_flatten(primals)
-    flat_p = _as_values(flat_p, "vjp")
-    box = []
-    fun_ = (lambda *a: _pair(fun(*a), "vjp")) if has_aux else fun
-    outs, f_vjp_flat, linear = vjp_flat(_flat_fun(fun_, in_tree, box), flat_p)
-    out_tree = box[0]
-    if has_aux:
-        out, aux = tree_util.tree_unflatten(out_tree, outs)
-        main_tree = tree_util.tree_structure(out)
-        n_main = main_tree.num_leaves
-    else:
-        out = tree_util.tree_unflatten(out_tree, outs)
-        main_tree, n_main = out_tree, len(outs)
+    out, outs, n_main, main_tree, f_vjp_flat, linear, aux = _vjp(
+        fun, _as_values(flat_p, "vjp"), in_tree, has_aux)
 
     def f_vjp(ct):
         flat_ct, ct_tree = tree_util.tree_flatten(ct)
@@ -234,6 +224,24 @@ def vjp(fun, *primals, has_aux=False):
     return (out, f_vjp, aux) if has_aux else (out, f_vjp)
 
 
+def _vjp(fun, flat_p, in_tree, has_aux):
+    """vjp of ``fun`` at checked flat primals: ``(out, flat outputs, number of
+    main outputs, their tree, flat f_vjp, linear IR, aux)``."""
+    box = []
+    fun_ = (lambda *a: _pair(fun(*a), "vjp")) if has_aux else fun
+    outs, f_vjp_flat, linear = vjp_flat(_flat_fun(fun_, in_tree, box), flat_p)
+    out_tree = box[0]
+    aux = None
+    if has_aux:
+        out, aux = tree_util.tree_unflatten(out_tree, outs)
+        main_tree = tree_util.tree_structure(out)
+        n_main = main_tree.num_leaves
+    else:
+        out = tree_util.tree_unflatten(out_tree, outs)
+        main_tree, n_main = out_tree, len(outs)
+    return out, outs, n_main, main_tree, f_vjp_flat, linear, aux
+
+
 def _argnums_tuple(fun_name, argnums, nargs):
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for a in nums:
@@ -243,19 +251,22 @@ def _argnums_tuple(fun_name, argnums, nargs):
     return tuple(a % nargs for a in nums)
 
 
-def _split_args(fun, args, nums):
-    """``f(*diff_args)`` closing over the other arguments."""
+def _split_args(fun, args, kwargs, nums):
+    """``f(*diff_args)`` closing over the other arguments and the keyword arguments."""
     def f(*diff):
         full = list(args)
         for i, d in zip(nums, diff):
             full[i] = d
-        return fun(*full)
+        return fun(*full, **kwargs)
     return f, [args[i] for i in nums]
 
 
-def _check_diff_inputs(fun_name, diff_args, holomorphic=False):
+def _diff_inputs(fun_name, diff_args, holomorphic=False):
+    """The flat leaves of the differentiated arguments, checked, and their tree."""
     from . import dtypes
-    for i, a in enumerate(tree_util.tree_leaves(diff_args)):
+    flat, tree = tree_util.tree_flatten(diff_args)
+    flat = _as_values(flat, fun_name)
+    for i, a in enumerate(flat):
         aval = get_aval(a)
         if holomorphic:
             if not dtypes.is_complex(aval.dtype):
@@ -263,6 +274,7 @@ def _check_diff_inputs(fun_name, diff_args, holomorphic=False):
                                 f"input leaf {i} is {aval.str_short()}")
         else:
             check_differentiable_input(fun_name, aval, i)
+    return flat, tree
 
 
 def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
@@ -285,15 +297,16 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     @api_boundary
     def value_and_grad_f(*args, **kwargs):
         nums = _argnums_tuple("grad", argnums, len(args))
-        f, diff_args = _split_args(lambda *a: fun(*a, **kwargs), args, nums)
-        _check_diff_inputs("grad", diff_args, holomorphic)
-        res = vjp(f, *diff_args, has_aux=has_aux)
-        out, f_vjp = res[0], res[1]
+        f, diff_args = _split_args(fun, args, kwargs, nums)
+        flat_p, in_tree = _diff_inputs("grad", diff_args, holomorphic)
+        out, outs, n_main, _, f_vjp_flat, _, aux = _vjp(f, flat_p, in_tree, has_aux)
         aval = _scalar_output_aval(out, name, holomorphic)
-        g = f_vjp(scalar_constant(1, aval.dtype, False))
+        # The seed cotangent 1, then None for the aux outputs (they get none).
+        cts = [scalar_constant(1, aval.dtype, False)] + [None] * (len(outs) - n_main)
+        g = tree_util.tree_unflatten(in_tree, [instantiate(c) for c in f_vjp_flat(cts)])
         g = g[0] if isinstance(argnums, int) else tuple(g)
         if has_aux:
-            return (out, res[2]), g
+            return (out, aux), g
         return out, g
 
     return value_and_grad_f
@@ -365,10 +378,8 @@ def jacfwd(fun, argnums=0, has_aux=False):
     def jac(*args):
         from . import numpy as fnp
         nums = _argnums_tuple("jacfwd", argnums, len(args))
-        f, diff_args = _split_args(fun, args, nums)
-        _check_diff_inputs("jacfwd", diff_args)
-        flat, tree = tree_util.tree_flatten(tuple(diff_args))
-        flat = _as_values(flat, "jacfwd")
+        f, diff_args = _split_args(fun, args, {}, nums)
+        flat, tree = _diff_inputs("jacfwd", tuple(diff_args))
         primals = tree_util.tree_unflatten(tree, flat)
         zeros = [fnp.zeros_like(x) for x in flat]
         out = aux = None
@@ -422,8 +433,8 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
     def jac(*args):
         from . import numpy as fnp
         nums = _argnums_tuple("jacrev", argnums, len(args))
-        f, diff_args = _split_args(fun, args, nums)
-        _check_diff_inputs("jacrev", diff_args, holomorphic)
+        f, diff_args = _split_args(fun, args, {}, nums)
+        _diff_inputs("jacrev", diff_args, holomorphic)
         res = vjp(f, *diff_args, has_aux=has_aux)
         out, f_vjp = res[0], res[1]
         out_leaves, out_tree = tree_util.tree_flatten(out)

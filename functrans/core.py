@@ -364,6 +364,9 @@ def _static_key(v):
     if t is tuple:
         parts = []
         for e in v:
+            if type(e) is int:  # (shapes, axes) a bare int: every other element is tagged
+                parts.append(e)
+                continue
             k = _static_key(e)
             if k is None:
                 return None

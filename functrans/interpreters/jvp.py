@@ -80,18 +80,17 @@ def add_tangents(a, b):
         return b
     if type(b) is Zero:
         return a
-    return bind(_add_p(), a, b)
+    return bind(_add_p, a, b)
 
 
-def _add_p():
-    global _add_p_cached
-    if _add_p_cached is None:  # primitives import this module: found on first use
-        from ..primitives.elementwise import add_p
-        _add_p_cached = add_p
-    return _add_p_cached
+# The primitive add_tangents binds: elementwise add, registered by the module
+# that defines its rules (the primitive modules import this one).
+_add_p = None
 
 
-_add_p_cached = None
+def register_tangent_add(prim) -> None:
+    global _add_p
+    _add_p = prim
 
 
 class JVPTracer(Tracer):

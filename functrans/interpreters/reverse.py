@@ -84,7 +84,7 @@ def backward_pass(linear: ClosedIR, cts_out) -> list:
     for v, ct in zip(ir.outvars, cts_out):
         accumulate(v, ct)
     for eqn in reversed(ir.eqns):
-        outvars = eqn.outvars
+        prim, inputs, params, outvars = eqn  # (one unpacking, not four attribute reads)
         if len(outvars) == 1:
             ct = ct_env.pop(outvars[0], None)
             if ct is None:
@@ -95,7 +95,7 @@ def backward_pass(linear: ClosedIR, cts_out) -> list:
             if all(ct is None for ct in cts):
                 continue
         args = []
-        for x in eqn.inputs:
+        for x in inputs:
             value = consts.get(x)
             if value is not None:
                 args.append(value)
@@ -103,7 +103,6 @@ def backward_pass(linear: ClosedIR, cts_out) -> list:
                 args.append(x.val)
             else:
                 args.append(UndefinedPrimal(x.aval))
-        prim = eqn.prim
         if prim.multiple_results:
             ct_arg = [Zero(v.aval) if ct is None else ct for v, ct in zip(outvars, cts)]
         else:
@@ -111,8 +110,8 @@ def backward_pass(linear: ClosedIR, cts_out) -> list:
         rule = prim.transpose
         if rule is None:
             prim.rule("transpose")  # raises the MissingRuleError
-        cts_in = rule(ct_arg, *args, **eqn.params)
-        for x, a, ct in zip(eqn.inputs, args, cts_in):
+        cts_in = rule(ct_arg, *args, **params) if params else rule(ct_arg, *args)
+        for x, a, ct in zip(inputs, args, cts_in):
             # accumulate(x, ct), inlined: x is linear where its arg is undefined
             if ct is not None and type(a) is UndefinedPrimal and type(ct) is not Zero:
                 old = ct_env.get(x)

@@ -126,6 +126,21 @@ def _cast(x, dtype, weak):
 
 def broadcast_shapes(op: str, *shapes) -> tuple:
     """numpy's broadcasting of shapes, with an error naming the operation."""
+    if len(shapes) == 2:  # the common case, without np.broadcast_shapes's ~5 µs
+        a, b = shapes
+        if len(a) < len(b):
+            a, b = b, a
+        out = list(a)
+        lead = len(a) - len(b)
+        for i, d in enumerate(b):
+            o = out[lead + i]
+            if d != o:
+                if o == 1:
+                    out[lead + i] = d
+                elif d != 1:
+                    break
+        else:
+            return tuple(int(d) for d in out)
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:

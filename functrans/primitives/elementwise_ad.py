@@ -39,10 +39,11 @@ import math
 import numpy as np
 
 from .. import dtypes
-from ..array import _new_array
-from ..core import bind, get_aval
-from ..interpreters.jvp import Zero, add_tangents, defjvp_zero, instantiate, tangent_aval
-from ..interpreters.reverse import is_undefined, unbroadcast_scalar
+from ..array import Array, _new_array
+from ..core import _state, bind, get_aval
+from ..interpreters.jvp import (Zero, add_tangents, defjvp_zero, instantiate, register_tangent_add,
+                                tangent_aval)
+from ..interpreters.reverse import UndefinedPrimal, is_undefined, unbroadcast_scalar
 from . import elementwise as ew
 from ._rules import scalar_constant
 from .shape import broadcast_in_dim
@@ -100,15 +101,64 @@ def _defjvp(prim, *fns):
 
 
 def _unary_jvp(prim, derivative):
-    """The tangent is ``t * derivative(ans, x, **params)``."""
+    """The tangent is ``t * derivative(ops, ans, x, **params)``.
+
+    ``derivative`` is written once over a namespace ``ops`` of lax functions.
+    It gets :class:`_LaxOps` (binds: traceable, differentiable again) or, when
+    ``x`` is a concrete float32/float64 Array and nothing is being staged out,
+    :class:`_HostOps` (the same primitives' impls on the host values): the
+    primal and the derivative are then computed without a bind each, which is
+    most of the cost of eager reverse mode through elementwise math.
+    """
     def rule(primals, tangents, **params):
         (x,), (t,) = primals, tangents
+        if type(x) is Array and type(t) is not Zero and _state.dynamic is None:
+            aval = x._aval
+            if aval is not None and aval.dtype in _HOST_FLOATS and not aval.weak_type:
+                xv = x._value
+                ans = prim.impl(xv, **params)
+                d = derivative(_HostOps, ans, xv, **params)
+                return _host_array(ans, aval), ew.mul(t, _host_array(d, aval))
         ans = bind(prim, x, **params)
         if type(t) is Zero or get_aval(ans).dtype not in _INEXACT_DTYPES:
             return ans, _zero_tangent(ans)
-        return ans, ew.mul(t, derivative(ans, x, **params))
+        return ans, ew.mul(t, derivative(_LaxOps, ans, x, **params))
     prim.jvp = rule
     return rule
+
+
+_HOST_FLOATS = frozenset([dtypes.float32, dtypes.float64])
+
+
+def _host_array(value, aval):
+    """A host result of the fast path as an Array of ``aval`` (numpy gives 0-d
+    results as scalars, and a formula's dtype is checked, not assumed)."""
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    if value.dtype != aval.dtype:
+        value = value.astype(aval.dtype)
+    out = _new_array(value, aval.weak_type)
+    out._aval = aval
+    return out
+
+
+class _LaxOps:
+    """The lax functions derivative formulas use (binds)."""
+    const = staticmethod(_const)
+    polygamma = staticmethod(ew.polygamma)
+
+
+class _HostOps:
+    """The same functions on host numpy values: the primitives' impls. A Python
+    scalar constant keeps the array operand's dtype in numpy (NEP 50)."""
+    const = staticmethod(lambda ref, value: value)
+    polygamma = staticmethod(lambda m, x: ew.polygamma_p.impl(x, m=m))
+
+
+for _name in ("add", "sub", "mul", "div", "neg", "exp", "cos", "sin", "cosh", "sinh", "rsqrt",
+              "digamma"):
+    setattr(_LaxOps, _name, staticmethod(getattr(ew, _name)))
+    setattr(_HostOps, _name, staticmethod(getattr(ew, _name + "_p").impl))
 
 
 def _linear_cts(args, *cts):
@@ -128,35 +178,35 @@ for _p in (ew.sign_p, ew.floor_p, ew.ceil_p, ew.round_p, ew.is_finite_p, ew.not_
            ew.stop_gradient_p):
     defjvp_zero(_p)
 
-_unary_jvp(ew.exp_p, lambda ans, x: ans)
-_unary_jvp(ew.exp2_p, lambda ans, x: ew.mul(ans, _const(ans, math.log(2.0))))
+_unary_jvp(ew.exp_p, lambda ops, ans, x: ans)
+_unary_jvp(ew.exp2_p, lambda ops, ans, x: ops.mul(ans, ops.const(ans, math.log(2.0))))
 _defjvp(ew.log_p, lambda t, ans, x: ew.div(t, x))
 _defjvp(ew.log1p_p, lambda t, ans, x: ew.div(t, ew.add(x, _const(x, 1))))
-_unary_jvp(ew.expm1_p, lambda ans, x: ew.add(ans, _const(ans, 1)))
-_unary_jvp(ew.tanh_p, lambda ans, x: ew.sub(_const(ans, 1), ew.mul(ans, ans)))
-_unary_jvp(ew.logistic_p, lambda ans, x: ew.mul(ans, ew.sub(_const(ans, 1), ans)))
-_unary_jvp(ew.sin_p, lambda ans, x: ew.cos(x))
-_defjvp(ew.cos_p, lambda t, ans, x: ew.neg(ew.mul(t, ew.sin(x))))
-_unary_jvp(ew.tan_p, lambda ans, x: ew.add(_const(ans, 1), ew.mul(ans, ans)))
+_unary_jvp(ew.expm1_p, lambda ops, ans, x: ops.add(ans, ops.const(ans, 1)))
+_unary_jvp(ew.tanh_p, lambda ops, ans, x: ops.sub(ops.const(ans, 1), ops.mul(ans, ans)))
+_unary_jvp(ew.logistic_p, lambda ops, ans, x: ops.mul(ans, ops.sub(ops.const(ans, 1), ans)))
+_unary_jvp(ew.sin_p, lambda ops, ans, x: ops.cos(x))
+_unary_jvp(ew.cos_p, lambda ops, ans, x: ops.neg(ops.sin(x)))
+_unary_jvp(ew.tan_p, lambda ops, ans, x: ops.add(ops.const(ans, 1), ops.mul(ans, ans)))
 
 
-def _one_minus_square(x):
-    return ew.sub(_const(x, 1), ew.mul(x, x))
+def _one_minus_square(ops, x):
+    return ops.sub(ops.const(x, 1), ops.mul(x, x))
 
 
-_unary_jvp(ew.asin_p, lambda ans, x: ew.rsqrt(_one_minus_square(x)))
-_unary_jvp(ew.acos_p, lambda ans, x: ew.neg(ew.rsqrt(_one_minus_square(x))))
+_unary_jvp(ew.asin_p, lambda ops, ans, x: ops.rsqrt(_one_minus_square(ops, x)))
+_unary_jvp(ew.acos_p, lambda ops, ans, x: ops.neg(ops.rsqrt(_one_minus_square(ops, x))))
 _defjvp(ew.atan_p, lambda t, ans, x: ew.div(t, ew.add(_const(x, 1), ew.mul(x, x))))
-_unary_jvp(ew.sinh_p, lambda ans, x: ew.cosh(x))
-_unary_jvp(ew.cosh_p, lambda ans, x: ew.sinh(x))
-_unary_jvp(ew.asinh_p, lambda ans, x: ew.rsqrt(ew.add(ew.mul(x, x), _const(x, 1))))
+_unary_jvp(ew.sinh_p, lambda ops, ans, x: ops.cosh(x))
+_unary_jvp(ew.cosh_p, lambda ops, ans, x: ops.sinh(x))
+_unary_jvp(ew.asinh_p, lambda ops, ans, x: ops.rsqrt(ops.add(ops.mul(x, x), ops.const(x, 1))))
 # x**2 - 1 rather than (x + 1)(x - 1), as JAX: the domain is x >= 1.
-_unary_jvp(ew.acosh_p, lambda ans, x: ew.rsqrt(ew.sub(ew.mul(x, x), _const(x, 1))))
+_unary_jvp(ew.acosh_p, lambda ops, ans, x: ops.rsqrt(ops.sub(ops.mul(x, x), ops.const(x, 1))))
 _defjvp(ew.atanh_p, lambda t, ans, x: ew.div(t, ew.mul(ew.add(_const(x, 1), x),
                                                        ew.sub(_const(x, 1), x))))
-_defjvp(ew.sqrt_p, lambda t, ans, x: ew.div(ew.mul(t, _const(x, 0.5)), ans))
-_unary_jvp(ew.rsqrt_p, lambda ans, x: ew.mul(_const(x, -0.5), ew.div(ans, x)))
-_unary_jvp(ew.cbrt_p, lambda ans, x: ew.div(_const(x, 1 / 3), ew.mul(ans, ans)))
+_unary_jvp(ew.sqrt_p, lambda ops, ans, x: ops.div(ops.const(ans, 0.5), ans))
+_unary_jvp(ew.rsqrt_p, lambda ops, ans, x: ops.mul(ops.const(x, -0.5), ops.div(ans, x)))
+_unary_jvp(ew.cbrt_p, lambda ops, ans, x: ops.div(ops.const(x, 1 / 3), ops.mul(ans, ans)))
 
 
 def _abs_jvp(t, ans, x):
@@ -168,13 +218,13 @@ def _abs_jvp(t, ans, x):
 
 
 _defjvp(ew.abs_p, _abs_jvp)
-_unary_jvp(ew.erf_p, lambda ans, x: ew.mul(_const(x, 2 / math.sqrt(math.pi)),
-                                           ew.exp(ew.neg(ew.mul(x, x)))))
-_unary_jvp(ew.erf_inv_p, lambda ans, x: ew.mul(_const(x, math.sqrt(math.pi) / 2),
-                                               ew.exp(ew.mul(ans, ans))))
-_unary_jvp(ew.lgamma_p, lambda ans, x: ew.digamma(x))
-_unary_jvp(ew.digamma_p, lambda ans, x: ew.polygamma(1, x))
-_unary_jvp(ew.polygamma_p, lambda ans, x, *, m: ew.polygamma(m + 1, x))
+_unary_jvp(ew.erf_p, lambda ops, ans, x: ops.mul(ops.const(x, 2 / math.sqrt(math.pi)),
+                                                ops.exp(ops.neg(ops.mul(x, x)))))
+_unary_jvp(ew.erf_inv_p, lambda ops, ans, x: ops.mul(ops.const(x, math.sqrt(math.pi) / 2),
+                                                    ops.exp(ops.mul(ans, ans))))
+_unary_jvp(ew.lgamma_p, lambda ops, ans, x: ops.digamma(x))
+_unary_jvp(ew.digamma_p, lambda ops, ans, x: ops.polygamma(1, x))
+_unary_jvp(ew.polygamma_p, lambda ops, ans, x, *, m: ops.polygamma(m + 1, x))
 
 
 def _integer_pow_jvp(t, ans, x, *, y):
@@ -229,16 +279,32 @@ def _add_sub_jvp(prim, sign):
     return rule
 
 
+register_tangent_add(ew.add_p)
 ew.add_p.def_jvp(_add_sub_jvp(ew.add_p, lambda t: t))
-ew.add_p.def_transpose(lambda ct, x, y: _linear_cts((x, y), ct, ct))
+# (the hottest rules of reverse mode: `type(x) is UndefinedPrimal` inline, and
+# sub's negation computed only when y is linear)
+
+
+def _add_transpose(ct, x, y):
+    return [unbroadcast_scalar(ct, x.aval) if type(x) is UndefinedPrimal else None,
+            unbroadcast_scalar(ct, y.aval) if type(y) is UndefinedPrimal else None]
+
+
+def _sub_transpose(ct, x, y):
+    return [unbroadcast_scalar(ct, x.aval) if type(x) is UndefinedPrimal else None,
+            unbroadcast_scalar(ew.neg(ct), y.aval) if type(y) is UndefinedPrimal else None]
+
+
+ew.add_p.def_transpose(_add_transpose)
 ew.sub_p.def_jvp(_add_sub_jvp(ew.sub_p, ew.neg))
-ew.sub_p.def_transpose(lambda ct, x, y: _linear_cts((x, y), ct, ew.neg(ct)))
+ew.sub_p.def_transpose(_sub_transpose)
 
 
 def _mul_transpose(ct, x, y):
-    if is_undefined(x) and is_undefined(y):
-        raise ValueError("mul: cannot transpose a product of two linear inputs (it is not linear)")
-    if is_undefined(x):
+    if type(x) is UndefinedPrimal:
+        if type(y) is UndefinedPrimal:
+            raise ValueError("mul: cannot transpose a product of two linear inputs (it is not "
+                             "linear)")
         return [unbroadcast_scalar(ew.mul(ct, y), x.aval), None]
     return [None, unbroadcast_scalar(ew.mul(x, ct), y.aval)]
 
