@@ -146,15 +146,20 @@ class Primitive:
       lower(ctx, *operands, **params) -> StableHLO values
 
     ``multiple_results`` primitives return lists from every rule.
+
+    ``same_aval`` (a property, not a rule) marks elementwise primitives whose
+    result, for operands of one strongly typed float aval, is that aval: tracing
+    then skips ``abstract_eval`` there (see :func:`abstract_eval`).
     """
 
-    __slots__ = ("name", "multiple_results") + _RULE_NAMES + ("__weakref__",)
+    __slots__ = ("name", "multiple_results", "same_aval") + _RULE_NAMES + ("__weakref__",)
 
     def __init__(self, name: str, multiple_results: bool = False):
         if name in _ALL_PRIMITIVES:
             raise ValueError(f"a primitive named {name!r} already exists")
         self.name = name
         self.multiple_results = multiple_results
+        self.same_aval = False
         for rule in _RULE_NAMES:
             setattr(self, rule, None)
         _ALL_PRIMITIVES[name] = self
@@ -391,6 +396,17 @@ def _params_key(params):
 
 def abstract_eval(prim: Primitive, avals, params):
     """``prim.abstract_eval(*avals, **params)``, memoized (see above)."""
+    if prim.same_aval and not params:
+        # Reverse mode's linear equations (t * residual, t1 + t2) mostly combine
+        # operands of one strong float aval, whose result is that aval.
+        first = avals[0]
+        if first.dtype in _SAME_AVAL_FLOATS and not first.weak_type:
+            key = first._key
+            for a in avals:
+                if a is not first and a._key != key:
+                    break
+            else:
+                return first
     pkey = _params_key(params) if params else ()
     if pkey is None:
         return prim.rule("abstract_eval")(*avals, **params)
@@ -402,6 +418,9 @@ def abstract_eval(prim: Primitive, avals, params):
     if out is None:
         out = _remember_avals(key, prim.rule("abstract_eval")(*avals, **params))
     return out
+
+
+_SAME_AVAL_FLOATS = frozenset([np.dtype(np.float32), np.dtype(np.float64)])
 
 
 def _remember_avals(key, out):

@@ -30,6 +30,8 @@ uint8, uint16, uint32, uint64 = (np.dtype(t) for t in (np.uint8, np.uint16, np.u
 float16, float32, float64 = (np.dtype(t) for t in (np.float16, np.float32, np.float64))
 bfloat16 = np.dtype(ml_dtypes.bfloat16)
 complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
+_FLOATS = frozenset([bfloat16, float16, float32, float64])
+_INEXACT = _FLOATS | {complex64, complex128}
 
 _SUPPORTED = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
               bfloat16, float16, float32, float64, complex64, complex128)
@@ -48,6 +50,8 @@ def short_name(dtype) -> str:
 
 
 def is_float(dtype) -> bool:
+    if dtype in _FLOATS:  # (the common case: an np.dtype, without np.dtype(...) or kind)
+        return True
     return dtype == bfloat16 or np.dtype(dtype).kind == "f"
 
 
@@ -56,6 +60,8 @@ def is_complex(dtype) -> bool:
 
 
 def is_inexact(dtype) -> bool:
+    if dtype in _INEXACT:
+        return True
     return is_float(dtype) or is_complex(dtype)
 
 

@@ -55,6 +55,7 @@ def unary(name: str, impl, allowed, out_dtype=None) -> Primitive:
     p = Primitive(name)
     p.impl = impl
     p.abstract_eval = _unary_abstract_eval(name, allowed, out_dtype)
+    p.same_aval = out_dtype is None and FLOAT in allowed
     return p
 
 
@@ -184,6 +185,7 @@ def binary(name: str, impl, allowed, out_dtype=None) -> Primitive:
     p = Primitive(name)
     p.impl = impl
     p.abstract_eval = _binary_abstract_eval(name, allowed, out_dtype)
+    p.same_aval = out_dtype is None and FLOAT in allowed
     return p
 
 
@@ -271,6 +273,7 @@ def _complex_impl(x, y):
 complex_p = binary("complex", _complex_impl, (FLOAT,))
 complex_p.abstract_eval = (lambda x, y, _ae=complex_p.abstract_eval:
                            _ae(x, y).update(dtype=dtypes.complex_dtype(x.dtype)))
+complex_p.same_aval = False  # its result is complex
 and_p = binary("and", np.bitwise_and, (BOOL,) + INTEGRAL)
 or_p = binary("or", np.bitwise_or, (BOOL,) + INTEGRAL)
 xor_p = binary("xor", np.bitwise_xor, (BOOL,) + INTEGRAL)

@@ -269,7 +269,7 @@ def _add_sub_jvp(prim, sign):
     def rule(primals, tangents):
         ans = bind(prim, *primals)
         tx, ty = tangents
-        if not dtypes.is_inexact(get_aval(ans).dtype):
+        if get_aval(ans).dtype not in _INEXACT_DTYPES:
             return ans, _zero_tangent(ans)
         if type(tx) is Zero:
             return ans, _bcast(sign(ty), ans)
