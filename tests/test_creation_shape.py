@@ -530,3 +530,29 @@ def test_reshape_to_an_incompatible_size_names_both_shapes():
 def test_errors(attempt, exc, pattern):
     with pytest.raises(exc, match=pattern):
         attempt()
+
+
+@pytest.mark.parametrize("width, cv", [
+    (1, 2.5),                                   # one value
+    (((1, 2), (2, 1)), [[1.0, 2.0], [3.0, 4.0]]),  # one per side of each axis
+    (((0, 2), (3, 0)), [[1.0, 2.0], [3.0, 4.0]]),  # one-sided widths
+])
+def test_pad_with_array_constant_values_eager_jit_and_grad(width, cv):
+    # constant_values as an Array (traced under jit and grad) pads like numpy, and
+    # its gradient is the sum of the output cotangent over the positions it fills.
+    x = np.arange(6.0).reshape(2, 3)
+    cv = np.asarray(cv)
+    expected = np.pad(x, width, constant_values=cv)
+    pad = lambda a, c: fnp.pad(a, width, constant_values=c)  # noqa: E731
+    np.testing.assert_array_equal(pad(fnp.asarray(x), fnp.asarray(cv)), expected)
+    np.testing.assert_array_equal(ft.jit(pad)(fnp.asarray(x), fnp.asarray(cv)), expected)
+    weights = np.random.default_rng(0).standard_normal(expected.shape)
+    g = ft.grad(lambda c: fnp.sum(pad(fnp.asarray(x), c) * weights))(fnp.asarray(cv))
+    # numerical oracle: central differences of the numpy computation
+    eps, num = 1e-6, np.zeros_like(cv)
+    for idx in np.ndindex(cv.shape):
+        d = np.zeros_like(cv)
+        d[idx] = eps
+        num[idx] = (np.sum(np.pad(x, width, constant_values=cv + d) * weights)
+                    - np.sum(np.pad(x, width, constant_values=cv - d) * weights)) / (2 * eps)
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-6)

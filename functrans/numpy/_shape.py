@@ -10,6 +10,7 @@ import operator
 
 import numpy as np
 
+from ..array import Array
 from ..core import Tracer
 from ..errors import api_boundary
 from ..primitives import shape as sp
@@ -428,6 +429,21 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
     array = asarray(array)
     widths = _pad_widths(pad_width, array.ndim)
     if mode == "constant":
+        if isinstance(constant_values, (Array, Tracer)):
+            # An array value (traced under grad or jit, for instance): one
+            # value, or one per side of each axis like numpy's (ndim, 2) form.
+            cv = asarray(constant_values).astype(array.dtype)
+            if cv.ndim == 0:
+                return sp.pad(array, cv, [(lo, hi, 0) for lo, hi in widths])
+            cv = broadcast_to(cv, (array.ndim, 2))
+            for ax, (lo, hi) in enumerate(widths):
+                cfg = [(0, 0, 0)] * array.ndim
+                cfg[ax] = (lo, hi, 0) if lo == 0 or hi == 0 else (lo, 0, 0)
+                array = sp.pad(array, cv[ax, 0] if lo else cv[ax, 1], cfg)
+                if lo and hi:
+                    cfg[ax] = (0, hi, 0)
+                    array = sp.pad(array, cv[ax, 1], cfg)
+            return array
         cv = np.broadcast_to(np.asarray(constant_values, dtype=object), (array.ndim, 2))
         if all(v == cv.flat[0] for v in cv.flat):
             (value,) = promote_dtypes(asarray(cv.flat[0]))
