@@ -526,3 +526,18 @@ def test_math_constants_used_by_rules():
                         rel_tol=1e-6)
     assert math.isclose(float(ft.grad(lax.erf)(0.0)), 2 / math.sqrt(math.pi), rel_tol=1e-6)
     assert math.isclose(float(ft.grad(lax.erf_inv)(0.0)), math.sqrt(math.pi) / 2, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_square_as_product_has_the_product_rule_tangent_in_one_equation(dtype, rng, x64):
+    # x * x with one tracer on both sides: t * (x + x), bitwise the product rule
+    # t * x + x * t, and reverse mode records one linear equation, not three.
+    x = fnp.asarray(rng.standard_normal(7).astype(dtype))
+    t = fnp.asarray(rng.standard_normal(7).astype(dtype))
+    _, square_t = ft.jvp(lambda a: a * a, (x,), (t,))
+    _, product_t = ft.jvp(lambda a, b: a * b, (x, x), (t, t))  # two tracers: the general rule
+    np.testing.assert_array_equal(square_t, product_t)
+    np.testing.assert_array_equal(ft.grad(lambda a: fnp.sum(a * a))(x), 2 * np.asarray(x))
+    _, f_jvp = ft.linearize(lambda a: a * a, x)
+    assert [e.prim.name for e in f_jvp.linear_ir.ir.eqns] == ["mul"]
+    check_grads(lambda a: fnp.sin(a * a), (x,), order=2, modes=("fwd", "rev"))

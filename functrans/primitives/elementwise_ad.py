@@ -309,7 +309,23 @@ def _mul_transpose(ct, x, y):
     return [None, unbroadcast_scalar(ew.mul(x, ct), y.aval)]
 
 
-_defjvp(ew.mul_p, lambda t, ans, x, y: ew.mul(t, y), lambda t, ans, x, y: ew.mul(x, t))
+_mul_jvp_general = _defjvp(ew.mul_p, lambda t, ans, x, y: ew.mul(t, y),
+                           lambda t, ans, x, y: ew.mul(x, t))
+
+
+def _mul_jvp(primals, tangents):
+    x, y = primals
+    t = tangents[0]
+    if x is y and t is tangents[1] and type(t) is not Zero:
+        # A square, x * x: its tangent t * x + x * t is t * (x + x), bit for bit
+        # (doubling is exact), as one linear equation instead of three.
+        ans = bind(ew.mul_p, x, x)
+        if get_aval(ans).dtype in _INEXACT_DTYPES:
+            return ans, ew.mul(t, ew.add(x, x))
+    return _mul_jvp_general(primals, tangents)
+
+
+ew.mul_p.def_jvp(_mul_jvp)
 ew.mul_p.def_transpose(_mul_transpose)
 
 
