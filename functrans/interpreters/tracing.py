@@ -43,21 +43,24 @@ class IRBuilder:
         return IRTracer(trace, aval, Var(aval))
 
     def const(self, trace, val) -> IRTracer:
-        """The tracer of a value from outside the traced function (made once per value)."""
-        t = self.const_tracers.get(id(val))
-        if t is not None:
-            return t
-        aval = get_aval(val)
+        """The tracer of a value from outside the traced function (made once per value).
+
+        Callers look ``id(val)`` up in ``const_tracers`` first (IRTrace.pure).
+        """
+        aval = val._aval if type(val) is Array else None
+        if aval is None:
+            aval = get_aval(val)
         if aval.shape == () and not isinstance(val, Tracer):
             # Scalars are inlined; a Python scalar becomes a weakly typed 0-d Array.
             lit_val = val if isinstance(val, Array) else _as_array(val, aval)
             t = IRTracer(trace, aval, Lit(lit_val, aval))
+            self.keep_alive.append(val)  # (a Lit may hold a new Array, not val)
         else:
+            # (reverse mode's residuals: constvar_values keeps val alive, so its id stays unique)
             var = Var(aval)
             t = IRTracer(trace, aval, var)
             self.constvar_values[var] = val
         self.const_tracers[id(val)] = t
-        self.keep_alive.append(val)
         return t
 
     def var(self, tracer):
