@@ -22,7 +22,6 @@ inside a traced function leaves nothing behind.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from typing import Callable, Optional
 
@@ -255,18 +254,28 @@ def is_eager() -> bool:
     return not _state.stack
 
 
-@contextlib.contextmanager
-def new_main(trace_type, global_data=None, dynamic: bool = False):
-    """Pushes a new transformation on this thread's trace stack for the block."""
-    state = _state
-    old_stack, old_dynamic = state.stack, state.dynamic
-    main = MainTrace(len(old_stack) + 1, trace_type, global_data)
-    state.stack = old_stack + (main,)
-    if dynamic:
-        state.dynamic = main
-    try:
-        yield main
-    finally:
+class new_main:
+    """Pushes a new transformation on this thread's trace stack for the block:
+    ``with new_main(JVPTrace) as main: ...``.
+
+    (A class rather than a contextlib generator: reverse mode enters two per call.)
+    """
+
+    __slots__ = ("main", "_old")
+
+    def __init__(self, trace_type, global_data=None, dynamic: bool = False):
+        state = _state
+        self._old = old_stack, old_dynamic = state.stack, state.dynamic
+        self.main = main = MainTrace(len(old_stack) + 1, trace_type, global_data)
+        state.stack = old_stack + (main,)
+        if dynamic:
+            state.dynamic = main
+
+    def __enter__(self) -> "MainTrace":
+        return self.main
+
+    def __exit__(self, *exc):
+        main = self.main
         main.alive = False
         # Tracers keep their main alive; dropping its data (and its Trace)
         # breaks the cycles tracer -> trace -> main -> data -> tracers and
@@ -274,7 +283,8 @@ def new_main(trace_type, global_data=None, dynamic: bool = False):
         # freed by reference counting, not the GC.
         main.global_data = None
         main.trace = None
-        state.stack, state.dynamic = old_stack, old_dynamic
+        _state.stack, _state.dynamic = self._old
+        return False
 
 
 class Trace:

@@ -68,8 +68,9 @@ def _reraise(e):
 
 
 def _ready_operands(x, y, inexact):
-    """``(x, y)`` as promote_args would return them, for the common cases that
-    need no conversion or broadcasting (None for every other case).
+    """``(x, y, is_float)`` with ``(x, y)`` as promote_args would return them,
+    for the common cases that need no conversion or broadcasting (None for
+    every other case); ``is_float`` says their dtype is a real float.
 
     Under a transformation (reverse mode applies several primitives per user
     operation) the general promotion path is a large part of the cost: arrays
@@ -86,13 +87,13 @@ def _ready_operands(x, y, inexact):
                 return None
             if ax.shape != ay.shape and ax.shape != () and ay.shape != ():
                 return None
-            return x, y
+            return x, y, ax.dtype in _FLOATS
         if type(y) in _INT_FLOAT and ax.dtype in _FLOATS and not ax.weak_type:
-            return x, weak_scalar(y, ax.dtype)
+            return x, weak_scalar(y, ax.dtype), True
     elif type(x) in _INT_FLOAT and isinstance(y, ArrayOps):
         ay = y.aval
         if ay.dtype in _FLOATS and not ay.weak_type:
-            return weak_scalar(x, ay.dtype), y
+            return weak_scalar(x, ay.dtype), y, True
     return None
 
 
@@ -113,13 +114,19 @@ def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
       general: ``general(x, y)`` for the general path, given promoted and
         broadcast operands (default: bind ``prim``).
     """
+    # A `general` that only special-cases bool operands (_bool_or, _no_bool) is
+    # skipped for operands that _ready_operands found to be floats.
+    float_bind = general is None or getattr(general, "bool_only", False)
+
     def general_path(x, y):
         try:
             ready = _ready_operands(x, y, inexact)
             if ready is None:
                 x, y = (promote_args_inexact if inexact else promote_args)(name, x, y)
             else:
-                x, y = ready
+                x, y, is_float = ready
+                if float_bind and is_float:
+                    return prim.bind(x, y)
             return general(x, y) if general is not None else prim.bind(x, y)
         except (TypeError, ValueError) as e:
             _reraise(e)
@@ -199,6 +206,7 @@ def _unary_ufunc(name, prim, *, fast=None, fast_dtypes=_INEXACT, inexact=False,
 def _bool_or(prim, bool_prim):
     def general(x, y):
         return (bool_prim if get_aval(x).dtype == dtypes.bool_ else prim).bind(x, y)
+    general.bool_only = True  # (for other dtypes it is prim.bind: see _binary_ufunc)
     return general
 
 
@@ -208,6 +216,7 @@ def _no_bool(name, prim):
             raise TypeError(f"{name} is not defined for bool arrays; use logical_xor or "
                             "cast to int with .astype(int)")
         return prim.bind(x, y)
+    general.bool_only = True
     return general
 
 
