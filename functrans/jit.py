@@ -330,7 +330,8 @@ class Jitted:
     def _compile(self, key, flat, in_tree, form, avals, device) -> _Executable:
         tr = self._get_trace(key, flat, in_tree, form, avals)
         t0 = time.perf_counter()
-        lowered = lowering.lower_ir(tr.closed, self._name, donated=tr.donated)
+        lowered = lowering.lower_ir(tr.closed, self._name, donated=tr.donated,
+                                    platform=xla.device_platform(device))
         exe = xla.compile(lowered.text, device, self._name)
         const_bufs = [_const_buffer(c, device) for c in lowered.const_args]
         entry = _Executable(exe, const_bufs, lowered, tr.out_tree, tr.donated, device)
@@ -431,8 +432,10 @@ class Traced:
 
     def lower(self, device=None) -> "Lowered":
         j = self._jitted
-        lowered = lowering.lower_ir(self.ir, j._name, donated=self._trace.donated)
-        return Lowered(j, self._trace, self._key, lowered, device or j._device)
+        device = device or j._device or _default_device()
+        lowered = lowering.lower_ir(self.ir, j._name, donated=self._trace.donated,
+                                    platform=xla.device_platform(device))
+        return Lowered(j, self._trace, self._key, lowered, device)
 
 
 class Lowered:
@@ -450,7 +453,7 @@ class Lowered:
 
     def compile(self) -> "Compiled":
         j = self._jitted
-        device = self._device or _default_device()
+        device = self._device
         exe = xla.compile(self._lowered.text, device, j._name)
         const_bufs = [_const_buffer(c, device) for c in self._lowered.const_args]
         entry = _Executable(exe, const_bufs, self._lowered, self._trace.out_tree,

@@ -92,7 +92,7 @@ def _jit_call_impl(*vals, closed, name):
     device = xla.default_device()
 
     def make():
-        lowered = lowering.lower_ir(closed, name)
+        lowered = lowering.lower_ir(closed, name, platform=xla.device_platform(device))
         exe = xla.compile(lowered.text, device, name)
         consts = [xla.device_put(np.asarray(c), device) for c in lowered.const_args]
         return exe, consts

@@ -246,11 +246,101 @@ def test_conv_jit_of_grad_and_vmap(x64):
         close(g, w)
 
 
-def test_conv_lowering_is_one_convolution():
+def test_conv_lowering_is_one_convolution_off_the_cpu():
     from functrans.interpreters.lowering import lower_ir
     case = CONV_CASES[0]
-    text = lower_ir(ft.make_ir(conv_fn(case))(*conv_args(case, F32))).text
-    assert text.count('"stablehlo.convolution"') == 1
+    ir = ft.make_ir(conv_fn(case))(*conv_args(case, F32))
+    for platform in (None, "gpu", "cuda", "rocm"):
+        assert lower_ir(ir, platform=platform).text.count('"stablehlo.convolution"') == 1
+    # on the CPU this first-layer-like conv (9 taps x 3 features) is a patch matrix and a dot
+    text = lower_ir(ir, platform="cpu").text
+    assert '"stablehlo.convolution"' not in text and '"stablehlo.dot_general"' in text
+
+
+# --- conv: the CPU lowering forms (conv_lower.py) ---------------------------------------------------
+
+DN2 = ("NHWC", "HWIO", "NHWC")
+# beyond CONV_CASES: what the automatic choice sends to each form (a first layer, a
+# depthwise conv, groups too big for taps, batch groups), with strides and dilations
+FORM_CASES = CONV_CASES + [
+    ((3, 7, 6, 1), (3, 2, 1, 4), (2, 1), ((1, 1), (0, 1)), None, (1, 2), DN2, 1, 1),
+    ((2, 6, 5, 4), (3, 3, 1, 8), (2, 1), ((1, 2), (0, 1)), None, (1, 2), DN2, 4, 1),
+    ((2, 5, 4, 32), (3, 3, 16, 6), (1, 2), ((1, 1), (2, 0)), (2, 1), None, DN2, 2, 1),
+    ((4, 5, 5, 3), (3, 2, 3, 6), (2, 1), ((0, 1), (1, -1)), None, (1, 2), DN2, 1, 2),
+]
+
+
+def _forms_everything(cases):
+    """Every case's conv and both of its gradients, as one function of all operands."""
+    def f(*flat):
+        outs = []
+        for i, c in enumerate(cases):
+            fn = conv_fn(c)
+            x, w = flat[2 * i], flat[2 * i + 1]
+            outs.append(fn(x, w))
+            outs += list(ft.grad(lambda x, w, fn=fn: (fn(x, w) ** 2).sum(), (0, 1))(x, w))
+        return outs
+    return f
+
+
+@pytest.mark.parametrize("path", ["native", "taps", "patches", "positions", "split"])
+def test_conv_cpu_lowering_forms_match_eager(path, monkeypatch, x64):
+    # each form (forced; a form that does not fit a conv falls back to native) on every
+    # case: strides, paddings (negative too), lhs/rhs dilations, feature and batch groups,
+    # dimension numbers, ranks 1-3, and the convs of both gradients
+    from functrans.primitives import conv_lower
+    if ft.devices()[0].platform != "cpu":
+        pytest.skip("the forms are the CPU lowering")
+    monkeypatch.setattr(conv_lower, "FORCE_PATH", path)
+    args = [a for i, c in enumerate(FORM_CASES) for a in conv_args(c, F64, i)]
+    f = _forms_everything(FORM_CASES)
+    jf = jit(f)
+    text = jf.lower(*args).as_text()
+    n_native = text.count('"stablehlo.convolution"')
+    assert (n_native == 4 * len(FORM_CASES)) == (path == "native"), n_native  # 2 fwd + 2 grads
+    for g, w in zip(jf(*args), f(*args)):
+        close(g, w)
+    # other dtypes: integers (exact), float16 (computed in float32), complex
+    for dtype in (np.int32, np.float16, np.complex64):
+        cases = FORM_CASES[:3] + FORM_CASES[-2:]
+        xs = [conv_args(c, dtype, i) for i, c in enumerate(cases)]
+        if dtype == np.complex64:
+            xs = [(x + 1j * x[::-1], w - 1j * w) for x, w in xs]
+        fns = [conv_fn(c) for c in cases]
+
+        def convs(*flat, fns=fns):
+            return [fn(flat[2 * i], flat[2 * i + 1]) for i, fn in enumerate(fns)]
+        flat = [a for pair in xs for a in pair]
+        for g, w in zip(jit(convs)(*flat), convs(*flat)):
+            close(g, w, np.asarray(w).dtype)
+
+
+def test_conv_cpu_form_choice(monkeypatch):
+    from functrans.core import ShapedArray
+    from functrans.primitives import conv_lower as cl
+
+    def form(lhs, rhs, g=1, b=1, platform="cpu", strides=None):
+        la, ra = ShapedArray(lhs, np.float32), ShapedArray(rhs, np.float32)
+        nsp = len(lhs) - 2
+        dn = lax.conv_dimension_numbers(lhs, rhs, DN2 if nsp == 2 else ("NWC", "WIO", "NWC"))
+        geom = cl._Geometry(la, ra, strides or (1,) * nsp, ((1, 1),) * nsp, (1,) * nsp,
+                            (1,) * nsp, dn, g, b)
+        return cl.choose_path(platform, geom)
+    assert form((64, 28, 28, 1), (3, 3, 1, 32)) == "patches"        # a first layer
+    assert form((64, 28, 28, 4), (3, 3, 4, 32)) == "patches"
+    assert form((64, 28, 28, 8), (3, 3, 8, 32)) == "native"
+    assert form((64, 14, 14, 32), (3, 3, 32, 64)) == "native"
+    assert form((64, 28, 28, 1), (3, 3, 1, 32), platform="gpu") == "native"
+    assert form((64, 28, 28, 1), (3, 3, 1, 32), platform=None) == "native"
+    assert form((32, 28, 28, 32), (3, 3, 1, 32), g=32) == "taps"    # depthwise
+    assert form((32, 28, 28, 32), (3, 3, 16, 32), g=2) == "split"
+    assert form((32, 16, 16, 8), (14, 14, 8, 8), b=4) == "split"    # a kernel gradient
+    assert form((300, 16, 16, 8), (14, 14, 8, 600), b=300) == "positions"
+    assert form((300, 16, 16, 8), (14, 14, 8, 300), b=300) == "native"
+    assert form((2, 5, 3), (0, 3, 4)) == "native"                   # empty window
+    monkeypatch.setattr(cl, "FORCE_PATH", "taps")
+    assert form((4, 16, 16, 8), (14, 14, 8, 8), b=2) == "native"    # taps has no batch groups
+    assert form((4, 16, 16, 8), (14, 14, 8, 8)) == "native"         # 1568 terms: too many
 
 
 # --- reduce_window -----------------------------------------------------------------------------------

@@ -529,6 +529,16 @@ def test_compile_failure_names_function_and_operation():
     assert len(msg) < 1500                       # a summary, not the C++ dump
 
 
+def test_cpu_compile_options_unknown_to_jaxlib_are_dropped(monkeypatch):
+    # xla.py sets XLA:CPU options by name; a jaxlib that does not know one compiles without
+    if ft.devices()[0].platform != "cpu":
+        pytest.skip("CPU compile options")
+    monkeypatch.setattr(xla, "_CPU_OPTIONS", {"xla_cpu_no_such_option_for_a_test": "1"})
+    monkeypatch.setattr(xla, "_cpu_options_ok", [True])
+    assert float(jit(lambda x: x * 2.0)(fnp.float32(3.0))) == 6.0
+    assert xla._cpu_options_ok == [False]
+
+
 def test_missing_lower_rule_names_the_primitive():
     from functrans.core import Primitive
     p = ft.core.all_primitives().get("test_jit_nolower") or Primitive("test_jit_nolower")

@@ -23,6 +23,8 @@ Rule helpers (used by the primitive modules):
   ctx.convert(x, aval, dtype)   stablehlo.convert
   ctx.region(arg_avals, body)   a region (reduce/sort/while bodies)
   ctx.lower_ir(closed_ir, args) inline a sub-IR (calls, custom rules, branches)
+  ctx.platform                  the target platform ("cpu", "gpu", ...; None: unknown):
+                                a rule may emit a different, equivalent program per platform
 """
 
 from __future__ import annotations
@@ -110,6 +112,12 @@ class LoweringContext:
         self.indent = indent
         self.avals_in: list = []
         self.avals_out: list = []
+
+    @property
+    def platform(self):
+        """The platform the module is compiled for: "cpu", "gpu" (CUDA/ROCm), ...; None
+        when unknown (emit the portable form)."""
+        return self.module.platform
 
     # -- emitting operations
 
@@ -218,8 +226,9 @@ def _lower_eqns(ctx: LoweringContext, eqns, env) -> None:
 class _Module:
     """A module under construction: ``@main`` plus any helper functions rules add."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, platform):
         self.name = name
+        self.platform = platform
         self.functions: list = []
 
 
@@ -241,7 +250,8 @@ def _sanitize(name: str) -> str:
     return s if s and not s[0].isdigit() else "f_" + s
 
 
-def lower_ir(closed: ClosedIR, name: str = "main", donated=None) -> Lowered:
+def lower_ir(closed: ClosedIR, name: str = "main", donated=None,
+             platform: str | None = None) -> Lowered:
     """Lowers a ClosedIR to a StableHLO module.
 
     Args:
@@ -249,9 +259,12 @@ def lower_ir(closed: ClosedIR, name: str = "main", donated=None) -> Lowered:
       name: the module's name (the user's function name).
       donated: one bool per IR input; donated inputs may have their buffers
         reused for an output of the same type (``tf.aliasing_output``).
+      platform: the platform of the device it will be compiled for (a device's
+        ``.platform``: "cpu", "gpu"...); rules read it as ``ctx.platform``.
+        None: unknown, rules emit their portable form.
     """
     ir = closed.ir
-    module = _Module(_sanitize(name))
+    module = _Module(_sanitize(name), platform)
     names = _Names()
     lines: list = []
     ctx = LoweringContext(module, names, lines)

@@ -101,13 +101,45 @@ class CompileError(RuntimeError):
     """XLA rejected a module; the message names the function and the failing operation."""
 
 
+# XLA:CPU options, set per compilation (CompileOptions.env_option_overrides: DebugOptions
+# fields by name). jaxlib 0.10's XLA:CPU hands dots, convolutions and reductions to
+# YNNPACK by default; its convolutions measured 1.7-2x slower than XLA's own (Eigen) ones
+# on the benchmark machine (2-core AMD EPYC, AVX-512; float32 NHWC, min of 5 interleaved
+# rounds): (64,14,14,32)x(3,3,32,64) 5.1 vs 2.7 ms, its input gradient 5.3 vs 2.8 ms, its
+# kernel gradient 6.8-7.7 vs 4.0-4.3 ms; only a single-input-feature conv was faster in
+# YNNPACK (0.5 vs 1.6 ms), and conv_lower.py lowers those as a patch matrix and a dot.
+# So YNNPACK keeps dots and reductions (where it is as fast or faster) but not
+# convolutions. The conv3x3 CNN training step of bench_conv.py: 15.3-16.1 ms instead
+# of 23.6-24.3 ms. A jaxlib without the option (older, or a renamed flag) compiles
+# without it: _CPU_OPTIONS is dropped after the first rejection.
+_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type":
+                "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE"}
+_cpu_options_ok = [True]
+
+
+def _compile_options(platform: str):
+    xla_client = _jax()[1]
+    opts = xla_client.CompileOptions()
+    if platform == "cpu" and _cpu_options_ok[0]:
+        opts.env_option_overrides = list(_CPU_OPTIONS.items())
+    return opts
+
+
 def compile(module_text: str, device, name: str = "fun"):
     """Compiles StableHLO text for one device; returns a loaded executable."""
     _, xla_client, _, _ = _jax()
     client = backend(device.platform) if device is not None else backend()
+    platform = device.platform if device is not None else client.platform
+    devices = xla_client.DeviceList((device,))
     try:
-        return client.compile_and_load(module_text, xla_client.DeviceList((device,)),
-                                       xla_client.CompileOptions())
+        try:
+            return client.compile_and_load(module_text, devices, _compile_options(platform))
+        except Exception as e:
+            if platform != "cpu" or not _cpu_options_ok[0] or \
+                    not any(k in str(e) for k in _CPU_OPTIONS):
+                raise
+            _cpu_options_ok[0] = False  # this jaxlib does not know the option
+            return client.compile_and_load(module_text, devices, _compile_options(platform))
     except Exception as e:  # jaxlib raises XlaRuntimeError / ValueError with C++ text
         raise CompileError(_summarize_compile_error(name, module_text, str(e))) from None
 
