@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from .. import dtypes
-from ..array import Array, _new_array
+from ..array import Array, ArrayOps, _new_array
 from ..core import _state
 from ..primitives import elementwise as ew
 from ..primitives import linalg as lp
@@ -42,6 +42,9 @@ def _dot_general(a, b, contract, batch=((), ())):
 _FAST_MATMUL = frozenset([dtypes.float32, dtypes.float64, dtypes.complex64, dtypes.complex128])
 
 
+_MATRIX_PRODUCT = (((1,), (0,)), ((), ()))
+
+
 def matmul(a, b, /):
     """Matrix product with numpy's rules (the ``@`` operator).
 
@@ -65,6 +68,12 @@ def matmul(a, b, /):
         if (av.dtype == bv.dtype and av.dtype in _FAST_MATMUL and av.ndim == 2 == bv.ndim
                 and av.shape[1] == bv.shape[0]):
             return _new_array(np.matmul(av, bv), a._weak_type and b._weak_type)
+    elif isinstance(a, ArrayOps) and isinstance(b, ArrayOps):
+        # Traced matrices of one dtype (reverse mode's x @ w): one dot_general.
+        aa, ba = a.aval, b.aval
+        if (aa.dtype == ba.dtype and aa.dtype in _FAST_MATMUL and len(aa.shape) == 2
+                and len(ba.shape) == 2 and aa.shape[1] == ba.shape[0]):
+            return lp.dot_general(a, b, _MATRIX_PRODUCT)
     a, b = _promoted(a, b)
     sa, sb = tuple(a.shape), tuple(b.shape)
     if not sa or not sb:

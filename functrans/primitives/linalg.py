@@ -232,8 +232,10 @@ def _ranges_like(*xs) -> list:
 
 @functools.lru_cache(maxsize=1024)
 def _dot_transpose_dims(x_ndim: int, y_ndim: int, dimension_numbers, swap_ans: bool):
-    """The dimension numbers of the cotangent's dot_general and the permutation
-    that puts x's dimensions back in order (static: computed once per signature)."""
+    """How to compute the cotangent of x: ``(ct_first, dims, perm)``, the
+    dot_general of ct and y (``ct_first``) or of y and ct with dimension numbers
+    ``dims``, then the permutation that puts x's dimensions back in order
+    (static: computed once per signature)."""
     (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
     x_kept = _remaining(x_ndim, x_contract, x_batch)
     y_kept = _remaining(y_ndim, y_contract, y_batch)
@@ -241,23 +243,31 @@ def _dot_transpose_dims(x_ndim: int, y_ndim: int, dimension_numbers, swap_ans: b
         ans_batch, ans_y, _ = _ranges_like(x_batch, y_kept, x_kept)
     else:
         ans_batch, _, ans_y = _ranges_like(x_batch, x_kept, y_kept)
-    # Contract ct with y over y's free and batch dims: what remains is x's batch
-    # dims, x's free dims, then y's contracting dims in y's order, which are x's
-    # contracting dims sorted by their y partner.
-    dims = ((ans_y, tuple(y_kept)), (ans_batch, tuple(y_batch)))
+    # Contract ct with y over y's free and batch dims. What remains is x's batch
+    # dims, then x's free dims and y's contracting dims in y's order (x's
+    # contracting dims sorted by their y partner), in the order of the operands.
     x_contract_by_y = [int(x_contract[i]) for i in np.argsort(y_contract)]
-    unsorted = list(x_batch) + x_kept + x_contract_by_y
-    return dims, tuple(int(i) for i in np.argsort(unsorted))
+    ct_first = tuple(int(i) for i in np.argsort(list(x_batch) + x_kept + x_contract_by_y))
+    y_first = tuple(int(i) for i in np.argsort(list(x_batch) + x_contract_by_y + x_kept))
+    if y_first == tuple(range(x_ndim)) and ct_first != y_first:
+        # dot_general(y, ct) gives x's layout directly: the weight gradient of
+        # x @ w is x.T @ ct, a C-ordered array, not a transposed (ct.T @ x) view
+        # (BLAS is faster in that orientation, and so are the elementwise
+        # updates that follow, with operands of one layout).
+        return False, ((tuple(y_kept), ans_y), (tuple(y_batch), ans_batch)), y_first
+    return True, ((ans_y, tuple(y_kept)), (ans_batch, tuple(y_batch))), ct_first
 
 
 def _dot_transpose_operand(ct, x_aval: ShapedArray, y, dimension_numbers, swap_ans: bool):
     """The cotangent of ``x`` in ``dot_general(x, y)`` (``dot_general(y, x)`` if ``swap_ans``)."""
     y_aval = get_aval(y)
-    dims, perm = _dot_transpose_dims(x_aval.ndim, y_aval.ndim, dimension_numbers, swap_ans)
+    ct_first, dims, perm = _dot_transpose_dims(x_aval.ndim, y_aval.ndim, dimension_numbers,
+                                               swap_ans)
     ct_dtype = get_aval(ct).dtype
     if y_aval.dtype != ct_dtype:  # preferred_element_type: compute in the output's dtype
         y = convert_element_type(y, ct_dtype)
-    out = bind(dot_general_p, ct, y, dimension_numbers=dims, preferred_element_type=None)
+    operands = (ct, y) if ct_first else (y, ct)
+    out = bind(dot_general_p, *operands, dimension_numbers=dims, preferred_element_type=None)
     return convert_element_type(transpose(out, perm), x_aval.dtype)
 
 

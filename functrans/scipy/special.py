@@ -237,7 +237,12 @@ def _logsumexp_parts(a, axes):
     """logsumexp over ``axes`` (kept), ``exp(a - shift)``, and its sum with 0 replaced by 1."""
     amax = _shifted_max(a, axes)
     e = uf.exp(uf.subtract(a, amax))
-    log_s, safe = _safe_log(red.sum(e, axes, keepdims=True))
+    s = red.sum(e, axes, keepdims=True)
+    # s >= 0 (or NaN): only s == 0, where every input is -inf, needs its log
+    # spelled out (-inf); NaN stays NaN through log without a warning.
+    zero = uf.equal(s, 0)
+    safe = uf.where(zero, 1, s)
+    log_s = uf.where(zero, -float("inf"), uf.log(safe))
     return uf.add(log_s, amax), e, safe
 
 
