@@ -100,6 +100,33 @@ def _ready_operands(x, y, inexact):
 _INT_FLOAT = frozenset([int, float])
 
 
+def _eager_promoted(x, y):
+    """``(x's value, y's value, dtype, weak)`` for Array or Python scalar operands,
+    with their promoted dtype and weak type from the cache of the eager fast
+    paths (Python scalars stay Python scalars); None for any other operands."""
+    tx, ty = type(x), type(y)
+    if tx is Array:
+        xv = x._value
+        if ty is Array:
+            yv = y._value
+            key = (xv.dtype, x._weak_type, yv.dtype, y._weak_type)
+        elif ty in _PY_SCALAR_TYPES:
+            yv = y
+            key = (xv.dtype, x._weak_type, ty)
+        else:
+            return None
+    elif ty is Array and tx in _PY_SCALAR_TYPES:
+        xv, yv = x, y._value
+        key = (tx, yv.dtype, y._weak_type)
+    else:
+        return None
+    try:
+        dtype, weak = _promotion_cache[key]
+    except KeyError:
+        dtype, weak = _promotion_cache[key] = _promote_key(key)
+    return xv, yv, dtype, weak
+
+
 def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
                   inexact=False, general=None, doc=""):
     """Builds a numpy-style binary function over a primitive.
@@ -134,33 +161,17 @@ def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
     def fn(x, y, /):
         if _state.dynamic is not None:  # staging out: every operation is recorded
             return general_path(x, y)
-        tx, ty = type(x), type(y)
-        if tx is Array:
-            xv = x._value
-            if ty is Array:
-                yv = y._value
-                key = (xv.dtype, x._weak_type, yv.dtype, y._weak_type)
-            elif ty in _PY_SCALAR_TYPES:
-                yv = y
-                key = (xv.dtype, x._weak_type, ty)
-            else:
-                return general_path(x, y)
-        elif ty is Array and tx in _PY_SCALAR_TYPES:
-            xv, yv = x, y._value
-            key = (tx, yv.dtype, y._weak_type)
-        else:
+        ready = _eager_promoted(x, y)
+        if ready is None:
             return general_path(x, y)
-        try:
-            dtype, weak = _promotion_cache[key]
-        except KeyError:
-            dtype, weak = _promotion_cache[key] = _promote_key(key)
+        xv, yv, dtype, weak = ready
         if dtype not in fast_dtypes:
             return general_path(x, y)
         # Python scalars stay Python scalars: with the array operand already of
         # the result dtype, numpy's NEP 50 rules give that dtype.
-        if tx is Array and xv.dtype != dtype:
+        if type(x) is Array and xv.dtype != dtype:
             xv = xv.astype(dtype)
-        if ty is Array and yv.dtype != dtype:
+        if type(y) is Array and yv.dtype != dtype:
             yv = yv.astype(dtype)
         try:
             out = fast(xv, yv)
@@ -774,25 +785,10 @@ def _where_fast(condition, x, y):
     cv = condition._value
     if cv.dtype != dtypes.bool_:
         return None
-    tx, ty = type(x), type(y)
-    if tx is Array:
-        xv = x._value
-        if ty is Array:
-            yv = y._value
-            key = (xv.dtype, x._weak_type, yv.dtype, y._weak_type)
-        elif ty in _PY_SCALAR_TYPES:
-            yv, key = y, (xv.dtype, x._weak_type, ty)
-        else:
-            return None
-    elif ty is Array and tx in _PY_SCALAR_TYPES:
-        xv, yv = x, y._value
-        key = (tx, yv.dtype, y._weak_type)
-    else:
+    ready = _eager_promoted(x, y)
+    if ready is None:
         return None
-    try:
-        dtype, weak = _promotion_cache[key]
-    except KeyError:
-        dtype, weak = _promotion_cache[key] = _promote_key(key)
+    xv, yv, dtype, weak = ready
     if dtype not in _NUMERIC:
         return None
     try:
