@@ -492,6 +492,38 @@ def eval_primitive(prim: Primitive, args, params):
 
 
 _object_new = object.__new__
+_HOST_FLOATS = frozenset([np.dtype(np.float32), np.dtype(np.float64)])
+
+
+def eval_host_pair(ufunc, a, b):
+    """``ufunc(a, b)`` on the host values, or None where that is not exactly
+    what binding its primitive would do.
+
+    For the two elementwise operations reverse mode applies most (the cotangent
+    times a residual, and the sum of two cotangents): when ``a`` and ``b`` are
+    concrete Arrays of one strong float32/float64 aval (``b`` may be a rank-0
+    weakly typed Array of that dtype, a Python scalar's constant) and nothing is
+    being staged out, the result has ``a``'s aval and ``bind`` is skipped (a
+    third of the cost).
+    """
+    if type(a) is not Array or type(b) is not Array or _state.dynamic is not None:
+        return None
+    aval = a._aval
+    if aval is None or aval.dtype not in _HOST_FLOATS or aval.weak_type:
+        return None
+    b_aval = b._aval
+    if b_aval is not aval and (b_aval is None or (
+            b_aval._key != aval._key and not (b_aval.weak_type and b_aval.shape == ()
+                                              and b_aval.dtype == aval.dtype))):
+        return None
+    out = ufunc(a._value, b._value)
+    if type(out) is not np.ndarray:  # numpy gives 0-d results as scalars
+        out = np.asarray(out)
+    x = _object_new(Array)
+    x._value = out
+    x._weak_type = False
+    x._aval = aval
+    return x
 
 
 def _as_dtype(value, dtype):

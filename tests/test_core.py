@@ -258,3 +258,42 @@ def test_missing_rule_error_names_primitive_and_transformation():
         p.rule("jvp")
     with pytest.raises(MissingRuleError, match="cannot be lowered to StableHLO"):
         p.rule("lower")
+
+
+def test_eval_host_pair_is_bind_where_it_applies_and_declines_elsewhere(x64):
+    # core.eval_host_pair skips bind for reverse mode's commonest products and
+    # sums: it must return exactly what bind returns (value, dtype, aval, weak
+    # type), and None for every case where that is not guaranteed.
+    from functrans.core import bind, eval_host_pair
+    from functrans.primitives import elementwise as ew
+    from functrans.primitives._rules import weak_scalar
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        a = fnp.asarray(rng.standard_normal(5).astype(dtype))
+        b = fnp.asarray(rng.standard_normal(5).astype(dtype))
+        half = weak_scalar(0.5, np.dtype(dtype))
+        assert eval_host_pair(np.multiply, a, b) is None  # aval not made yet: bind makes it
+        a.aval, b.aval, half.aval  # (results of eager primitives carry theirs)
+        for ufunc, prim in ((np.multiply, ew.mul_p), (np.add, ew.add_p)):
+            for x, y in ((a, b), (a, half)):
+                got, want = eval_host_pair(ufunc, x, y), bind(prim, x, y)
+                assert got is not None
+                np.testing.assert_array_equal(got, want)
+                assert got.aval == want.aval and got.dtype == want.dtype
+    f32 = fnp.asarray(np.ones(5, np.float32))
+    f32.aval
+    declined = [
+        (fnp.asarray(np.ones(5, np.int32)), fnp.asarray(np.ones(5, np.int32))),  # not float
+        (weak_scalar(0.5, np.dtype(np.float32)), f32),          # weak first operand
+        (f32, fnp.asarray(np.ones(3, np.float32))),             # other shapes
+        (f32, fnp.asarray(np.ones(5, np.float64))),             # other dtypes
+        (f32, fnp.asarray(np.float32(2.0))),                    # strong rank-0 operand
+        (f32, 2.0),                                             # not an Array
+    ]
+    for x, y in declined:
+        getattr(x, "aval", None), getattr(y, "aval", None)
+        assert eval_host_pair(np.multiply, x, y) is None
+    # while a function is staged out (make_ir, jit) every operation is recorded
+    seen = []
+    ft.make_ir(lambda x: seen.append(eval_host_pair(np.multiply, f32, f32)) or x)(1.0)
+    assert seen == [None]

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import core, dtypes
 from ..array import Array
-from ..core import ShapedArray, Trace, Tracer, bind, get_aval
+from ..core import ShapedArray, Trace, Tracer, bind, eval_host_pair, get_aval
 
 
 class Zero:
@@ -80,7 +80,8 @@ def add_tangents(a, b):
         return b
     if type(b) is Zero:
         return a
-    return bind(_add_p, a, b)
+    out = eval_host_pair(np.add, a, b)  # (concrete cotangents in the backward pass)
+    return bind(_add_p, a, b) if out is None else out
 
 
 # The primitive add_tangents binds: elementwise add, registered by the module

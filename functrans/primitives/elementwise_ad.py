@@ -40,7 +40,7 @@ import numpy as np
 
 from .. import dtypes
 from ..array import Array, _new_array
-from ..core import _state, bind, get_aval
+from ..core import _state, bind, eval_host_pair, get_aval
 from ..interpreters.jvp import (Zero, add_tangents, defjvp_zero, instantiate, register_tangent_add,
                                 tangent_aval)
 from ..interpreters.reverse import UndefinedPrimal, is_undefined, unbroadcast_scalar
@@ -265,9 +265,11 @@ ew.complex_p.def_transpose(_complex_transpose)
 # --- binary arithmetic ----------------------------------------------------------------------------
 
 
-def _add_sub_jvp(prim, sign):
+def _add_sub_jvp(prim, sign, ufunc):
     def rule(primals, tangents):
-        ans = bind(prim, *primals)
+        ans = eval_host_pair(ufunc, *primals)  # (concrete primals: no bind)
+        if ans is None:
+            ans = bind(prim, *primals)
         tx, ty = tangents
         if get_aval(ans).dtype not in _INEXACT_DTYPES:
             return ans, _zero_tangent(ans)
@@ -280,7 +282,7 @@ def _add_sub_jvp(prim, sign):
 
 
 register_tangent_add(ew.add_p)
-ew.add_p.def_jvp(_add_sub_jvp(ew.add_p, lambda t: t))
+ew.add_p.def_jvp(_add_sub_jvp(ew.add_p, lambda t: t, np.add))
 # (the hottest rules of reverse mode: `type(x) is UndefinedPrimal` inline, and
 # sub's negation computed only when y is linear)
 
@@ -296,7 +298,7 @@ def _sub_transpose(ct, x, y):
 
 
 ew.add_p.def_transpose(_add_transpose)
-ew.sub_p.def_jvp(_add_sub_jvp(ew.sub_p, ew.neg))
+ew.sub_p.def_jvp(_add_sub_jvp(ew.sub_p, ew.neg, np.subtract))
 ew.sub_p.def_transpose(_sub_transpose)
 
 
@@ -305,15 +307,25 @@ def _mul_transpose(ct, x, y):
         if type(y) is UndefinedPrimal:
             raise ValueError("mul: cannot transpose a product of two linear inputs (it is not "
                              "linear)")
-        return [unbroadcast_scalar(ew.mul(ct, y), x.aval), None]
-    return [None, unbroadcast_scalar(ew.mul(x, ct), y.aval)]
+        return [unbroadcast_scalar(_cotangent_product(ct, y), x.aval), None]
+    return [None, unbroadcast_scalar(_cotangent_product(ct, x), y.aval)]  # (x * ct = ct * x)
+
+
+def _cotangent_product(ct, y):
+    """``ew.mul(ct, y)``, on the host values directly where that is exact
+    (core.eval_host_pair: the cotangent times a residual, most of eager
+    reverse mode's backward pass)."""
+    out = eval_host_pair(np.multiply, ct, y)
+    return ew.mul(ct, y) if out is None else out
 
 
 def _mul_jvp(primals, tangents):
     # defjvp's rule written out for mul, the most common product of reverse mode
     x, y = primals
     tx, ty = tangents
-    ans = bind(ew.mul_p, x, y)
+    ans = eval_host_pair(np.multiply, x, y)  # (concrete primals: no bind)
+    if ans is None:
+        ans = bind(ew.mul_p, x, y)
     if get_aval(ans).dtype not in _INEXACT_DTYPES:
         return ans, _zero_tangent(ans)
     if type(tx) is Zero:
