@@ -68,6 +68,7 @@ import argparse
 import dataclasses
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -183,50 +184,170 @@ def _order(names) -> list[str]:
     return known + [p for p in names if p not in known]
 
 
+def _setup_error(e: BaseException) -> str:
+    """Why a factory did not give a callable, as the report says it."""
+    if isinstance(e, ModuleNotFoundError):
+        return f"not installed ({e})"
+    if isinstance(e, Skip):
+        return str(e) or "skipped"
+    return f"setup failed: {type(e).__name__}: {e}"
+
+
+class _InProcess:
+    """One implementation run in this process (the default)."""
+
+    def __init__(self, w: Workload, name: str):
+        self.fn = w.impls[name]()
+        self.convert = w.to_numpy or _to_numpy
+
+    def first(self, convert: bool):
+        out = self.fn()
+        return self.convert(out) if convert else out
+
+    def calibrate(self, min_ns: int, warm_ns: int) -> int:
+        return _calibrate(self.fn, min_ns, warm_ns)
+
+    def sample(self, n: int) -> int:
+        return _time_loop(self.fn, n)
+
+    def collect(self) -> None:
+        pass  # run_workload collects this process's garbage at each round
+
+    def close(self) -> None:
+        pass
+
+
+def _worker(conn, module_file: str, workload: str, impl: str) -> None:
+    """The process of one implementation under ``--isolate``: imports the
+    benchmark file (its WORKLOADS), builds the callable and serves requests."""
+    try:
+        spec = importlib.util.spec_from_file_location("_isolated_bench", module_file)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        w = next(x for x in mod.WORKLOADS if x.name == workload)
+        runner = _InProcess(w, impl)
+    except BaseException as e:  # noqa: BLE001 - reported by the parent
+        conn.send(("setup", _setup_error(e)))
+        return
+    conn.send(("ready", None))
+    while True:
+        op, *args = conn.recv()
+        if op == "stop":
+            return
+        try:
+            if op == "collect":  # the start of a round, as gc.collect() in-process
+                gc.collect()
+                conn.send(("ok", None))
+                continue
+            conn.send(("ok", getattr(runner, op)(*args)))
+        except Exception as e:  # noqa: BLE001 - reported by the parent
+            conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+class _Isolated:
+    """One implementation in a process of its own (``--isolate``), driven over a
+    pipe: its libraries' thread pools (torch's OpenMP, XLA's) do not share a
+    process with the other implementations'."""
+
+    def __init__(self, w: Workload, name: str):
+        import multiprocessing
+        factory = w.impls[name]
+        module_file = getattr(sys.modules.get(factory.__module__), "__file__", None)
+        if module_file is None:
+            raise RuntimeError(f"--isolate needs {name}'s factory in a benchmark file with "
+                               "a module-level WORKLOADS list")
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, args=(child, module_file, w.name, name),
+                                daemon=True)
+        self.proc.start()
+        child.close()
+        status, why = self.conn.recv()
+        if status != "ready":
+            self.close()
+            raise Skip(why)
+
+    def _call(self, *msg):
+        self.conn.send(msg)
+        status, value = self.conn.recv()
+        if status != "ok":
+            raise RuntimeError(value)
+        return value
+
+    def first(self, convert: bool):
+        return self._call("first", convert)
+
+    def calibrate(self, min_ns: int, warm_ns: int) -> int:
+        return self._call("calibrate", min_ns, warm_ns)
+
+    def sample(self, n: int) -> int:
+        return self._call("sample", n)
+
+    def collect(self) -> None:
+        self._call("collect")
+
+    def close(self) -> None:
+        try:
+            self.conn.send(("stop",))
+        except (BrokenPipeError, OSError):
+            pass
+        self.proc.join(timeout=10)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
 def run_workload(w: Workload, *, samples: int = 15, min_sample_ms: float = 2.0,
                  warmup_ms: float = 50.0, impls: set[str] | None = None,
-                 log=print) -> tuple[dict[str, Result], dict[str, str]]:
+                 log=print, isolate: bool = False) -> tuple[dict[str, Result], dict[str, str]]:
     """Times every implementation of ``w``, interleaved.
+
+    With ``isolate``, each implementation runs in a process of its own (same
+    interleaving, driven over pipes), so libraries with thread pools do not
+    compete inside one process.
 
     Returns ``(results, skipped)``: results by implementation name, and the
     reason for each implementation that did not run. Raises ``RuntimeError``
     when outputs disagree (the benchmark would compare different work).
     """
-    fns: dict[str, Callable[[], Any]] = {}
+    runners: dict[str, Any] = {}
     skipped: dict[str, str] = {}
+    try:
+        return _run(w, runners, skipped, samples, min_sample_ms, warmup_ms, impls, log,
+                    _Isolated if isolate else _InProcess)
+    finally:
+        for r in runners.values():
+            r.close()
+
+
+def _run(w, runners, skipped, samples, min_sample_ms, warmup_ms, impls, log, runner_type):
     for name in _order(list(w.impls)):
         if impls is not None and name not in impls:
             continue
         try:
-            fns[name] = w.impls[name]()
-        except ModuleNotFoundError as e:
-            skipped[name] = f"not installed ({e})"
-        except Skip as e:
-            skipped[name] = str(e) or "skipped"
+            runners[name] = runner_type(w, name)
         except Exception as e:  # noqa: BLE001 - e.g. a broken import; reported
-            skipped[name] = f"setup failed: {type(e).__name__}: {e}"
+            skipped[name] = _setup_error(e)
     for name, why in skipped.items():
         log(f"  note: skipping {name}: {why}")
-    if not fns:
+    if not runners:
         return {}, skipped
 
     # One untimed call each: a smoke test (an implementation that raises is
     # reported and left out, so one unsupported operation does not stop the
     # run) and the outputs for the cross-check.
+    check = w.check and len(runners) > 1
     outs = {}
-    for name in list(fns):
+    for name in list(runners):
         try:
-            outs[name] = fns[name]()
+            outs[name] = runners[name].first(check)
         except Exception as e:  # noqa: BLE001 - reported, not hidden
-            del fns[name]
+            runners.pop(name).close()
             skipped[name] = f"failed: {type(e).__name__}: {e}"
             log(f"  note: skipping {name}: {skipped[name]}")
-    if not fns:
+    if not runners:
         return {}, skipped
 
-    if w.check and len(fns) > 1:
-        conv = w.to_numpy or _to_numpy
-        outs = {name: conv(out) for name, out in outs.items()}
+    if check and len(outs) > 1:
         ref_name = next(iter(outs))
         ref = outs[ref_name]
         for name, out in outs.items():
@@ -239,15 +360,17 @@ def run_workload(w: Workload, *, samples: int = 15, min_sample_ms: float = 2.0,
                                    f"(max abs diff {err}); refusing to time different work")
 
     min_ns, warm_ns = int(min_sample_ms * 1e6), int(warmup_ms * 1e6)
-    loops = {name: _calibrate(fn, min_ns, warm_ns) for name, fn in fns.items()}
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    names = list(fns)
+    loops = {name: r.calibrate(min_ns, warm_ns) for name, r in runners.items()}
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    names = list(runners)
     for s in range(samples):
         gc.collect()
+        for r in runners.values():
+            r.collect()
         k = s % len(names)
         for name in names[k:] + names[:k]:  # rotate who goes first
             n = loops[name]
-            times[name].append(_time_loop(fns[name], n) / n)
+            times[name].append(runners[name].sample(n) / n)
 
     results = {}
     for name in names:
@@ -438,6 +561,10 @@ def main(workloads: list[Workload], argv: list[str] | None = None,
                    help="warmup per implementation (default 50 ms)")
     p.add_argument("--json", metavar="PATH", help="also write results as JSON to PATH")
     p.add_argument("--list", action="store_true", help="list workloads and exit")
+    p.add_argument("--isolate", action="store_true",
+                   help="run each implementation in a process of its own (interleaved as "
+                        "usual): thread pools of torch, XLA and BLAS do not compete in one "
+                        "process")
     args = p.parse_args(argv)
 
     selected = [w for w in workloads
@@ -451,14 +578,16 @@ def main(workloads: list[Workload], argv: list[str] | None = None,
     info = machine_info()
     print(format_machine(info))
     print(f"method:    {args.samples} interleaved samples per impl, each >= "
-          f"{args.min_sample_ms:g} ms; median and IQR of time per call")
+          f"{args.min_sample_ms:g} ms; median and IQR of time per call"
+          + ("; each impl in its own process (--isolate)" if args.isolate else ""))
     report: dict[str, Any] = {"machine": info, "settings": vars(args), "workloads": []}
     all_results: dict[str, dict[str, Result]] = {}
     for w in selected:
         print(f"\n== {w.name}" + (f": {w.description}" if w.description else ""))
         results, skipped = run_workload(w, samples=args.samples,
                                         min_sample_ms=args.min_sample_ms,
-                                        warmup_ms=args.warmup_ms, impls=impls)
+                                        warmup_ms=args.warmup_ms, impls=impls,
+                                        isolate=args.isolate)
         all_results[w.name] = results
         if results:
             print(format_table(w, results))
