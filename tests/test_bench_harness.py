@@ -1,0 +1,66 @@
+"""bench/harness.py: in-process and --isolate runs of a tiny benchmark file."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+_BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.fixture
+def bench_module(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(_BENCH))
+    src = textwrap.dedent('''
+        import numpy as np
+        from harness import Skip, Workload
+
+        def fast():
+            x = np.arange(10.0)
+            return lambda: x * 2
+
+        def slow():
+            x = np.arange(10.0)
+            return lambda: sum(float(v) * 2 for v in x) * 0 + x * 2
+
+        def skipped():
+            raise Skip("not here")
+
+        def wrong():
+            return lambda: np.arange(10.0) * 3
+
+        WORKLOADS = [Workload("double", {"functrans": fast, "numpy": slow, "torch": skipped}),
+                     Workload("disagree", {"functrans": fast, "numpy": wrong})]
+        ''')
+    path = tmp_path / "bench_tiny.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("bench_tiny", path)
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_tiny", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_run_workload_times_each_implementation_and_reports_skips(bench_module, isolate):
+    import harness
+    logs = []
+    results, skipped = harness.run_workload(bench_module.WORKLOADS[0], samples=3,
+                                            min_sample_ms=0.1, warmup_ms=1, log=logs.append,
+                                            isolate=isolate)
+    assert set(results) == {"functrans", "numpy"}
+    assert skipped == {"torch": "not here"}
+    for r in results.values():
+        assert len(r.samples_ns) == 3 and r.median_ns > 0 and r.inner_loops >= 1
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_run_workload_refuses_to_time_different_work(bench_module, isolate):
+    import harness
+    with pytest.raises(RuntimeError, match="disagrees"):
+        harness.run_workload(bench_module.WORKLOADS[1], samples=2, min_sample_ms=0.1,
+                             warmup_ms=1, log=lambda *_: None, isolate=isolate)
