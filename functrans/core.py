@@ -410,7 +410,7 @@ def abstract_eval(prim: Primitive, avals, params):
         # Reverse mode's linear equations (t * residual, t1 + t2) mostly combine
         # operands of one strong float aval, whose result is that aval.
         first = avals[0]
-        if first.dtype in _SAME_AVAL_FLOATS and not first.weak_type:
+        if first.dtype in _HOST_FLOATS and not first.weak_type:
             key = first._key
             for a in avals:
                 if a is not first and a._key != key:
@@ -430,7 +430,9 @@ def abstract_eval(prim: Primitive, avals, params):
     return out
 
 
-_SAME_AVAL_FLOATS = frozenset([np.dtype(np.float32), np.dtype(np.float64)])
+# The dtypes of the elementwise shortcuts (abstract_eval above, eval_host_pair
+# below): those whose numpy results have exactly the operands' dtype.
+_HOST_FLOATS = frozenset([np.dtype(np.float32), np.dtype(np.float64)])
 
 
 def _remember_avals(key, out):
@@ -492,7 +494,33 @@ def eval_primitive(prim: Primitive, args, params):
 
 
 _object_new = object.__new__
-_HOST_FLOATS = frozenset([np.dtype(np.float32), np.dtype(np.float64)])
+
+
+def host_aval(x):
+    """``x``'s aval when reverse mode's host shortcuts may compute on its value
+    directly: ``x`` is a concrete Array of a strong float32/float64 aval and
+    nothing is being staged out (only a dynamic trace sees such operations).
+    None otherwise."""
+    if type(x) is not Array or _state.dynamic is not None:
+        return None
+    aval = x._aval
+    if aval is None or aval.dtype not in _HOST_FLOATS or aval.weak_type:
+        return None
+    return aval
+
+
+def host_array(value, aval):
+    """A result of those shortcuts as an Array of ``aval`` (numpy gives 0-d
+    results as scalars, and the dtype is checked, not assumed)."""
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    if value.dtype != aval.dtype:
+        value = value.astype(aval.dtype)
+    x = _object_new(Array)
+    x._value = value
+    x._weak_type = aval.weak_type
+    x._aval = aval
+    return x
 
 
 def eval_host_pair(ufunc, a, b):
@@ -500,30 +528,20 @@ def eval_host_pair(ufunc, a, b):
     what binding its primitive would do.
 
     For the two elementwise operations reverse mode applies most (the cotangent
-    times a residual, and the sum of two cotangents): when ``a`` and ``b`` are
-    concrete Arrays of one strong float32/float64 aval (``b`` may be a rank-0
-    weakly typed Array of that dtype, a Python scalar's constant) and nothing is
-    being staged out, the result has ``a``'s aval and ``bind`` is skipped (a
-    third of the cost).
+    times a residual, and the sum of two cotangents): when ``a`` has a
+    :func:`host_aval` and ``b`` the same aval (or is a rank-0 weakly typed Array
+    of that dtype, a Python scalar's constant), the result has ``a``'s aval and
+    ``bind`` is skipped (a third of the cost).
     """
-    if type(a) is not Array or type(b) is not Array or _state.dynamic is not None:
-        return None
-    aval = a._aval
-    if aval is None or aval.dtype not in _HOST_FLOATS or aval.weak_type:
+    aval = host_aval(a)
+    if aval is None or type(b) is not Array:
         return None
     b_aval = b._aval
     if b_aval is not aval and (b_aval is None or (
             b_aval._key != aval._key and not (b_aval.weak_type and b_aval.shape == ()
                                               and b_aval.dtype == aval.dtype))):
         return None
-    out = ufunc(a._value, b._value)
-    if type(out) is not np.ndarray:  # numpy gives 0-d results as scalars
-        out = np.asarray(out)
-    x = _object_new(Array)
-    x._value = out
-    x._weak_type = False
-    x._aval = aval
-    return x
+    return host_array(ufunc(a._value, b._value), aval)
 
 
 def _as_dtype(value, dtype):

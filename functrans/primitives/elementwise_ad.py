@@ -39,8 +39,8 @@ import math
 import numpy as np
 
 from .. import dtypes
-from ..array import Array, _new_array
-from ..core import _state, bind, eval_host_pair, get_aval
+from ..array import _new_array
+from ..core import bind, eval_host_pair, get_aval, host_array, host_aval
 from ..interpreters.jvp import (Zero, add_tangents, defjvp_zero, instantiate, register_tangent_add,
                                 tangent_aval)
 from ..interpreters.reverse import UndefinedPrimal, is_undefined, unbroadcast_scalar
@@ -105,41 +105,25 @@ def _unary_jvp(prim, derivative):
 
     ``derivative`` is written once over a namespace ``ops`` of lax functions.
     It gets :class:`_LaxOps` (binds: traceable, differentiable again) or, when
-    ``x`` is a concrete float32/float64 Array and nothing is being staged out,
-    :class:`_HostOps` (the same primitives' impls on the host values): the
+    ``x`` has a ``core.host_aval`` (a concrete float32/float64 Array, nothing
+    being staged out), :class:`_HostOps` (the same primitives' impls on the host values): the
     primal and the derivative are then computed without a bind each, which is
     most of the cost of eager reverse mode through elementwise math.
     """
     def rule(primals, tangents, **params):
         (x,), (t,) = primals, tangents
-        if type(x) is Array and type(t) is not Zero and _state.dynamic is None:
-            aval = x._aval
-            if aval is not None and aval.dtype in _HOST_FLOATS and not aval.weak_type:
-                xv = x._value
-                ans = prim.impl(xv, **params)
-                d = derivative(_HostOps, ans, xv, **params)
-                return _host_array(ans, aval), ew.mul(t, _host_array(d, aval))
+        aval = host_aval(x) if type(t) is not Zero else None
+        if aval is not None:
+            xv = x._value
+            ans = prim.impl(xv, **params)
+            d = derivative(_HostOps, ans, xv, **params)
+            return host_array(ans, aval), ew.mul(t, host_array(d, aval))
         ans = bind(prim, x, **params)
         if type(t) is Zero or get_aval(ans).dtype not in _INEXACT_DTYPES:
             return ans, _zero_tangent(ans)
         return ans, ew.mul(t, derivative(_LaxOps, ans, x, **params))
     prim.jvp = rule
     return rule
-
-
-_HOST_FLOATS = frozenset([dtypes.float32, dtypes.float64])
-
-
-def _host_array(value, aval):
-    """A host result of the fast path as an Array of ``aval`` (numpy gives 0-d
-    results as scalars, and a formula's dtype is checked, not assumed)."""
-    if type(value) is not np.ndarray:
-        value = np.asarray(value)
-    if value.dtype != aval.dtype:
-        value = value.astype(aval.dtype)
-    out = _new_array(value, aval.weak_type)
-    out._aval = aval
-    return out
 
 
 class _LaxOps:
