@@ -100,6 +100,31 @@ def test_conv_int_and_preferred_type_match_jax():
     close(got, want, np.int32)
 
 
+# Ungrouped convolutions with more than a few channels take the blocked im2col path.
+MANY_CHANNEL_CASES = [
+    ((5, 6, 6, 6), (3, 3, 6, 4), (1, 1), "SAME", None, None, ("NHWC", "HWIO", "NHWC"), 1, 1),
+    ((3, 8, 9), (5, 8, 3), (2,), ((3, -1),), (2,), (2,), ("NCW", "OIW", "NWC"), 1, 1),
+    ((2, 5, 4, 3, 7), (2, 3, 2, 7, 2), (2, 1, 1), ((1, 0), (2, 1), (0, 0)), (1, 2, 1),
+     (1, 1, 2), ("NHWDC", "HWDIO", "NCHWD"), 1, 1),
+]
+
+
+@pytest.mark.parametrize("images", [None, 2, 1 / 3, 0], ids=["whole", "images", "rows", "row"])
+def test_conv_many_channels_in_blocks_matches_jax(images, monkeypatch):
+    # The eager impl builds the im2col matrix a block at a time: one block for all
+    # images, blocks of two images, runs of a third of one image's output rows, and
+    # single output rows.
+    from functrans.primitives import conv as conv_mod
+    for i, case in enumerate(MANY_CHANNEL_CASES):
+        x, w = conv_args(case, F32, seed=3 * i)
+        want = conv_fn(case, jax.lax)(x, w)
+        rows_per_image = want.size // want.shape[0] // w.shape[case[6][1].index("O")]
+        per_image = rows_per_image * w.size // w.shape[case[6][1].index("O")] * 4
+        block = 1 << 30 if images is None else max(1, int(images * per_image))
+        monkeypatch.setattr(conv_mod, "_IM2COL_BLOCK_BYTES", block)
+        close(conv_fn(case)(x, w), want, F32)
+
+
 def test_conv_wrappers_match_jax():
     x, w = rand((2, 3, 7, 7), F32), rand((4, 3, 3, 3), F32, 1)
     close(lax.conv(x, w, (2, 1), "SAME"), jax.lax.conv(x, w, (2, 1), "SAME", "highest"))
