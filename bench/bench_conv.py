@@ -9,6 +9,7 @@ Workloads (NHWC input, HWIO kernel, stride 1, "SAME" padding, float32; see
 bench/README.md for the method):
   conv/28x28x1->32:   (128, 28, 28, 1) x (3, 3, 1, 32), the first layer of a small CNN
   conv/14x14x32->64:  (128, 14, 14, 32) x (3, 3, 32, 64), its second layer
+  conv/cnn_forward_eager: the eager forward pass (logits) of the network below, batch 64
   conv/cnn_train_step: a jitted SGD step of conv3x3·32, relu, maxpool2, conv3x3·64,
                       relu, maxpool2, dense128, relu, dense10 on 28x28x1 NHWC, batch 64
                       (functrans.jit vs jax.jit, torch eager and torch.compile)
@@ -18,6 +19,9 @@ compiled in the factory: XLA's CPU convolution), ``jax`` eager, ``jax_jit``, and
 conversions of the input and output are part of its timed call, as a user
 with NHWC data pays them; ``torch_nchw`` times the bare conv2d on data already
 in NCHW/OIHW).
+
+Every workload is settled (see bench/harness.py): torch's, XLA's and OpenBLAS's
+thread pools spin after a call, and on 2 cores whoever runs next pays for it.
 """
 
 from __future__ import annotations
@@ -127,29 +131,100 @@ def _cnn_data():
     return params, x, y
 
 
-def _cnn_loss(np_like, conv, pool, log_softmax, take, params, x, y):
+def _cnn_logits(np_like, conv, pool, params, x):
     c1, b1, c2, b2, w3, b3, w4, b4 = params
     h = pool(np_like.maximum(conv(x, c1) + b1, 0.0))
     h = pool(np_like.maximum(conv(h, c2) + b2, 0.0))
     h = h.reshape(h.shape[0], -1)
     h = np_like.maximum(h @ w3 + b3, 0.0)
-    logp = log_softmax(h @ w4 + b4)
+    return h @ w4 + b4
+
+
+def _cnn_loss(np_like, conv, pool, log_softmax, take, params, x, y):
+    logp = log_softmax(_cnn_logits(np_like, conv, pool, params, x))
     return -np_like.mean(take(logp, y))
 
 
-def cnn_functrans():
-    import functrans as ft
-    import functrans.numpy as fnp
-    from functrans import lax, nn
-    params, x, y = _cnn_data()
-    p = [fnp.asarray(a) for a in params]
-    x, y = fnp.asarray(x), fnp.asarray(y)
+def _functrans_layers():
+    from functrans import lax
 
     def conv(a, k):
         return lax.conv_general_dilated(a, k, (1, 1), "SAME", dimension_numbers=DN)
 
     def pool(a):
         return lax.reduce_window(a, -np.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+    return conv, pool
+
+
+def _jax_layers():
+    import jax
+    import jax.numpy as jnp
+
+    def conv(a, k):
+        return jax.lax.conv_general_dilated(a, k, (1, 1), "SAME", dimension_numbers=DN)
+
+    def pool(a):
+        return jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1),
+                                     "VALID")
+    return conv, pool
+
+
+def cnn_forward_functrans():
+    import functrans.numpy as fnp
+    params, x, _ = _cnn_data()
+    p = [fnp.asarray(a) for a in params]
+    x = fnp.asarray(x)
+    conv, pool = _functrans_layers()
+    return lambda: _cnn_logits(fnp, conv, pool, p, x)
+
+
+def cnn_forward_jax():
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        raise Skip("jax is not installed")
+    params, x, _ = _cnn_data()
+    cpu = jax.devices("cpu")[0]
+    p = [jax.device_put(a, cpu) for a in params]
+    x = jax.device_put(x, cpu)
+    conv, pool = _jax_layers()
+    return lambda: _cnn_logits(jnp, conv, pool, p, x).block_until_ready()
+
+
+def _torch_logits(F, p, x):
+    c1, b1, c2, b2, w3, b3, w4, b4 = p
+    h = x.permute(0, 3, 1, 2)
+    h = F.max_pool2d(F.relu(F.conv2d(h, c1.permute(3, 2, 0, 1), b1, padding=1)), 2)
+    h = F.max_pool2d(F.relu(F.conv2d(h, c2.permute(3, 2, 0, 1), b2, padding=1)), 2)
+    h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)
+    h = F.relu(h @ w3 + b3)
+    return h @ w4 + b4
+
+
+def cnn_forward_torch():
+    try:
+        import torch
+    except ImportError:
+        raise Skip("torch is not installed")
+    params, x, _ = _cnn_data()
+    p = [torch.from_numpy(a.copy()) for a in params]
+    x = torch.from_numpy(x)
+
+    def run():
+        with torch.no_grad():
+            return _torch_logits(torch.nn.functional, p, x).numpy()
+    return run
+
+
+def cnn_functrans():
+    import functrans as ft
+    import functrans.numpy as fnp
+    from functrans import nn
+    params, x, y = _cnn_data()
+    p = [fnp.asarray(a) for a in params]
+    x, y = fnp.asarray(x), fnp.asarray(y)
+    conv, pool = _functrans_layers()
 
     def take(logp, y):
         return fnp.take_along_axis(logp, y[:, None], axis=1)
@@ -175,13 +250,7 @@ def cnn_jax():
     cpu = jax.devices("cpu")[0]
     p = [jax.device_put(a, cpu) for a in params]
     x, y = jax.device_put(x, cpu), jax.device_put(y, cpu)
-
-    def conv(a, k):
-        return jax.lax.conv_general_dilated(a, k, (1, 1), "SAME", dimension_numbers=DN)
-
-    def pool(a):
-        return jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1),
-                                     "VALID")
+    conv, pool = _jax_layers()
 
     def take(logp, y):
         return jnp.take_along_axis(logp, y[:, None], axis=1)
@@ -209,13 +278,7 @@ def _cnn_torch(compiled):
         F = torch.nn.functional
 
         def step():
-            c1, b1, c2, b2, w3, b3, w4, b4 = p
-            h = x.permute(0, 3, 1, 2)
-            h = F.max_pool2d(F.relu(F.conv2d(h, c1.permute(3, 2, 0, 1), b1, padding=1)), 2)
-            h = F.max_pool2d(F.relu(F.conv2d(h, c2.permute(3, 2, 0, 1), b2, padding=1)), 2)
-            h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)
-            h = F.relu(h @ w3 + b3)
-            loss = F.cross_entropy(h @ w4 + b4, y)
+            loss = F.cross_entropy(_torch_logits(F, p, x), y)
             gs = torch.autograd.grad(loss, p)
             return [a.detach() - 0.01 * g for a, g in zip(p, gs)]
         if compiled:
@@ -234,14 +297,19 @@ WORKLOADS = [
                     "torch": _torch(name, False), "torch_nchw": _torch(name, True)},
              description=f"conv_general_dilated {SHAPES[name][0]} x {SHAPES[name][1]}, NHWC, "
                          "stride 1, SAME, float32",
-             rtol=1e-3, atol=1e-4)
+             rtol=1e-3, atol=1e-4, settle=True)
     for name in SHAPES
 ] + [
+    Workload("conv/cnn_forward_eager", {"functrans": cnn_forward_functrans,
+                                        "jax": cnn_forward_jax, "torch": cnn_forward_torch},
+             description="eager forward of the CNN below (logits), batch 64, no jit",
+             rtol=1e-3, atol=1e-4, settle=True),
     Workload("conv/cnn_train_step", {"functrans": cnn_functrans, "jax": cnn_jax,
                                      "torch": _cnn_torch(False),
                                      "torch.compile": _cnn_torch(True)},
              description="jitted SGD step: conv3x3x32, relu, maxpool2, conv3x3x64, relu, maxpool2, "
-                         "dense128, relu, dense10; 28x28x1 NHWC, batch 64", rtol=1e-3, atol=1e-4),
+                         "dense128, relu, dense10; 28x28x1 NHWC, batch 64", rtol=1e-3, atol=1e-4,
+             settle=True),
 ]
 
 

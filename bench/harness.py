@@ -54,6 +54,17 @@ elapsed ``time.perf_counter_ns`` divided by ``n``. The garbage collector stays
 enabled (its cost is part of a real program's cost), but ``gc.collect()`` runs
 before each round so that no implementation inherits another's garbage.
 
+Settling (``settle=True`` on a Workload, or ``--settle``): thread pools keep
+spinning after a call returns (OpenBLAS's workers for ~0.1 s, torch's OpenMP
+workers for ~10 ms), and in round-robin order the next implementation competes
+with them for the cores: on 2 cores a 4 ms torch convolution takes 14-22 ms
+right after a numpy matmul. With settling, before each sample the harness waits
+until every process of the run is idle (its CPU time grows by < 5% over 5 ms,
+at most 1 s), then makes one untimed call of the implementation (waking its own
+pool), then times the sample: each implementation is measured as it runs in a
+loop of its own, as a training script runs it. Use it for workloads that
+multithread (BLAS, convolutions, XLA programs); it costs up to ~0.1 s per sample.
+
 The report gives, per implementation, the median time per call, the
 interquartile range (IQR, q75 - q25) of the samples, and the ratio of its
 median to functrans's median (``numpy/functrans`` < 1 means numpy is faster).
@@ -105,6 +116,8 @@ class Workload:
       check: compare each implementation's output with the first one's.
       rtol, atol: tolerances of that comparison (``np.allclose``).
       to_numpy: converts an output for the comparison (default ``np.asarray``).
+      settle: before each sample, wait for an idle machine and make one untimed
+        call (see "Settling" above).
     """
 
     name: str
@@ -115,6 +128,7 @@ class Workload:
     rtol: float = 1e-4
     atol: float = 1e-6
     to_numpy: Callable[[Any], np.ndarray] | None = None
+    settle: bool = False
 
 
 @dataclasses.dataclass
@@ -179,6 +193,19 @@ def _calibrate(fn: Callable[[], Any], min_sample_ns: int, warmup_ns: int) -> int
         scale *= 10
 
 
+def _settle(window_s: float = 0.005, busy: float = 0.05, max_s: float = 1.0) -> float:
+    """Waits until this process's threads are idle: its CPU time grows by less than
+    ``busy`` of a ``window_s`` sleep (spinning pool workers have gone to sleep), at
+    most ``max_s``. Returns the seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_s:
+        c0 = time.process_time()
+        time.sleep(window_s)
+        if time.process_time() - c0 < busy * window_s:
+            break
+    return time.perf_counter() - t0
+
+
 def _order(names) -> list[str]:
     known = [p for p in PEER_ORDER if p in names]
     return known + [p for p in names if p not in known]
@@ -209,6 +236,12 @@ class _InProcess:
 
     def sample(self, n: int) -> int:
         return _time_loop(self.fn, n)
+
+    def settle(self) -> float:
+        return _settle()
+
+    def warm(self) -> None:
+        self.fn()
 
     def collect(self) -> None:
         pass  # run_workload collects this process's garbage at each round
@@ -283,6 +316,12 @@ class _Isolated:
     def sample(self, n: int) -> int:
         return self._call("sample", n)
 
+    def settle(self) -> float:
+        return self._call("settle")
+
+    def warm(self) -> None:
+        self._call("warm")
+
     def collect(self) -> None:
         self._call("collect")
 
@@ -298,12 +337,14 @@ class _Isolated:
 
 def run_workload(w: Workload, *, samples: int = 15, min_sample_ms: float = 2.0,
                  warmup_ms: float = 50.0, impls: set[str] | None = None,
-                 log=print, isolate: bool = False) -> tuple[dict[str, Result], dict[str, str]]:
+                 log=print, isolate: bool = False,
+                 settle: bool | None = None) -> tuple[dict[str, Result], dict[str, str]]:
     """Times every implementation of ``w``, interleaved.
 
     With ``isolate``, each implementation runs in a process of its own (same
     interleaving, driven over pipes), so libraries with thread pools do not
-    compete inside one process.
+    compete inside one process. ``settle`` (default: ``w.settle``) waits for
+    idle processes and makes one untimed call before each sample.
 
     Returns ``(results, skipped)``: results by implementation name, and the
     reason for each implementation that did not run. Raises ``RuntimeError``
@@ -313,13 +354,15 @@ def run_workload(w: Workload, *, samples: int = 15, min_sample_ms: float = 2.0,
     skipped: dict[str, str] = {}
     try:
         return _run(w, runners, skipped, samples, min_sample_ms, warmup_ms, impls, log,
-                    _Isolated if isolate else _InProcess)
+                    _Isolated if isolate else _InProcess,
+                    w.settle if settle is None else settle)
     finally:
         for r in runners.values():
             r.close()
 
 
-def _run(w, runners, skipped, samples, min_sample_ms, warmup_ms, impls, log, runner_type):
+def _run(w, runners, skipped, samples, min_sample_ms, warmup_ms, impls, log, runner_type,
+         settle):
     for name in _order(list(w.impls)):
         if impls is not None and name not in impls:
             continue
@@ -370,6 +413,10 @@ def _run(w, runners, skipped, samples, min_sample_ms, warmup_ms, impls, log, run
         k = s % len(names)
         for name in names[k:] + names[:k]:  # rotate who goes first
             n = loops[name]
+            if settle:
+                for r in runners.values():
+                    r.settle()
+                runners[name].warm()
             times[name].append(runners[name].sample(n) / n)
 
     results = {}
@@ -522,9 +569,10 @@ def format_table(w: Workload, results: dict[str, Result]) -> str:
     return "\n".join(out)
 
 
-def _result_json(w: Workload, results: dict[str, Result], skipped: dict[str, str]) -> dict:
+def _result_json(w: Workload, results: dict[str, Result], skipped: dict[str, str],
+                 settled: bool = False) -> dict:
     d: dict[str, Any] = {"name": w.name, "description": w.description, "ops": w.ops,
-                         "skipped": skipped, "impls": {}}
+                         "settled": settled, "skipped": skipped, "impls": {}}
     for name, r in results.items():
         e = {"median_ns": r.median_ns, "q1_ns": r.q1_ns, "q3_ns": r.q3_ns,
              "iqr_ns": r.iqr_ns, "inner_loops": r.inner_loops, "samples_ns": r.samples_ns}
@@ -565,6 +613,9 @@ def main(workloads: list[Workload], argv: list[str] | None = None,
                    help="run each implementation in a process of its own (interleaved as "
                         "usual): thread pools of torch, XLA and BLAS do not compete in one "
                         "process")
+    p.add_argument("--settle", action="store_true",
+                   help="before each sample, wait until no thread pool spins and make one "
+                        "untimed call (on for workloads that set settle=True)")
     args = p.parse_args(argv)
 
     selected = [w for w in workloads
@@ -579,19 +630,23 @@ def main(workloads: list[Workload], argv: list[str] | None = None,
     print(format_machine(info))
     print(f"method:    {args.samples} interleaved samples per impl, each >= "
           f"{args.min_sample_ms:g} ms; median and IQR of time per call"
-          + ("; each impl in its own process (--isolate)" if args.isolate else ""))
+          + ("; each impl in its own process (--isolate)" if args.isolate else "")
+          + ("; every sample settled (--settle)" if args.settle else ""))
     report: dict[str, Any] = {"machine": info, "settings": vars(args), "workloads": []}
     all_results: dict[str, dict[str, Result]] = {}
     for w in selected:
-        print(f"\n== {w.name}" + (f": {w.description}" if w.description else ""))
+        settle = args.settle or w.settle
+        print(f"\n== {w.name}" + (f": {w.description}" if w.description else "")
+              + ("\n   (settled: idle machine and one untimed call before each sample)"
+                 if settle else ""))
         results, skipped = run_workload(w, samples=args.samples,
                                         min_sample_ms=args.min_sample_ms,
                                         warmup_ms=args.warmup_ms, impls=impls,
-                                        isolate=args.isolate)
+                                        isolate=args.isolate, settle=settle)
         all_results[w.name] = results
         if results:
             print(format_table(w, results))
-        report["workloads"].append(_result_json(w, results, skipped))
+        report["workloads"].append(_result_json(w, results, skipped, settle))
     if epilogue is not None:
         text = epilogue(all_results)
         if text:

@@ -64,3 +64,50 @@ def test_run_workload_refuses_to_time_different_work(bench_module, isolate):
     with pytest.raises(RuntimeError, match="disagrees"):
         harness.run_workload(bench_module.WORKLOADS[1], samples=2, min_sample_ms=0.1,
                              warmup_ms=1, log=lambda *_: None, isolate=isolate)
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_settled_run_settles_every_process_and_warms_before_each_sample(
+        bench_module, isolate, monkeypatch):
+    import harness
+    events = []
+    cls = harness._Isolated if isolate else harness._InProcess
+    for op in ("settle", "warm", "sample"):
+        orig = getattr(cls, op)
+
+        def wrapped(self, *args, _orig=orig, _op=op):
+            events.append((_op, self))
+            return _orig(self, *args)
+        monkeypatch.setattr(cls, op, wrapped)
+    results, _ = harness.run_workload(bench_module.WORKLOADS[0], samples=3,
+                                      min_sample_ms=0.1, warmup_ms=1, log=lambda *_: None,
+                                      isolate=isolate, settle=True)
+    assert set(results) == {"functrans", "numpy"}
+    runners = {r for _, r in events}
+    assert len(runners) == 2
+    # each of the 6 samples: every runner settles, then the sampled one is warmed
+    assert len(events) == 6 * 4
+    for i in range(0, len(events), 4):
+        chunk = events[i:i + 4]
+        assert [op for op, _ in chunk] == ["settle", "settle", "warm", "sample"]
+        assert {r for _, r in chunk[:2]} == runners and chunk[2][1] is chunk[3][1]
+
+
+def test_settle_waits_while_a_thread_spins():
+    import threading
+
+    import harness
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            pass
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        waited = harness._settle(max_s=0.2)
+    finally:
+        stop.set()
+        t.join()
+    assert waited >= 0.2            # busy the whole time: waited until max_s
+    assert harness._settle(max_s=5.0) < 2.0   # idle: returns after a window or a few
