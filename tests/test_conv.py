@@ -125,6 +125,53 @@ def test_conv_many_channels_in_blocks_matches_jax(images, monkeypatch):
         close(conv_fn(case)(x, w), want, F32)
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_conv_eager_xla_path_matches_jax(dtype, request, monkeypatch):
+    # Large eager float convolutions run as a compiled XLA:CPU program; force that path
+    # for every case (groups, dilations, dimension numbers, ranks 1-3) and both gradients.
+    if dtype == F64:
+        request.getfixturevalue("x64")
+    from functrans.primitives import conv as conv_mod
+    monkeypatch.setattr(conv_mod, "XLA_MIN_FLOPS", 0)
+    monkeypatch.setattr(conv_mod, "XLA_MIN_FLOPS_GROUPED", 0)
+    monkeypatch.setattr(conv_mod, "XLA_MAX_RESULT_BYTES", float("inf"))
+    monkeypatch.setattr(conv_mod, "_xla_convs", {})
+    args = [conv_args(case, dtype) for case in CONV_CASES]
+    want = jax.jit(lambda args: [conv_fn(c, jax.lax)(*a) for c, a in zip(CONV_CASES, args)])(args)
+    for case, a, w in zip(CONV_CASES, args, want):
+        close(conv_fn(case)(*a), w, dtype)
+    assert len(conv_mod._xla_convs) == len(CONV_CASES)
+    assert all(f is not None for f in conv_mod._xla_convs.values())
+    case = CONV_CASES[4]             # batch groups: its kernel gradient is batch-grouped too
+    x, w = conv_args(case, dtype)
+    got = ft.grad(lambda x, w: (conv_fn(case)(x, w) ** 2).sum(), (0, 1))(x, w)
+    ref = jax.grad(lambda x, w: (conv_fn(case, jax.lax)(x, w) ** 2).sum(), (0, 1))(x, w)
+    for g, r in zip(got, ref):
+        close(g, r, dtype)
+    # integers stay on the host path
+    n = len(conv_mod._xla_convs)
+    xi, wi = conv_args(CONV_CASES[0], np.int32)
+    close(conv_fn(CONV_CASES[0])(xi, wi), conv_fn(CONV_CASES[0], jax.lax)(xi, wi), np.int32)
+    assert len(conv_mod._xla_convs) == n
+
+
+def test_conv_eager_path_choice(monkeypatch):
+    # by default only large convolutions with small results, or grouped ones, take XLA
+    from functrans.primitives import conv as conv_mod
+    monkeypatch.setattr(conv_mod, "_xla_convs", {})
+    x, w = rand((8, 14, 14, 32), F32), rand((3, 3, 32, 64), F32, 1)
+    y = conv_fn(CONV_CASES[0])(x, w)                        # 58 MFLOP, a 0.4 MB result
+    dn = ("NHWC", "HWIO", "NHWC")
+    assert len(conv_mod._xla_convs) == 1
+    big = rand((64, 14, 14, 32), F32)                          # a 3.2 MB result: host
+    close(lax.conv_general_dilated(big, w, (1, 1), "SAME", dimension_numbers=dn),
+          jax.lax.conv_general_dilated(big, w, (1, 1), "SAME", dimension_numbers=dn,
+                                       precision="highest"))
+    assert len(conv_mod._xla_convs) == 1
+    close(y, jax.lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=dn,
+                                          precision="highest"))
+
+
 def test_conv_wrappers_match_jax():
     x, w = rand((2, 3, 7, 7), F32), rand((4, 3, 3, 3), F32, 1)
     close(lax.conv(x, w, (2, 1), "SAME"), jax.lax.conv(x, w, (2, 1), "SAME", "highest"))

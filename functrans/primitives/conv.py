@@ -42,6 +42,7 @@ slices and ``dot_general`` where that is faster (``conv_lower.py``).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -381,11 +382,100 @@ def _im2col_matmul_blocked(x, w2, pad, win, strides, rhs_dilation, out_sp):
     return res
 
 
+# Large eager convolutions run as a compiled XLA:CPU program, as JAX runs every eager
+# operation: one jitted convolution per set of parameters (jit caches the executable per
+# shapes), compiled on first use. XLA's convolutions (conv_lower.py's forms) beat im2col
+# + OpenBLAS on the benchmark machine (2-core AMD EPYC, float32, median of 20, ms):
+#
+#   convolution                                   XLA   im2col + BLAS
+#   (64,14,14,32)x(3,3,32,64)          forward    2.65    3.93
+#                                      dlhs       2.67    6.19
+#                                      drhs       6.90   13.8
+#   depthwise (32,28,28,32)x(3,3,1,32) forward    0.61   14.5
+#                                      drhs       2.92    8.09
+#   (64,28,28,8)x(3,3,8,32)            forward    2.30    3.76
+#
+# while a small one is as fast on the host (a first layer, (64,28,28,1)x(3,3,1,32), 29
+# MFLOP: 0.58 vs 0.62 ms) and compiling costs ~50-100 ms once per shape. But XLA's result
+# is a fresh buffer whose pages are faulted in on every call (~4 us per 4 KB page in
+# this VM; glibc's malloc settings do not change it): a (64,14,14,64) result costs 784
+# faults, and the forward above then takes ~7 ms instead of 2.65. So an ungrouped
+# convolution takes XLA when it has XLA_MIN_FLOPS flops and a result of at most
+# XLA_MAX_RESULT_BYTES (the gradients: the kernel's is small, the input's is the input),
+# a grouped one (whose host path is a batched matmul of small matrices) from
+# XLA_MIN_FLOPS_GROUPED flops; float32/float64 only. The rest, and any convolution XLA
+# fails to compile, take the host path below. Tests set these to force either path.
+XLA_MIN_FLOPS = 50e6
+XLA_MAX_RESULT_BYTES = 2 << 20
+XLA_MIN_FLOPS_GROUPED = 1e6
+_xla_convs: dict = {}    # parameters -> jitted convolution, or None where XLA failed
+_XLA_CACHE_SIZE = 256
+
+
+def _xla_conv(lhs, rhs, params):
+    """The convolution as a compiled XLA:CPU program, or None (the host path applies)."""
+    if lhs.dtype != rhs.dtype or lhs.dtype not in (np.float32, np.float64):
+        return None
+    dn = params["dimension_numbers"]
+    o = rhs.shape[dn.rhs_spec[0]]
+    n_out = lhs.shape[dn.lhs_spec[0]] // params["batch_group_count"]
+    grouped = params["feature_group_count"] > 1 or params["batch_group_count"] > 1
+    out_sp = _out_spatial(_take(lhs.shape, dn.lhs_spec[2:]), _take(rhs.shape, dn.rhs_spec[2:]),
+                          params["window_strides"], params["padding"], params["lhs_dilation"],
+                          params["rhs_dilation"])
+    flops = 2 * n_out * math.prod(out_sp) * o * math.prod(_take(rhs.shape, dn.rhs_spec[1:]))
+    if grouped:
+        if flops < XLA_MIN_FLOPS_GROUPED:
+            return None
+    elif flops < XLA_MIN_FLOPS or \
+            n_out * math.prod(out_sp) * o * lhs.dtype.itemsize > XLA_MAX_RESULT_BYTES:
+        return None
+    key = tuple(sorted(params.items()))
+    fn = _xla_convs.get(key, False)
+    if fn is False:
+        from ..interpreters import xla
+        from ..jit import jit
+        try:
+            cpu = xla.devices("cpu")[0]
+        except Exception:  # noqa: BLE001 - no CPU backend: the host path
+            cpu = None
+        fn = None if cpu is None else jit(
+            functools.partial(bind, conv_general_dilated_p, **params), device=cpu)
+        if len(_xla_convs) >= _XLA_CACHE_SIZE:
+            _xla_convs.clear()
+        _xla_convs[key] = fn
+    if fn is None:
+        return None
+    want = np.dtype(lhs.dtype if params["preferred_element_type"] is None
+                    else params["preferred_element_type"])
+    try:
+        res = np.asarray(fn(lhs, rhs))
+    except Exception:  # noqa: BLE001 - XLA could not compile or run it: the host path
+        _xla_convs[key] = None
+        return None
+    return res if res.dtype == want else None   # (float64 with x64 off: the host path)
+
+
 @conv_general_dilated_p.def_impl
 def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
                dimension_numbers, feature_group_count, batch_group_count,
                preferred_element_type=None):
     lhs, rhs = np.asarray(lhs), np.asarray(rhs)
+    params = dict(window_strides=window_strides, padding=padding, lhs_dilation=lhs_dilation,
+                  rhs_dilation=rhs_dilation, dimension_numbers=dimension_numbers,
+                  feature_group_count=feature_group_count,
+                  batch_group_count=batch_group_count,
+                  preferred_element_type=preferred_element_type)
+    res = _xla_conv(lhs, rhs, params)
+    if res is not None:
+        return res
+    return _conv_host(lhs, rhs, **params)
+
+
+def _conv_host(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
+               dimension_numbers, feature_group_count, batch_group_count,
+               preferred_element_type=None):
+    """The host path: im2col (in cache-sized blocks) and BLAS."""
     dn = dimension_numbers
     nsp = lhs.ndim - 2
     out_dtype = np.dtype(lhs.dtype if preferred_element_type is None else preferred_element_type)
