@@ -753,3 +753,34 @@ def test_bitcast_convert_type_errors():
         lax.bitcast_convert_type(fnp.ones(3, np.float32), np.int8)  # widths differ
     with pytest.raises(TypeError, match="bitcast_convert_type"):
         lax.bitcast_convert_type(fnp.ones(3, np.complex64), np.int64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int32, np.int8,
+                                   np.bool_, np.complex64, np.complex128])
+def test_select_n_large_random_mask_matches_where_bit_for_bit(dtype, request):
+    # large bool selections choose bits without branches; compare with np.where, with
+    # NaNs, infinities and signed zeros on both sides and broadcast cases
+    if np.dtype(dtype).itemsize * (2 if np.dtype(dtype).kind == "c" else 1) > 8 or \
+            dtype == np.float64:
+        request.getfixturevalue("x64")
+    rng = np.random.default_rng(0)
+    shape = (64, 33, 17)
+    which = rng.random(shape) < 0.5
+
+    def vals(seed):
+        r = np.random.default_rng(seed)
+        if dtype == np.bool_:
+            return r.random(shape) < 0.5
+        v = r.standard_normal(shape) * 100
+        if np.dtype(dtype).kind == "c":
+            v = v + 1j * r.standard_normal(shape)
+        v = v.astype(dtype)
+        if np.dtype(dtype).kind in "fc":
+            v.flat[:4] = [np.nan, np.inf, -np.inf, -0.0]
+        return v
+    f, t = vals(1), vals(2)
+    for ff, tt in ((f, t), (f, t.ravel()[5]), (np.zeros((), dtype), t)):
+        got = np.asarray(lax.select_n(which, ff, tt))
+        want = np.where(which, tt, ff)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))

@@ -488,3 +488,20 @@ def test_special_functions_match_scipy():
         assert_close(fss.softmax(m, axis=0), ss.softmax(m, axis=0))
     assert fss.expit(np.arange(3)).dtype == np.float32
     assert fss.xlogy(0, 0).item() == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint8, np.float16])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_argmax_argmin_over_a_short_leading_axis_match_numpy(dtype, axis):
+    # a short non-last axis is reduced by steps (a max pool's window stack): ties go to
+    # the first position, as in numpy; NaNs take numpy's path (the first NaN)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, (5, 6, 40, 70)).astype(dtype)   # many ties
+    for arr in (x, np.where(rng.random(x.shape) < 1e-3, np.nan, x).astype(dtype)
+                if np.dtype(dtype).kind == "f" else x):
+        for op, ref in ((lax.argmax, np.argmax), (lax.argmin, np.argmin)):
+            got = np.asarray(op(arr, axis, np.int32))
+            np.testing.assert_array_equal(got, ref(arr.astype(np.float64)
+                                                   if arr.dtype == np.float16 else arr,
+                                                   axis=axis))
+            assert got.dtype == np.int32

@@ -250,21 +250,40 @@ def _arg_abstract_eval(name):
     return abstract_eval
 
 
-def _arg_impl(np_arg):
+def _arg_by_steps(x: np.ndarray, axis: int, better, best_of, index_dtype):
+    """argmax/argmin over a short ``axis`` as one branchless pass per position: numpy's
+    argmax over a leading axis of 4 with 1.6M results takes 7.7 ms, this 0.9 ms (a max
+    pool's window stack under grad). The first extremum wins (``better`` is strict)."""
+    xs = np.moveaxis(x, axis, 0)
+    best = xs[0]
+    idx = np.zeros(best.shape, index_dtype)
+    for k in range(1, xs.shape[0]):
+        upd = better(xs[k], best)
+        best = best_of(best, xs[k])
+        idx += (k - idx) * upd          # k where this position is better, else unchanged
+    return idx
+
+
+def _arg_impl(np_arg, better, best_of):
     def impl(x, *, axes, index_dtype):
         # numpy returns the first NaN (NaN is both the max and the min), then the
         # first occurrence on ties: the same convention as JAX.
-        return np_arg(_upcast(np.asarray(x)), axis=axes[0]).astype(index_dtype, copy=False)
+        x = _upcast(np.asarray(x))
+        ax = axes[0]
+        if (x.dtype.kind in "iuf" and 1 < x.shape[ax] <= 16 and ax != x.ndim - 1
+                and x.size >= 1 << 14 and not (x.dtype.kind == "f" and np.isnan(x).any())):
+            return _arg_by_steps(x, ax, better, best_of, np.dtype(index_dtype))
+        return np_arg(x, axis=ax).astype(index_dtype, copy=False)
     return impl
 
 
 argmax_p = Primitive("argmax")
 argmax_p.def_abstract_eval(_arg_abstract_eval("argmax"))
-argmax_p.def_impl(_arg_impl(np.argmax))
+argmax_p.def_impl(_arg_impl(np.argmax, np.greater, np.maximum))
 
 argmin_p = Primitive("argmin")
 argmin_p.def_abstract_eval(_arg_abstract_eval("argmin"))
-argmin_p.def_impl(_arg_impl(np.argmin))
+argmin_p.def_impl(_arg_impl(np.argmin, np.less, np.minimum))
 
 
 def _arg_params(name, operand, axis, index_dtype):
