@@ -10,6 +10,7 @@ bench/README.md for the method):
   conv/28x28x1->32:   (128, 28, 28, 1) x (3, 3, 1, 32), the first layer of a small CNN
   conv/14x14x32->64:  (128, 14, 14, 32) x (3, 3, 32, 64), its second layer
   conv/cnn_forward_eager: the eager forward pass (logits) of the network below, batch 64
+  conv/cnn_grad_eager: the eager gradient of its loss (grad, no jit), batch 64
   conv/cnn_train_step: a jitted SGD step of conv3x3·32, relu, maxpool2, conv3x3·64,
                       relu, maxpool2, dense128, relu, dense10 on 28x28x1 NHWC, batch 64
                       (functrans.jit vs jax.jit, torch eager and torch.compile)
@@ -192,6 +193,45 @@ def cnn_forward_jax():
     return lambda: _cnn_logits(jnp, conv, pool, p, x).block_until_ready()
 
 
+def _functrans_loss():
+    """The CNN's loss as a function of its parameters, and the parameters."""
+    import functrans.numpy as fnp
+    from functrans import nn
+    params, x, y = _cnn_data()
+    p = [fnp.asarray(a) for a in params]
+    x, y = fnp.asarray(x), fnp.asarray(y)
+    conv, pool = _functrans_layers()
+
+    def take(logp, y):
+        return fnp.take_along_axis(logp, y[:, None], axis=1)
+    return (lambda p: _cnn_loss(fnp, conv, pool, nn.log_softmax, take, p, x, y)), p
+
+
+def cnn_grad_functrans():
+    import functrans as ft
+    loss, p = _functrans_loss()
+    grad = ft.grad(loss)
+    return lambda: grad(p)[0]
+
+
+def _torch_loss():
+    """torch, and the CNN's loss with its parameters (requiring grad) as torch tensors."""
+    try:
+        import torch
+    except ImportError:
+        raise Skip("torch is not installed")
+    params, x, y = _cnn_data()
+    p = [torch.from_numpy(a.copy()).requires_grad_(True) for a in params]
+    x, y = torch.from_numpy(x), torch.from_numpy(y).long()
+    F = torch.nn.functional
+    return torch, (lambda: F.cross_entropy(_torch_logits(F, p, x), y)), p
+
+
+def cnn_grad_torch():
+    torch, loss, p = _torch_loss()
+    return lambda: torch.autograd.grad(loss(), p)[0].numpy()
+
+
 def _torch_logits(F, p, x):
     c1, b1, c2, b2, w3, b3, w4, b4 = p
     h = x.permute(0, 3, 1, 2)
@@ -219,18 +259,7 @@ def cnn_forward_torch():
 
 def cnn_functrans():
     import functrans as ft
-    import functrans.numpy as fnp
-    from functrans import nn
-    params, x, y = _cnn_data()
-    p = [fnp.asarray(a) for a in params]
-    x, y = fnp.asarray(x), fnp.asarray(y)
-    conv, pool = _functrans_layers()
-
-    def take(logp, y):
-        return fnp.take_along_axis(logp, y[:, None], axis=1)
-
-    def loss(p):
-        return _cnn_loss(fnp, conv, pool, nn.log_softmax, take, p, x, y)
+    loss, p = _functrans_loss()
 
     @ft.jit
     def step(p):
@@ -268,18 +297,10 @@ def cnn_jax():
 
 def _cnn_torch(compiled):
     def factory():
-        try:
-            import torch
-        except ImportError:
-            raise Skip("torch is not installed")
-        params, x, y = _cnn_data()
-        p = [torch.from_numpy(a.copy()).requires_grad_(True) for a in params]
-        x, y = torch.from_numpy(x), torch.from_numpy(y).long()
-        F = torch.nn.functional
+        torch, loss, p = _torch_loss()
 
         def step():
-            loss = F.cross_entropy(_torch_logits(F, p, x), y)
-            gs = torch.autograd.grad(loss, p)
+            gs = torch.autograd.grad(loss(), p)
             return [a.detach() - 0.01 * g for a, g in zip(p, gs)]
         if compiled:
             try:
@@ -304,6 +325,9 @@ WORKLOADS = [
                                         "jax": cnn_forward_jax, "torch": cnn_forward_torch},
              description="eager forward of the CNN below (logits), batch 64, no jit",
              rtol=1e-3, atol=1e-4, settle=True),
+    Workload("conv/cnn_grad_eager", {"functrans": cnn_grad_functrans, "torch": cnn_grad_torch},
+             description="eager gradient of the CNN's loss (first kernel's gradient returned), "
+                         "batch 64, no jit", rtol=1e-3, atol=1e-4, settle=True),
     Workload("conv/cnn_train_step", {"functrans": cnn_functrans, "jax": cnn_jax,
                                      "torch": _cnn_torch(False),
                                      "torch.compile": _cnn_torch(True)},
