@@ -93,21 +93,25 @@ def test_settled_run_settles_every_process_and_warms_before_each_sample(
         assert {r for _, r in chunk[:2]} == runners and chunk[2][1] is chunk[3][1]
 
 
-def test_settle_waits_while_a_thread_spins():
-    import threading
-
+def test_settle_waits_while_the_process_is_busy(monkeypatch):
+    # a fake CPU clock: busy (CPU time grows as fast as wall time) for the first
+    # `busy_windows` windows, idle after; _settle returns at the first idle window
     import harness
-    stop = threading.Event()
+    state = {"cpu": 0.0, "windows": 0, "busy_windows": 0}
 
-    def spin():
-        while not stop.is_set():
-            pass
-    t = threading.Thread(target=spin)
-    t.start()
-    try:
-        waited = harness._settle(max_s=0.2)
-    finally:
-        stop.set()
-        t.join()
-    assert waited >= 0.2            # busy the whole time: waited until max_s
-    assert harness._settle(max_s=5.0) < 2.0   # idle: returns after a window or a few
+    def process_time():
+        return state["cpu"]
+
+    def sleep(dt):
+        state["windows"] += 1
+        if state["windows"] <= state["busy_windows"]:
+            state["cpu"] += dt
+
+    monkeypatch.setattr(harness.time, "process_time", process_time)
+    monkeypatch.setattr(harness.time, "sleep", sleep)
+    for busy in (0, 3, 10):
+        state.update(windows=0, busy_windows=busy)
+        harness._settle(window_s=0.005, max_s=60.0)
+        assert state["windows"] == busy + 1
+    state.update(windows=0, busy_windows=10 ** 9)      # never idle: stops at max_s
+    assert harness._settle(window_s=0.0, max_s=0.05) >= 0.05
