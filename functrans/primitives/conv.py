@@ -423,12 +423,12 @@ def _xla_conv(lhs, rhs, params):
     out_sp = _out_spatial(_take(lhs.shape, dn.lhs_spec[2:]), _take(rhs.shape, dn.rhs_spec[2:]),
                           params["window_strides"], params["padding"], params["lhs_dilation"],
                           params["rhs_dilation"])
-    flops = 2 * n_out * math.prod(out_sp) * o * math.prod(_take(rhs.shape, dn.rhs_spec[1:]))
+    results = n_out * math.prod(out_sp) * o
+    flops = 2 * results * math.prod(_take(rhs.shape, dn.rhs_spec[1:]))
     if grouped:
         if flops < XLA_MIN_FLOPS_GROUPED:
             return None
-    elif flops < XLA_MIN_FLOPS or \
-            n_out * math.prod(out_sp) * o * lhs.dtype.itemsize > XLA_MAX_RESULT_BYTES:
+    elif flops < XLA_MIN_FLOPS or results * lhs.dtype.itemsize > XLA_MAX_RESULT_BYTES:
         return None
     key = tuple(sorted(params.items()))
     fn = _xla_convs.get(key, False)
@@ -487,10 +487,8 @@ def _conv_host(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
     w = w.astype(compute, copy=False)
     sp_axes = tuple(range(1, nsp + 1))
     win = w.shape[:nsp]
-    padded = tuple(max(_dilate_dim(x.shape[1 + i], lhs_dilation[i]) + sum(padding[i]), 0)
-                   for i in range(nsp))
-    out_sp = tuple(_window_out_dim(padded[i], _dilate_dim(win[i], rhs_dilation[i]),
-                                   window_strides[i]) for i in range(nsp))
+    out_sp = _out_spatial(x.shape[1:1 + nsp], win, window_strides, padding, lhs_dilation,
+                          rhs_dilation)
     n, c = x.shape[0], x.shape[-1]
     o = w.shape[-1]
     g, b = feature_group_count, batch_group_count
