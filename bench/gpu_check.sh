@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# A short check (< 3 minutes) of ft.jit on a GPU machine (jax/jaxlib with the CUDA
+# A short check (< 5 minutes) of ft.jit on a GPU machine (jax/jaxlib with the CUDA
 # plugin preinstalled; no internet needed). Run from anywhere:
 #
 #     bash bench/gpu_check.sh            # uses this checkout via PYTHONPATH
 #     INSTALL=1 bash bench/gpu_check.sh  # pip install -e . --no-deps first
 #
 # It prints the devices, runs jitted functions on the GPU (elementwise, dot, an
-# MLP SGD step, donation, jit(vmap(grad))) against eager results computed on the
+# MLP SGD step, a CNN SGD step, donation, jit(vmap(grad))) against eager results computed on the
 # host with numpy, times the jitted MLP step against jax.jit on the same GPU,
 # then runs the jit test files with the GPU as the default backend. Every check
 # prints PASS or FAIL; the last lines are a summary.
@@ -31,7 +31,6 @@ print("ft.devices():", ft.devices())
 dev = ft.devices()[0]
 print("default device:", dev, "platform:", dev.platform)
 from functrans.interpreters import xla
-print("fast result handlers:", xla.result_handlers([ft.ShapedArray((2,), np.float32)], dev) is not None)
 if dev.platform == "cpu":
     print("WARNING: the default backend is the CPU; no GPU is visible to jax")
 passed, failed = [], []
@@ -53,6 +52,18 @@ def check(name):
 
 
 rng = np.random.default_rng(0)
+
+
+@check("fast result handlers (jaxlib's array_result_handler) are in use")
+def _():
+    import jaxlib._jax as ext
+    if not hasattr(ext, "array_result_handler"):
+        return "this jaxlib has no array_result_handler: the generic path is expected"
+    # None here means every call splits its results in Python (seen with jaxlib 0.11.2
+    # before xla.result_handlers learned its signature: the GPU MLP step ran ~2x slower)
+    assert xla.result_handlers([ft.ShapedArray((2,), np.float32)], dev) is not None
+
+
 
 
 @check("elementwise f32 on the GPU vs numpy")
@@ -167,6 +178,74 @@ def _():
             np.testing.assert_allclose(np.asarray(a)[i], np.asarray(b), rtol=1e-4, atol=1e-6)
 
 
+@check("CNN SGD step (conv, relu, max pool, dense; bench_conv's network): jit on the GPU vs jax.grad on the host")
+def _():
+    sys.path.insert(0, "bench")
+    import bench_conv as bc
+    import jax.numpy as jnp
+    from functrans import nn
+    params, x, y = bc._cnn_data()
+    conv, pool = bc._functrans_layers()
+
+    def take(logp, y):
+        return fnp.take_along_axis(logp, y[:, None], axis=1)
+
+    def step(p, x, y):
+        v, g = ft.value_and_grad(lambda p: bc._cnn_loss(fnp, conv, pool, nn.log_softmax, take,
+                                                        p, x, y))(p)
+        return [a - 0.01 * b for a, b in zip(p, g)], v
+
+    cpu = jax.devices("cpu")[0]
+    jconv, jpool = bc._jax_layers()
+
+    def jtake(logp, y):
+        return jnp.take_along_axis(logp, y[:, None], axis=1)
+
+    with jax.default_device(cpu):
+        want_v, want_g = jax.value_and_grad(lambda p: bc._cnn_loss(
+            jnp, jconv, jpool, jax.nn.log_softmax, jtake, p, x, y))(params)
+    fstep = ft.jit(step)
+    p = [ft.device_put(fnp.asarray(a)) for a in params]
+    xs, ys = ft.device_put(fnp.asarray(x)), ft.device_put(fnp.asarray(y))
+    t0 = time.perf_counter()
+    new_p, v = fstep(p, xs, ys)
+    v.block_until_ready()
+    first = time.perf_counter() - t0
+    assert new_p[0].device.platform == dev.platform, new_p[0].device
+    assert abs(float(v) - float(want_v)) < 1e-4 * max(1.0, abs(float(want_v))), (float(v), float(want_v))
+    errs = []
+    for a, w, pa in zip(new_p, want_g, params):
+        g = (pa - np.asarray(a)) / 0.01
+        w = np.asarray(w)
+        errs.append(float(np.max(np.abs(g - w)) / max(np.max(np.abs(w)), 1e-12)))
+    assert max(errs) < 1e-3, errs
+    fstep(new_p, xs, ys)[1].block_until_ready()
+    n = 50
+    t0 = time.perf_counter()
+    for _ in range(n):
+        new_p, v = fstep(new_p, xs, ys)
+    v.block_until_ready()
+    t_ft = (time.perf_counter() - t0) / n
+
+    @jax.jit
+    def jstep(p, x, y):
+        v, g = jax.value_and_grad(lambda p: bc._cnn_loss(jnp, jconv, jpool, jax.nn.log_softmax,
+                                                         jtake, p, x, y))(p)
+        return [a - 0.01 * b for a, b in zip(p, g)], v
+    d = jax.devices()[0]
+    jp = [jax.device_put(a, d) for a in params]
+    jx, jy = jax.device_put(x, d), jax.device_put(y, d)
+    jp, jv = jstep(jp, jx, jy)
+    jv.block_until_ready()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        jp, jv = jstep(jp, jx, jy)
+    jv.block_until_ready()
+    t_jax = (time.perf_counter() - t0) / n
+    return (f"first call {first:.2f} s; max rel grad err {max(errs):.1e}; step functrans "
+            f"{t_ft * 1e3:.2f} ms, jax {t_jax * 1e3:.2f} ms (jax/functrans {t_jax / t_ft:.2f})")
+
+
 @check("timing: jitted MLP SGD step on the GPU, functrans vs jax.jit")
 def _():
     import jax.numpy as jnp
@@ -215,6 +294,14 @@ if python3 -c "import pytest" 2>/dev/null; then
     echo "== pytest tests/test_jit_api.py (GPU as the default backend)"
     timeout 90 python3 -m pytest -q -x -p no:cacheprovider tests/test_jit_api.py 2>&1 | tail -25
     results+=("tests/test_jit_api.py: exit ${PIPESTATUS[0]}")
+    echo
+    echo "== pytest tests/test_conv.py -k jit (convolution and pooling jitted on the GPU vs eager)"
+    timeout 90 python3 -m pytest -q -p no:cacheprovider tests/test_conv.py -k "jit or off_the_cpu" 2>&1 | tail -15
+    results+=("tests/test_conv.py -k jit: exit ${PIPESTATUS[0]} (124 = timed out)")
+    echo
+    echo "== pytest tests/test_nn.py tests/test_optim.py -k jit (layers and optimizers jitted on the GPU)"
+    timeout 60 python3 -m pytest -q -p no:cacheprovider tests/test_nn.py tests/test_optim.py -k jit 2>&1 | tail -15
+    results+=("tests/test_nn.py tests/test_optim.py -k jit: exit ${PIPESTATUS[0]} (124 = timed out)")
     others=$(ls tests/test_jit_*.py 2>/dev/null | grep -v test_jit_api.py)
     if [ -n "$others" ]; then
         echo

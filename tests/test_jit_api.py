@@ -539,6 +539,34 @@ def test_cpu_compile_options_unknown_to_jaxlib_are_dropped(monkeypatch):
     assert xla._cpu_options_ok == [False]
 
 
+def test_result_handlers_across_jaxlib_signatures(monkeypatch):
+    # jaxlib 0.10's array_result_handler takes _skip_checks; 0.11 (seen on the GPU machine)
+    # rejects it. Both must give the fast handlers, and results must still come back right.
+    import jaxlib._jax as ext
+    real = ext.array_result_handler
+
+    def without_skip_checks(aval, sharding, committed):   # 0.11's signature (it never checks)
+        return real(aval, sharding, committed=committed, _skip_checks=True)
+
+    def unknown(*args, **kwargs):
+        raise TypeError("incompatible function arguments")
+
+    dev = ft.devices()[0]
+    avals = [ft.ShapedArray((3,), np.float32), ft.ShapedArray((), np.int32)]
+    assert xla.result_handlers(avals, dev) is not None
+    monkeypatch.setattr(ext, "array_result_handler", without_skip_checks)
+    handlers = xla.result_handlers(avals, dev)
+    assert handlers is not None and len(handlers) == 2
+    x, i = jit(lambda x, i: (x * 2.0, i + 1))(fnp.arange(3.0, dtype=np.float32), fnp.int32(4))
+    np.testing.assert_array_equal(np.asarray(x), [0.0, 2.0, 4.0])
+    assert int(i) == 5
+    monkeypatch.setattr(ext, "array_result_handler", unknown)
+    assert xla.result_handlers(avals, dev) is None
+    x, i = jit(lambda x, i: (x - 1.0, i * 3))(fnp.arange(3.0, dtype=np.float32), fnp.int32(4))
+    np.testing.assert_array_equal(np.asarray(x), [-1.0, 0.0, 1.0])
+    assert int(i) == 12
+
+
 def test_missing_lower_rule_names_the_primitive():
     from functrans.core import Primitive
     p = ft.core.all_primitives().get("test_jit_nolower") or Primitive("test_jit_nolower")

@@ -169,11 +169,14 @@ def result_handlers(out_avals, device):
         return None
     from jax.core import ShapedArray as JaxShapedArray
     sharding = SingleDeviceSharding(device)
-    try:
-        return [make(JaxShapedArray(a.shape, a.dtype), sharding, True, _skip_checks=True)
-                for a in out_avals]
-    except TypeError:  # a different signature in another jaxlib: take the generic path
-        return None
+    avals = [JaxShapedArray(a.shape, a.dtype) for a in out_avals]
+    # jaxlib 0.10 takes ``_skip_checks``; 0.11 (extension version >= 489) dropped it.
+    for kwargs in ({"committed": True, "_skip_checks": True}, {"committed": True}):
+        try:
+            return [make(a, sharding, **kwargs) for a in avals]
+        except TypeError:
+            continue
+    return None  # a different signature in another jaxlib: take the generic path
 
 
 def execute(executable, buffers: list, handlers=None) -> list:
