@@ -47,10 +47,9 @@ from .conv import (
     _dilate_dim,
     _window_out_dim,
     conv_general_vjp_lhs_padding,
-    dilate_pad,
     padtype_to_pads,
-    window_view,
 )
+from .conv_impl import dilate_pad, window_view
 from .elementwise import convert_element_type, eq_p, mul_p
 from .reductions import (
     _REDUCERS,
