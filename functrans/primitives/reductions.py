@@ -584,22 +584,22 @@ for _p in (cumsum_p, cumprod_p, cummax_p, cummin_p):
 # float32, as the impls do.
 
 
-def _lower_max(ctx, a, b, aval):
-    """NaN-propagating maximum (``or`` for bool; lexicographic for complex, as numpy)."""
-    if aval.dtype == dtypes.bool_:
-        return ctx.op("stablehlo.or", [a, b], [aval, aval], aval)
-    if dtypes.is_complex(aval.dtype):
-        return _lower_complex_extremum(ctx, a, b, aval, "GT")
-    # stablehlo.maximum propagates NaN (the StableHLO spec; checked on CPU and GPU by the tests)
-    return ctx.op("stablehlo.maximum", [a, b], [aval, aval], aval)
+def _lower_extremum(bool_op, direction, real_op):
+    """NaN-propagating maximum or minimum: ``bool_op`` (or/and) for bool, lexicographic
+    for complex (as numpy), ``real_op`` otherwise."""
+    def combine(ctx, a, b, aval):
+        if aval.dtype == dtypes.bool_:
+            return ctx.op(bool_op, [a, b], [aval, aval], aval)
+        if dtypes.is_complex(aval.dtype):
+            return _lower_complex_extremum(ctx, a, b, aval, direction)
+        # stablehlo.maximum/minimum propagate NaN (the StableHLO spec; checked on CPU and
+        # GPU by the tests)
+        return ctx.op(real_op, [a, b], [aval, aval], aval)
+    return combine
 
 
-def _lower_min(ctx, a, b, aval):
-    if aval.dtype == dtypes.bool_:
-        return ctx.op("stablehlo.and", [a, b], [aval, aval], aval)
-    if dtypes.is_complex(aval.dtype):
-        return _lower_complex_extremum(ctx, a, b, aval, "LT")
-    return ctx.op("stablehlo.minimum", [a, b], [aval, aval], aval)
+_lower_max = _lower_extremum("stablehlo.or", "GT", "stablehlo.maximum")
+_lower_min = _lower_extremum("stablehlo.and", "LT", "stablehlo.minimum")
 
 
 def _lower_complex_extremum(ctx, a, b, aval, direction):
