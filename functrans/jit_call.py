@@ -7,9 +7,10 @@ name, for messages and the module name). Every rule transforms the sub-IR and
 binds a new ``jit_call``, so the result is compiled again when it runs:
 
   impl       compile the sub-IR (cached per IR and device) and run it
-  jvp        primal outputs: the call itself; tangents: a second call of the
-             sub-IR's jvp, from primals and the non-zero tangents (under
-             reverse mode that second call is the linear part)
+  jvp        partial evaluation, as JAX's: one call of the sub-IR linearized
+             computes the outputs and the residuals; tangents: a second call of
+             its linear part, from the residuals and the non-zero tangents (under
+             reverse mode that second call is transposed; the forward runs once)
   transpose  a call of the sub-IR's vjp, from the known inputs and cotangents
   batch      a call of the vmapped sub-IR (every output batched at axis 0)
   lower      the sub-IR inlined into the enclosing module
@@ -24,13 +25,13 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .core import Primitive, bind, get_aval
+from .core import Primitive, Tracer, bind, get_aval
 from .interpreters import lowering, xla
 from .interpreters.batching import batch_size, vmap_flat
-from .interpreters.jvp import Zero, jvp_flat, tangent_aval, zeros_like_aval
-from .interpreters.reverse import is_undefined, vjp_flat
+from .interpreters.jvp import Zero, tangent_aval, zeros_like_aval
+from .interpreters.reverse import is_undefined, linearize_flat, vjp_flat
 from .interpreters.tracing import trace_to_ir
-from .ir import IR, ClosedIR, dce, eval_ir
+from .ir import IR, ClosedIR, Lit, dce, eval_ir
 
 jit_call_p = Primitive("jit_call", multiple_results=True)
 
@@ -107,31 +108,60 @@ def _jit_call_impl(*vals, closed, name):
 
 
 def _jit_call_jvp(primals, tangents, *, closed, name):
-    primals_out = bind(jit_call_p, *primals, closed=closed, name=name)
     nonzero = tuple(type(t) is not Zero for t in tangents)
-    in_avals = list(closed.in_avals)
-    n = len(in_avals)
-
-    def make_fun(record):
-        def fun(*xs):
-            ps, ts = xs[:n], iter(xs[n:])
-            tans = [next(ts) if nz else Zero(tangent_aval(a))
-                    for nz, a in zip(nonzero, in_avals)]
-            _, t_out = jvp_flat(lambda *p: eval_ir(closed.ir, closed.consts, p), ps, tans)
-            record["nonzero"] = [type(t) is not Zero for t in t_out]
-            return [t for t in t_out if type(t) is not Zero]
-        return fun
-
-    t_avals = [tangent_aval(a) for a, nz in zip(in_avals, nonzero) if nz]
-    jvp_closed, consts, record = _derive("jvp", closed, nonzero, f"jvp(jit({name}))",
-                                         make_fun, in_avals + t_avals)
+    if not any(nonzero):
+        outs = bind(jit_call_p, *primals, closed=closed, name=name)
+        return outs, [Zero(tangent_aval(a)) for a in closed.out_avals]
+    fwd_closed, fwd_consts, rec = _derive("linearize", closed, nonzero,
+                                          f"linearize(jit({name}))", _linearize_fun(closed, nonzero),
+                                          list(closed.in_avals))
+    outs = bind(jit_call_p, *fwd_consts, *primals, closed=fwd_closed, name=name)
+    primals_out, residuals = outs[:rec["n_out"]], outs[rec["n_out"]:]
     tangents_out = iter([])
-    if any(record["nonzero"]):
-        tangents_out = iter(bind(jit_call_p, *consts, *primals,
+    if any(rec["nonzero_out"]):
+        tangents_out = iter(bind(jit_call_p, *rec["lin_consts"], *residuals,
                                  *[t for t in tangents if type(t) is not Zero],
-                                 closed=jvp_closed, name=f"jvp_{name}"))
+                                 closed=rec["lin"], name=f"jvp_{name}"))
     return primals_out, [next(tangents_out) if nz else Zero(tangent_aval(a))
-                         for nz, a in zip(record["nonzero"], closed.out_avals)]
+                         for nz, a in zip(rec["nonzero_out"], closed.out_avals)]
+
+
+def _linearize_fun(closed, nonzero):
+    """JAX's partial evaluation of a call, for ``_derive``: the traced function maps the
+    primals to the outputs followed by the residuals (the primal values the tangents
+    need), and notes in its record the linear sub-IR from (residuals, non-zero tangents)
+    to the non-zero output tangents. So the forward runs once: under reverse mode the
+    first call runs and the second is the linear part that is transposed; under jvp the
+    second call does only the tangent work."""
+    def make_fun(record):
+        def fun(*ps):
+            def f_nz(*nz_ps):
+                it = iter(nz_ps)
+                return eval_ir(closed.ir, closed.consts,
+                               [next(it) if nz else p for nz, p in zip(nonzero, ps)])
+            outs, linear = linearize_flat(f_nz, [p for p, nz in zip(ps, nonzero) if nz])
+            ir = linear.ir
+            # constants of the linear IR that this trace computed are residuals; the rest
+            # (arrays known when tracing) stay constants of the linear sub-IR
+            res_vars, residuals, kept_vars, kept = [], [], [], []
+            for v, c in zip(ir.constvars, linear.consts):
+                if isinstance(c, Tracer):
+                    res_vars.append(v)
+                    residuals.append(c)
+                else:
+                    kept_vars.append(v)
+                    kept.append(c)
+            # a linear output that reads no input is a zero tangent
+            constant = set(ir.constvars)
+            nonzero_out = [type(v) is not Lit and v not in constant for v in ir.outvars]
+            lin_ir = IR(kept_vars, res_vars + list(ir.invars), ir.eqns,
+                        [v for v, nz in zip(ir.outvars, nonzero_out) if nz])
+            lin_ir, _ = dce(lin_ir)
+            record["lin"], record["lin_consts"] = _closure_convert(ClosedIR(lin_ir, kept))
+            record["n_out"], record["nonzero_out"] = len(outs), nonzero_out
+            return list(outs) + residuals
+        return fun
+    return make_fun
 
 
 jit_call_p.jvp = _jit_call_jvp

@@ -407,6 +407,64 @@ def test_grad_of_jit_and_jit_of_grad():
     _close(h, ft.grad(lambda x: ft.grad(_loss)(x, y)[0])(x))
 
 
+def _count_executed(monkeypatch, prim_name):
+    """Counts equations of ``prim_name`` in every jit_call sub-IR that runs (nested calls
+    included), and how many calls ran."""
+    import functrans.jit_call as jc
+    from functrans.ir import ClosedIR
+    seen = {"eqns": 0, "calls": 0}
+
+    def count(ir):
+        n = 0
+        for e in ir.eqns:
+            n += e.prim.name == prim_name
+            for v in e.params.values():
+                if isinstance(v, ClosedIR):
+                    n += count(v.ir)
+        return n
+    real = jc.jit_call_p.impl
+
+    def impl(*vals, closed, name):
+        seen["eqns"] += count(closed.ir)
+        seen["calls"] += 1
+        return real(*vals, closed=closed, name=name)
+    monkeypatch.setattr(jc.jit_call_p, "impl", impl)
+    return seen
+
+
+def _g(x, y):
+    return fnp.exp(fnp.sin(x)) * y       # exp's derivative reuses its output
+
+
+@pytest.mark.parametrize("how", ["grad", "value_and_grad", "jvp", "vjp", "grad_xy"])
+def test_grad_of_jit_runs_the_forward_once(how, monkeypatch):
+    # JAX's partial evaluation of a jitted call: one call computes the outputs and the
+    # residuals, the other is linear in the tangents; the forward (exp here) is not run
+    # again to differentiate it.
+    seen = _count_executed(monkeypatch, "exp")
+    x, y = fnp.asarray([0.1, 0.5, -1.0]), fnp.asarray([2.0, 3.0, 4.0])
+    loss = lambda x, y: fnp.sum(_g(x, y))  # noqa: E731
+    f = jit(loss)
+    want_g = ft.grad(loss)(x, y)
+    seen["eqns"] = seen["calls"] = 0
+    if how == "grad":
+        _close(ft.grad(f)(x, y), want_g)
+    elif how == "grad_xy":
+        _close(ft.grad(f, argnums=(0, 1))(x, y), ft.grad(loss, argnums=(0, 1))(x, y))
+    elif how == "value_and_grad":
+        _close(ft.value_and_grad(f)(x, y), (loss(x, y), want_g))
+    elif how == "jvp":
+        t = fnp.asarray([1.0, -1.0, 0.5])
+        _close(ft.jvp(lambda x: f(x, y), (x,), (t,)), ft.jvp(lambda x: loss(x, y), (x,), (t,)))
+    else:
+        out, f_vjp = ft.vjp(lambda x: jit(_g)(x, y), x)
+        ct = fnp.asarray([1.0, 2.0, 3.0])
+        want_out, want_vjp = ft.vjp(lambda x: _g(x, y), x)
+        _close((out, f_vjp(ct)), (want_out, want_vjp(ct)))
+    assert seen["eqns"] == 1, seen
+    assert seen["calls"] == 2, seen
+
+
 def test_jvp_and_linearize_of_jit():
     x, t, y = fnp.asarray([0.3, 0.7]), fnp.asarray([1.0, -2.0]), fnp.asarray([1.5, 2.5])
     want = ft.jvp(lambda x: _f(x, y), (x,), (t,))
