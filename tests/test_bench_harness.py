@@ -96,6 +96,7 @@ def test_settled_run_settles_every_process_and_warms_before_each_sample(
 def test_settle_waits_while_the_process_is_busy(monkeypatch):
     # a fake CPU clock: busy (CPU time grows as fast as wall time) for the first
     # `busy_windows` windows, idle after; _settle returns at the first idle window
+    monkeypatch.syspath_prepend(str(_BENCH))     # (alone, no other test has imported it)
     import harness
     state = {"cpu": 0.0, "windows": 0, "busy_windows": 0}
 

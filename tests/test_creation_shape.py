@@ -235,8 +235,10 @@ SHAPE = [
     C("hstack-0d", lambda m, a, b: m.hstack([a, b]), X0, X3),
     C("vstack-1d", lambda m, a, b: m.vstack([a, b]), X3, X3),
     C("vstack-2d", lambda m, a, b: m.vstack([a, b]), X23, X3),
+    # numpy 2.0 deprecated row_stack (an alias of vstack) and later numpy removed it
     C("row_stack", lambda m, a, b: m.row_stack([a, b]), X23, X3,
-      jfn=lambda m, a, b: m.vstack([a, b])),
+      jfn=lambda m, a, b: m.vstack([a, b]),
+      np_fn=lambda m, a, b: getattr(m, "row_stack", m.vstack)([a, b])),
     C("dstack", lambda m, a, b: m.dstack([a, b]), X23, X23),
     C("dstack-1d", lambda m, a, b: m.dstack([a, b]), X3, X3),
     C("column_stack", lambda m, a, b: m.column_stack([a, b]), X3, ar((3, 2))),

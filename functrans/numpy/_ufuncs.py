@@ -628,18 +628,15 @@ around = round
 def log2(x, /):
     """Base-2 logarithm."""
     (x,) = promote_args_inexact("log2", x)
-    return true_divide(log(x), _strong_constant(math.log(2), x))
+    # a weak constant: the result is weak where x is (jax >= 0.11; 0.10 divided by a
+    # strong one)
+    return true_divide(log(x), math.log(2))
 
 
 def log10(x, /):
     """Base-10 logarithm."""
     (x,) = promote_args_inexact("log10", x)
-    return true_divide(log(x), _strong_constant(math.log(10), x))
-
-
-def _strong_constant(value, like):
-    """A strongly typed scalar of ``like``'s dtype (jax's _constant_like)."""
-    return _new_array(np.asarray(value, get_aval(like).dtype), False)
+    return true_divide(log(x), math.log(10))   # weak, as log2
 
 
 def deg2rad(x, /):
