@@ -495,7 +495,7 @@ def _check_axis_spec(ax, what):
                         f"{type(ax).__name__} {ax!r}")
 
 
-def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
+def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
     """Vectorizes ``fun`` over an axis of its inputs: a batched version of ``fun``.
 
     ``vmap(f)(xs)`` equals ``stack([f(x) for x in xs])`` but runs every
@@ -514,6 +514,10 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         prefix pytree of the output). None is allowed only for outputs that do
         not depend on the mapped inputs.
       axis_size: the batch size; needed only when no argument is mapped.
+      axis_name: a name (a string) for the mapped axis, so that collectives
+        inside ``fun`` can refer to it: ``lax.psum(x, name)`` (the sum over the
+        examples), ``lax.pmean``, ``lax.pmax``, ``lax.pmin``, ``lax.all_gather``,
+        ``lax.axis_index``, ``lax.axis_size``.
 
     Returns:
       The batched function.
@@ -522,8 +526,16 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
         >>> import functrans as ft, functrans.numpy as fnp
         >>> ft.vmap(lambda x, y: fnp.dot(x, y), in_axes=(0, None))(fnp.ones((3, 2)), fnp.ones(2))
         Array([2., 2., 2.], dtype=float32)
+        >>> ft.vmap(lambda x: x - ft.lax.pmean(x, "batch"), axis_name="batch")(fnp.arange(3.0))
+        Array([-1.,  0.,  1.], dtype=float32)
     """
     name = getattr(fun, "__name__", "fun")
+    if axis_name is not None:
+        try:
+            hash(axis_name)
+        except TypeError:
+            raise TypeError(f"vmap({name}): axis_name must be hashable (a string), got "
+                            f"{axis_name!r}") from None
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # JAX accepts a list for the top-level tuple of arguments
 
@@ -590,7 +602,8 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
                 _check_axis_spec(ax, "out_axes")
             return axes
 
-        outs = vmap_flat(flat_fun, size, flat_args, bdims, out_bdims, f"vmap({name})")
+        outs = vmap_flat(flat_fun, size, flat_args, bdims, out_bdims, f"vmap({name})",
+                         axis_name=axis_name)
         return tree_util.tree_unflatten(out_tree_box[0][1], outs)
 
     return batched

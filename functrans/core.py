@@ -149,9 +149,16 @@ class Primitive:
     ``same_aval`` (a property, not a rule) marks elementwise primitives whose
     result, for operands of one strongly typed float aval, is that aval: tracing
     then skips ``abstract_eval`` there (see :func:`abstract_eval`).
+
+    ``axis_names`` (None, or ``params -> frozenset``) marks primitives that use
+    named vmap axes (collectives such as ``psum``, and higher-order primitives
+    whose sub-IRs hold collectives): ``bind`` hands such an application to the
+    innermost batch trace of those names even when no operand is one of its
+    tracers (see ``primitives/collectives.py``).
     """
 
-    __slots__ = ("name", "multiple_results", "same_aval") + _RULE_NAMES + ("__weakref__",)
+    __slots__ = ("name", "multiple_results", "same_aval", "axis_names") + _RULE_NAMES + (
+        "__weakref__",)
 
     def __init__(self, name: str, multiple_results: bool = False):
         if name in _ALL_PRIMITIVES:
@@ -159,6 +166,7 @@ class Primitive:
         self.name = name
         self.multiple_results = multiple_results
         self.same_aval = False
+        self.axis_names = None
         for rule in _RULE_NAMES:
             setattr(self, rule, None)
         _ALL_PRIMITIVES[name] = self
@@ -221,14 +229,15 @@ class MainTrace:
 
     # ``trace`` is this transformation's Trace, made once: Traces hold nothing
     # but their main, so ``bind`` reuses it instead of making one per primitive.
-    __slots__ = ("level", "trace_type", "global_data", "alive", "trace")
+    __slots__ = ("level", "trace_type", "global_data", "alive", "trace", "axis_name")
 
-    def __init__(self, level, trace_type, global_data=None):
+    def __init__(self, level, trace_type, global_data=None, axis_name=None):
         self.level = level
         self.trace_type = trace_type
         self.global_data = global_data
         self.alive = True
         self.trace = trace_type(self)
+        self.axis_name = axis_name      # a named vmap axis (batch traces only), or None
 
     def __repr__(self):
         return f"MainTrace({self.level}, {self.trace_type.__name__})"
@@ -263,10 +272,10 @@ class new_main:
 
     __slots__ = ("main", "_old")
 
-    def __init__(self, trace_type, global_data=None, dynamic: bool = False):
+    def __init__(self, trace_type, global_data=None, dynamic: bool = False, axis_name=None):
         state = _state
         self._old = old_stack, old_dynamic = state.stack, state.dynamic
-        self.main = main = MainTrace(len(old_stack) + 1, trace_type, global_data)
+        self.main = main = MainTrace(len(old_stack) + 1, trace_type, global_data, axis_name)
         state.stack = old_stack + (main,)
         if dynamic:
             state.dynamic = main
@@ -330,6 +339,8 @@ def bind(prim: Primitive, *args, **params):
     # primitive, and under reverse mode most binds are eager ones on host
     # arrays, made while a trace is active (the primal computations of the JVP rules).
     if _state.stack:
+        if prim.axis_names is not None:
+            return _bind_named(prim, args, params)
         top = _state.dynamic
         for x in args:
             if isinstance(x, Tracer):
@@ -350,6 +361,36 @@ def bind(prim: Primitive, *args, **params):
                     tracers.append(trace.full_raise(x))
             return trace.process_primitive(prim, tracers, params)
     return eval_primitive(prim, args, params)
+
+
+def _bind_named(prim: Primitive, args, params):
+    """bind for a primitive that uses named axes: the innermost batch trace of those names
+    takes part in choosing the trace, as if an operand were one of its tracers."""
+    top = _state.dynamic
+    for x in args:
+        if isinstance(x, Tracer):
+            main = x._trace.main
+            if not main.alive:
+                raise UnexpectedTracerError(x)
+            if top is None or main.level > top.level:
+                top = main
+    names = prim.axis_names(params)
+    if names:
+        named = axis_main(names)
+        if named is not None and (top is None or named.level > top.level):
+            top = named
+    if top is None:
+        return eval_primitive(prim, args, params)
+    trace = top.trace
+    return trace.process_primitive(prim, [trace.full_raise(x) for x in args], params)
+
+
+def axis_main(names):
+    """The innermost active batch trace (MainTrace) whose axis is one of ``names``, or None."""
+    for main in reversed(_state.stack):
+        if main.axis_name is not None and main.axis_name in names:
+            return main
+    return None
 
 
 Primitive.bind = bind  # see Primitive

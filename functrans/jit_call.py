@@ -32,8 +32,10 @@ from .interpreters.jvp import Zero, tangent_aval, zeros_like_aval
 from .interpreters.reverse import is_undefined, linearize_flat, vjp_flat
 from .interpreters.tracing import trace_to_ir
 from .ir import IR, ClosedIR, Lit, dce, eval_ir
+from .primitives.collectives import sub_ir_axis_names
 
 jit_call_p = Primitive("jit_call", multiple_results=True)
+jit_call_p.axis_names = sub_ir_axis_names   # a jitted call holding collectives of a vmap axis
 
 _CACHE_SIZE = 256
 

@@ -31,16 +31,46 @@ Rule helpers (used by the primitive modules):
   vmap_flat(fun, size, args, bdims, out_bdims_fn)
                          run a flat function batched (higher-order primitives
                          batch the functions they hold with it: custom.py)
+  batch_main(size)       a new batch trace for a rule's sub-computation
+
+Named axes: ``vmap(f, axis_name="i")`` gives its batch trace a name, so that
+collectives (``lax.psum(x, "i")``, ``primitives/collectives.py``) inside ``f``
+can refer to it. While a named trace runs a batch rule, :func:`rule_main` is
+that trace's main; a batch trace the rule makes for the same axis (a jitted
+call's or a loop body's sub-computation) takes its name, so collectives in the
+sub-computation find it.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Optional
 
 from .. import core
 from ..core import ShapedArray, Trace, Tracer, bind, get_aval
 
 not_mapped = None
+
+
+class _RuleState(threading.local):
+    main = None       # the named batch trace whose batch rule is running, if any
+
+
+_rule = _RuleState()
+_INHERIT = object()
+
+
+def rule_main():
+    """The MainTrace of the named batch trace whose batch rule is running, or None."""
+    return _rule.main
+
+
+def batch_main(size: int, axis_name=_INHERIT):
+    """``core.new_main`` for a batch trace of ``size``; by default it takes the name of
+    the named batch trace whose rule is running (it batches the same axis)."""
+    if axis_name is _INHERIT:
+        axis_name = _rule.main.axis_name if _rule.main is not None else None
+    return core.new_main(BatchTrace, size, axis_name=axis_name)
 
 
 class BatchTracer(Tracer):
@@ -77,27 +107,42 @@ class BatchTrace(Trace):
     def process_primitive(self, prim, tracers, params):
         vals = [t.val for t in tracers]
         bdims = [t.bdim for t in tracers]
-        if all(d is None for d in bdims):
+        main = self.main
+        name = main.axis_name
+        if all(d is None for d in bdims) and (
+                name is None or prim.axis_names is None or name not in prim.axis_names(params)):
             out = bind(prim, *vals, **params)
             if prim.multiple_results:
                 return [BatchTracer(self, o, None) for o in out]
             return BatchTracer(self, out, None)
-        out, out_bdim = prim.rule("batch")(vals, bdims, **params)
+        rule = prim.rule("batch")
+        if name is None and _rule.main is None:
+            out, out_bdim = rule(vals, bdims, **params)
+        else:
+            # (a collective of this axis, or a sub-computation that batches it, reads it)
+            old, _rule.main = _rule.main, (main if name is not None else None)
+            try:
+                out, out_bdim = rule(vals, bdims, **params)
+            finally:
+                _rule.main = old
         if prim.multiple_results:
             return [BatchTracer(self, o, d) for o, d in zip(out, out_bdim)]
         return BatchTracer(self, out, out_bdim)
 
 
-def vmap_flat(flat_fun, axis_size: int, args, in_bdims, out_bdims_fn, what: str = "vmap"):
+def vmap_flat(flat_fun, axis_size: int, args, in_bdims, out_bdims_fn, what: str = "vmap",
+              axis_name=_INHERIT):
     """Runs ``flat_fun`` on batch tracers; returns the outputs with their batch
     axes moved to ``out_bdims_fn(num_outputs)`` (a list of int-or-None; ``what``
     names the transformation in errors).
 
     An output requested unmapped (None) must not depend on the mapped inputs;
     an output that does not depend on them but is requested mapped is
-    broadcast to the batch size.
+    broadcast to the batch size. ``axis_name``: the axis's name for collectives
+    (``vmap`` passes its own; by default a rule's sub-computation inherits it,
+    see :func:`batch_main`).
     """
-    with core.new_main(BatchTrace, axis_size) as main:
+    with batch_main(axis_size, axis_name) as main:
         trace = BatchTrace(main)
         in_tracers = [BatchTracer(trace, x, d) for x, d in zip(args, in_bdims)]
         outs = flat_fun(*in_tracers)
@@ -160,10 +205,13 @@ def bdim_to_front(x, bdim: Optional[int], size: int):
 
 
 def batch_size(args, bdims) -> int:
-    """The batch size, read off the first mapped argument."""
+    """The batch size, read off the first mapped argument (or, where none is, the
+    size of the named axis whose rule runs: its sub-computation uses the axis)."""
     for x, d in zip(args, bdims):
         if d is not None:
             return get_aval(x).shape[d]
+    if _rule.main is not None:
+        return _rule.main.global_data
     raise ValueError("batch_size: no argument is mapped")
 
 
@@ -229,6 +277,6 @@ def defbroadcasting(prim):
     return rule
 
 
-__all__ = ["not_mapped", "BatchTracer", "BatchTrace", "vmap_flat", "moveaxis", "broadcast_batch",
+__all__ = ["not_mapped", "BatchTracer", "BatchTrace", "batch_main", "rule_main", "vmap_flat", "moveaxis", "broadcast_batch",
            "move_bdim", "bdim_to_front", "batch_size", "defvectorized", "broadcast_batcher",
            "defbroadcasting"]

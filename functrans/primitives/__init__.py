@@ -7,3 +7,4 @@ from . import elementwise, shape  # noqa: F401
 from . import slicing, reductions, linalg, sorting  # noqa: F401
 from . import control_flow, scan  # noqa: F401
 from . import conv, windowed  # noqa: F401
+from . import collectives  # noqa: F401

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import core, tree_util
 from ..core import Primitive, ShapedArray, Tracer, bind, get_aval
-from ..interpreters.batching import BatchTrace, BatchTracer, move_bdim, moveaxis
+from ..interpreters.batching import BatchTrace, BatchTracer, batch_main, move_bdim, moveaxis
 from ..interpreters.jvp import JVPTrace, JVPTracer, Zero, instantiate, tangent_aval
 from ..interpreters.reverse import backward_pass
 from ..interpreters.tracing import trace_to_ir
@@ -121,7 +121,7 @@ def batch_trace(closed: ClosedIR, size: int, in_vals_avals, in_bdims, force=None
     box = []
 
     def fn(*xs):
-        with core.new_main(BatchTrace, size) as main:
+        with batch_main(size) as main:     # (named as the axis whose rule runs)
             trace = BatchTrace(main)
             tracers = [BatchTracer(trace, x, d) for x, d in zip(xs, in_bdims)]
             outs = [trace.full_raise(o) for o in run_ir(closed, tracers)]
