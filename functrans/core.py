@@ -229,15 +229,19 @@ class MainTrace:
 
     # ``trace`` is this transformation's Trace, made once: Traces hold nothing
     # but their main, so ``bind`` reuses it instead of making one per primitive.
-    __slots__ = ("level", "trace_type", "global_data", "alive", "trace", "axis_name")
+    __slots__ = ("level", "trace_type", "global_data", "alive", "trace", "axis_name",
+                 "axis_size")
 
-    def __init__(self, level, trace_type, global_data=None, axis_name=None):
+    def __init__(self, level, trace_type, global_data=None, axis_name=None, axis_size=None):
         self.level = level
         self.trace_type = trace_type
         self.global_data = global_data
         self.alive = True
         self.trace = trace_type(self)
-        self.axis_name = axis_name      # a named vmap axis (batch traces only), or None
+        # a named axis (collectives refer to it): a named vmap's batch trace, or the IR
+        # trace of a pmap's per-device function; None otherwise
+        self.axis_name = axis_name
+        self.axis_size = axis_size
 
     def __repr__(self):
         return f"MainTrace({self.level}, {self.trace_type.__name__})"
@@ -272,10 +276,12 @@ class new_main:
 
     __slots__ = ("main", "_old")
 
-    def __init__(self, trace_type, global_data=None, dynamic: bool = False, axis_name=None):
+    def __init__(self, trace_type, global_data=None, dynamic: bool = False, axis_name=None,
+                 axis_size=None):
         state = _state
         self._old = old_stack, old_dynamic = state.stack, state.dynamic
-        self.main = main = MainTrace(len(old_stack) + 1, trace_type, global_data, axis_name)
+        self.main = main = MainTrace(len(old_stack) + 1, trace_type, global_data, axis_name,
+                                     axis_size)
         state.stack = old_stack + (main,)
         if dynamic:
             state.dynamic = main
@@ -386,7 +392,8 @@ def _bind_named(prim: Primitive, args, params):
 
 
 def axis_main(names):
-    """The innermost active batch trace (MainTrace) whose axis is one of ``names``, or None."""
+    """The innermost active trace (MainTrace) whose named axis is one of ``names`` (a
+    named vmap's batch trace, a pmap's IR trace), or None."""
     for main in reversed(_state.stack):
         if main.axis_name is not None and main.axis_name in names:
             return main

@@ -70,7 +70,7 @@ def batch_main(size: int, axis_name=_INHERIT):
     the named batch trace whose rule is running (it batches the same axis)."""
     if axis_name is _INHERIT:
         axis_name = _rule.main.axis_name if _rule.main is not None else None
-    return core.new_main(BatchTrace, size, axis_name=axis_name)
+    return core.new_main(BatchTrace, size, axis_name=axis_name, axis_size=size)
 
 
 class BatchTracer(Tracer):
@@ -211,7 +211,7 @@ def batch_size(args, bdims) -> int:
         if d is not None:
             return get_aval(x).shape[d]
     if _rule.main is not None:
-        return _rule.main.global_data
+        return _rule.main.axis_size
     raise ValueError("batch_size: no argument is mapped")
 
 

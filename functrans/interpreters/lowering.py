@@ -119,6 +119,12 @@ class LoweringContext:
         when unknown (emit the portable form)."""
         return self.module.platform
 
+    @property
+    def replica_axes(self) -> dict:
+        """The module's named replica axes (a pmap's axis name -> its number of devices):
+        collectives over them lower to cross-replica operations."""
+        return self.module.axes
+
     # -- emitting operations
 
     def op(self, name: str, operands, in_avals, out_avals, attrs: str = "",
@@ -226,10 +232,11 @@ def _lower_eqns(ctx: LoweringContext, eqns, env) -> None:
 class _Module:
     """A module under construction: ``@main`` plus any helper functions rules add."""
 
-    def __init__(self, name: str, platform):
+    def __init__(self, name: str, platform, axes=None):
         self.name = name
         self.platform = platform
         self.functions: list = []
+        self.axes = dict(axes or {})    # a pmap's named axis -> its number of replicas
 
 
 class Lowered:
@@ -251,7 +258,7 @@ def _sanitize(name: str) -> str:
 
 
 def lower_ir(closed: ClosedIR, name: str = "main", donated=None,
-             platform: str | None = None) -> Lowered:
+             platform: str | None = None, replica_axes=None) -> Lowered:
     """Lowers a ClosedIR to a StableHLO module.
 
     Args:
@@ -262,9 +269,15 @@ def lower_ir(closed: ClosedIR, name: str = "main", donated=None,
       platform: the platform of the device it will be compiled for (a device's
         ``.platform``: "cpu", "gpu"...); rules read it as ``ctx.platform``.
         None: unknown, rules emit their portable form.
+      replica_axes: for a pmap, ``{axis_name: number of devices}``: the module runs one
+        replica per device (``mhlo.num_replicas``) and collectives over that axis lower
+        to cross-replica operations.
     """
     ir = closed.ir
-    module = _Module(_sanitize(name), platform)
+    module = _Module(_sanitize(name), platform, replica_axes)
+    replicas = 1
+    for size in module.axes.values():
+        replicas *= size
     names = _Names()
     lines: list = []
     ctx = LoweringContext(module, names, lines)
@@ -304,7 +317,7 @@ def lower_ir(closed: ClosedIR, name: str = "main", donated=None,
     main = (f"  func.func public @main({', '.join(args_sig)}) -> ({out_types}) {{\n"
             + "\n".join(body_lines) + "\n  }")
     funcs = "\n".join([main] + module.functions)
-    text = (f"module @{module.name} attributes {{mhlo.num_replicas = 1 : i32, "
+    text = (f"module @{module.name} attributes {{mhlo.num_replicas = {replicas} : i32, "
             f"mhlo.num_partitions = 1 : i32}} {{\n{funcs}\n}}\n")
     return Lowered(text, const_args, [v.aval for v in ir.invars],
                    [v.aval for v in ir.outvars])

@@ -118,10 +118,13 @@ class IRTrace(Trace):
         return out
 
 
-def trace_to_ir(flat_fun, in_avals, what: str = "make_ir") -> ClosedIR:
-    """Traces ``flat_fun(*tracers) -> list of outputs`` to a ClosedIR."""
+def trace_to_ir(flat_fun, in_avals, what: str = "make_ir", axis_name=None,
+                axis_size=None) -> ClosedIR:
+    """Traces ``flat_fun(*tracers) -> list of outputs`` to a ClosedIR (with ``axis_name``,
+    collectives over that axis of ``axis_size`` are staged into it: pmap)."""
     builder = IRBuilder()
-    with core.new_main(IRTrace, builder, dynamic=True) as main:
+    with core.new_main(IRTrace, builder, dynamic=True, axis_name=axis_name,
+                       axis_size=axis_size) as main:
         trace = IRTrace(main)
         in_tracers = [builder.new_arg(trace, aval) for aval in in_avals]
         outs = flat_fun(*in_tracers)

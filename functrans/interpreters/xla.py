@@ -144,6 +144,63 @@ def compile(module_text: str, device, name: str = "fun"):
         raise CompileError(_summarize_compile_error(name, module_text, str(e))) from None
 
 
+def compile_replicated(module_text: str, devices: list, name: str = "fun"):
+    """Compiles a replica-mode module (``mhlo.num_replicas = len(devices)``: one copy of
+    the program per device, collectives across them) for ``devices``, replica i on
+    ``devices[i]``."""
+    _, xla_client, _, _ = _jax()
+    platform = devices[0].platform
+    client = backend(platform)
+    n = len(devices)
+
+    def options():
+        opts = _compile_options(platform)
+        build = opts.executable_build_options
+        build.num_replicas = n
+        build.num_partitions = 1
+        build.device_assignment = xla_client.DeviceAssignment.create(
+            np.asarray([d.id for d in devices]).reshape(n, 1))
+        return opts
+    try:
+        try:
+            return client.compile_and_load(module_text, xla_client.DeviceList(tuple(devices)),
+                                           options())
+        except Exception as e:
+            if platform != "cpu" or not _cpu_options_ok[0] or \
+                    not any(k in str(e) for k in _CPU_OPTIONS):
+                raise
+            _cpu_options_ok[0] = False
+            return client.compile_and_load(module_text, xla_client.DeviceList(tuple(devices)),
+                                           options())
+    except Exception as e:  # noqa: BLE001 - jaxlib's C++ errors
+        raise CompileError(_summarize_compile_error(name, module_text, str(e))) from None
+
+
+def device_put_split(value: np.ndarray, devices: list):
+    """One buffer over ``devices``: slice i of ``value`` (along axis 0, kept as a leading
+    axis of 1) on ``devices[i]``; ``value.shape[0] == len(devices)``."""
+    jax = _jax()[0]
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    mesh = Mesh(np.asarray(devices, dtype=object), ("replicas",))
+    return jax.device_put(np.asarray(value), NamedSharding(mesh, PartitionSpec("replicas")))
+
+
+def device_put_replicated(value: np.ndarray, devices: list):
+    """One buffer holding a copy of ``value`` on each of ``devices``."""
+    jax = _jax()[0]
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    mesh = Mesh(np.asarray(devices, dtype=object), ("replicas",))
+    return jax.device_put(np.asarray(value), NamedSharding(mesh, PartitionSpec()))
+
+
+def execute_replicated(executable, buffers: list) -> list:
+    """Runs a replicated executable; returns, per output, the list of its per-device
+    results as host arrays (replica order)."""
+    results = executable.execute_sharded(buffers)
+    return [[np.asarray(b) for b in per_device]
+            for per_device in results.disassemble_into_single_device_arrays()]
+
+
 def _summarize_compile_error(name: str, text: str, message: str) -> str:
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
     first = lines[0] if lines else message
@@ -197,4 +254,6 @@ def live_buffers(platform: str | None = None) -> int:
 
 __all__ = ["backend", "devices", "default_device", "device_platform", "is_buffer",
            "device_put", "buffer_device", "to_numpy", "is_deleted", "block_until_ready",
-           "CompileError", "compile", "result_handlers", "execute", "live_buffers"]
+           "CompileError", "compile", "result_handlers", "execute", "live_buffers",
+           "compile_replicated", "device_put_split", "device_put_replicated",
+           "execute_replicated"]

@@ -33,9 +33,9 @@ example's input, so ``vmap(grad(f), axis_name=...)`` gives each example the
 gradient of the sum of all examples' losses through the collective), and
 ``all_gather`` to the ``psum`` of the cotangent indexed at the example's own
 position. ``impl``: outside a vmap of that name the axis is unbound, an error.
-``lower``: a collective reaching jit unbatched has no devices to run over
-(vmap removes them before lowering; ``pmap`` over devices does not exist yet),
-an error.
+``lower``: in a pmap's module (``pmap.py``: one replica per device), a
+cross-replica ``all_reduce``, ``all_gather`` or ``replica_id``; anywhere else the
+axis is unbound, an error (vmap removes its collectives before lowering).
 
 Higher-order primitives (``jit_call``, ``cond``, ``while``, ``scan``) get
 ``axis_names`` from :func:`sub_ir_axis_names`: the names their sub-IRs use, so a
@@ -89,7 +89,7 @@ def axis_size(axis_name) -> int:
     """The size of the named vmap axis (the product of sizes for a tuple of names)."""
     size = 1
     for n in _names("axis_size", axis_name):
-        size *= _main("axis_size", n).global_data
+        size *= _main("axis_size", n).axis_size
     return size
 
 
@@ -101,11 +101,15 @@ def _owner(names):
     return None
 
 
-def _no_lowering(op):
-    def rule(ctx, *args, **params):
-        names = params.get("axes") or (params.get("axis_name"),)
-        raise _unbound(op, tuple(names))
-    return rule
+def _replica_groups(ctx, op: str, names) -> str:
+    """The replica groups attribute of a collective over ``names`` in a pmap's module (one
+    group of every replica), or the unbound-axis error where no pmap names them."""
+    axes = ctx.replica_axes
+    if len(names) != 1 or names[0] not in axes:
+        missing = tuple(n for n in names if n not in axes) or names
+        raise _unbound(op, missing)
+    n = axes[names[0]]
+    return f"replica_groups = dense<[[{', '.join(map(str, range(n)))}]]> : tensor<1x{n}xi64>"
 
 
 # --- psum ------------------------------------------------------------------------------------
@@ -133,7 +137,7 @@ def _psum_batch(args, bdims, *, axes):
         return bind(psum_p, x, axes=axes), d
     if d is None:                        # the same value in every example
         from .elementwise import mul
-        out = mul(x, rule_main().global_data)
+        out = mul(x, rule_main().axis_size)
     else:
         out = bind(_reduce_sum_p(), x, axes=(d,))
     rest = tuple(n for n in axes if n != own)
@@ -157,7 +161,17 @@ def _psum_transpose(ct, x, *, axes):
 
 
 psum_p.transpose = _psum_transpose
-psum_p.lower = _no_lowering("psum")
+
+
+@psum_p.def_lower
+def _psum_lower(ctx, x, *, axes):
+    groups = _replica_groups(ctx, "psum", axes)
+    aval = ctx.avals_in[0]
+    scalar = ShapedArray((), aval.dtype)
+    add = "stablehlo.or" if aval.dtype == np.bool_ else "stablehlo.add"
+    region = ctx.region([scalar, scalar],
+                        lambda c, a, b: ([c.op(add, [a, b], [scalar, scalar], scalar)], [scalar]))
+    return ctx.op("stablehlo.all_reduce", [x], [aval], aval, groups, regions=[region])
 
 
 # --- all_gather -------------------------------------------------------------------------------
@@ -220,7 +234,19 @@ def _all_gather_transpose(ct, x, *, axis_name, axis, axis_size, tiled):
 
 
 all_gather_p.transpose = _all_gather_transpose
-all_gather_p.lower = _no_lowering("all_gather")
+
+
+@all_gather_p.def_lower
+def _all_gather_lower(ctx, x, *, axis_name, axis, axis_size, tiled):
+    groups = _replica_groups(ctx, "all_gather", (axis_name,))
+    aval, out_aval = ctx.avals_in[0], ctx.avals_out[0]
+    if not tiled:      # gather along a new axis of 1
+        shape = aval.shape[:axis] + (1,) + aval.shape[axis:]
+        one = aval.update(shape=shape)
+        x = ctx.op("stablehlo.reshape", [x], [aval], one)
+        aval = one
+    return ctx.op("stablehlo.all_gather", [x], [aval], out_aval,
+                  f"all_gather_dim = {axis} : i64, {groups}")
 
 
 # --- axis_index -------------------------------------------------------------------------------
@@ -242,7 +268,7 @@ def _axis_index_impl(*, axis_name):
 @axis_index_p.def_batch
 def _axis_index_batch(args, bdims, *, axis_name):
     from .shape import iota
-    return iota(np.int32, rule_main().global_data), 0
+    return iota(np.int32, rule_main().axis_size), 0
 
 
 @axis_index_p.def_jvp
@@ -251,7 +277,12 @@ def _axis_index_jvp(primals, tangents, *, axis_name):
     return out, Zero(ShapedArray((), dtypes.float0))
 
 
-axis_index_p.lower = _no_lowering("axis_index")
+@axis_index_p.def_lower
+def _axis_index_lower(ctx, *, axis_name):
+    _replica_groups(ctx, "axis_index", (axis_name,))
+    u32 = ShapedArray((), np.dtype(np.uint32))
+    rid = ctx.op("stablehlo.replica_id", [], [], u32)
+    return ctx.convert(rid, u32, np.int32)
 
 
 # --- wrappers ---------------------------------------------------------------------------------
@@ -292,7 +323,7 @@ def all_gather(x, axis_name, *, axis: int = 0, tiled: bool = False):
     if len(names) != 1:
         raise ValueError(f"all_gather: one axis name at a time, got {names}")
     name = names[0]
-    size = _main("all_gather", name).global_data
+    size = _main("all_gather", name).axis_size
 
     def gather(a):
         ndim = get_aval(a).ndim
