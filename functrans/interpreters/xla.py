@@ -176,21 +176,25 @@ def compile_replicated(module_text: str, devices: list, name: str = "fun"):
         raise CompileError(_summarize_compile_error(name, module_text, str(e))) from None
 
 
+@functools.lru_cache(maxsize=64)
+def _replica_shardings(devices: tuple):
+    """(split along axis 0, replicated) shardings over ``devices``, made once."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    mesh = Mesh(np.asarray(devices, dtype=object), ("replicas",))
+    return NamedSharding(mesh, PartitionSpec("replicas")), NamedSharding(mesh, PartitionSpec())
+
+
 def device_put_split(value: np.ndarray, devices: list):
     """One buffer over ``devices``: slice i of ``value`` (along axis 0, kept as a leading
     axis of 1) on ``devices[i]``; ``value.shape[0] == len(devices)``."""
     jax = _jax()[0]
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-    mesh = Mesh(np.asarray(devices, dtype=object), ("replicas",))
-    return jax.device_put(np.asarray(value), NamedSharding(mesh, PartitionSpec("replicas")))
+    return jax.device_put(np.asarray(value), _replica_shardings(tuple(devices))[0])
 
 
 def device_put_replicated(value: np.ndarray, devices: list):
     """One buffer holding a copy of ``value`` on each of ``devices``."""
     jax = _jax()[0]
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-    mesh = Mesh(np.asarray(devices, dtype=object), ("replicas",))
-    return jax.device_put(np.asarray(value), NamedSharding(mesh, PartitionSpec()))
+    return jax.device_put(np.asarray(value), _replica_shardings(tuple(devices))[1])
 
 
 def execute_replicated(executable, buffers: list) -> list:
