@@ -517,7 +517,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
       axis_name: a name (a string) for the mapped axis, so that collectives
         inside ``fun`` can refer to it: ``lax.psum(x, name)`` (the sum over the
         examples), ``lax.pmean``, ``lax.pmax``, ``lax.pmin``, ``lax.all_gather``,
-        ``lax.axis_index``, ``lax.axis_size``.
+        ``lax.ppermute``, ``lax.psum_scatter``, ``lax.axis_index``, ``lax.axis_size``.
 
     Returns:
       The batched function.

@@ -28,4 +28,4 @@ from .primitives.conv import (conv_general_dilated, conv, conv_with_general_padd
                               padtype_to_pads)
 from .primitives.windowed import reduce_window  # noqa: F401
 from .primitives.collectives import (psum, pmean, pmax, pmin, all_gather,  # noqa: F401
-                                     axis_index, axis_size)
+                                     ppermute, psum_scatter, axis_index, axis_size)

@@ -14,6 +14,7 @@ from functrans import lax
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
 
+RING = [(k, (k + 1) % 4) for k in range(4)]
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((4, 3)).astype(np.float32)        # 4 examples along "i"
 Y = RNG.standard_normal((2, 5, 3)).astype(np.float32)     # "i" of 2, then "j" of 5
@@ -46,6 +47,17 @@ ONE_AXIS = {
     "all_gather-tiled": lambda T, n, L: T.vmap(lambda a: L.all_gather(a, "i", tiled=True),
                                                axis_name="i"),
     "axis_index": lambda T, n, L: T.vmap(lambda a: a * L.axis_index("i"), axis_name="i"),
+    "ppermute-ring": lambda T, n, L: T.vmap(lambda a: L.ppermute(a, "i", RING), axis_name="i"),
+    "psum_scatter": lambda T, n, L: T.vmap(lambda a: L.psum_scatter(n.tile(a, (4, 1)), "i"),
+                                           axis_name="i"),
+    "psum_scatter-tiled": lambda T, n, L: T.vmap(
+        lambda a: L.psum_scatter(n.tile(a, 4), "i", tiled=True), axis_name="i"),
+    "psum_scatter-dim1": lambda T, n, L: T.vmap(lambda a: L.psum_scatter(
+        n.tile(a[:, None], (1, 4)), "i", scatter_dimension=1), axis_name="i"),
+    "vmap(grad(ppermute))": lambda T, n, L: T.vmap(
+        T.grad(lambda a: n.sum(n.sin(L.ppermute(a, "i", RING)) * a)), axis_name="i"),
+    "vmap(grad(psum_scatter))": lambda T, n, L: T.vmap(T.grad(
+        lambda a: n.sum(n.sin(L.psum_scatter(n.tile(a, 4), "i", tiled=True)))), axis_name="i"),
     "in_axes-1": lambda T, n, L: T.vmap(lambda a: a / L.psum(a, "i"), in_axes=1, out_axes=1,
                                         axis_name="i"),
     # autodiff inside the vmap: each example's gradient includes every example's use of
@@ -115,6 +127,26 @@ def test_two_axes_match_jax(name):
     _close(make(ft, fnp, lax)(fnp.asarray(Y)), make(jax, jnp, jax.lax)(Y))
 
 
+def test_ppermute_with_a_partial_permutation():
+    # jax's vmap rejects a permutation that does not cover the axis; pmap (and functrans's
+    # vmap) send zeros to an example nothing is sent to. Against a loop:
+    perm = [(0, 2), (3, 1)]
+    got = np.asarray(ft.vmap(lambda a: lax.ppermute(a, "i", perm), axis_name="i")(
+        fnp.asarray(X)))
+    want = np.zeros_like(X)
+    for src, dst in perm:
+        want[dst] = X[src]
+    np.testing.assert_array_equal(got, want)
+    # and its transpose sends the cotangents back
+    g = ft.grad(lambda xs: fnp.sum(ft.vmap(lambda a: lax.ppermute(a, "i", perm),
+                                           axis_name="i")(xs) * fnp.arange(4.0)[:, None]))(
+        fnp.asarray(X))
+    want_g = np.zeros_like(X)
+    for src, dst in perm:
+        want_g[src] = dst
+    np.testing.assert_array_equal(np.asarray(g), want_g)
+
+
 def test_axis_size():
     got = ft.vmap(ft.vmap(lambda a: a * lax.axis_size("i") + lax.axis_size(("i", "j")),
                           axis_name="j"), axis_name="i")(fnp.asarray(Y))
@@ -169,6 +201,15 @@ def test_errors_name_the_axis():
         ft.vmap(lambda a: a, axis_name=["i"])(x)
     with pytest.raises(ValueError, match="all_gather: axis 3 is out of range"):
         ft.vmap(lambda a: lax.all_gather(a, "i", axis=3), axis_name="i")(x)
+    with pytest.raises(ValueError, match=r"ppermute: the pair \(0, 4\) is out of range"):
+        ft.vmap(lambda a: lax.ppermute(a, "i", [(0, 4)]), axis_name="i")(x)
+    with pytest.raises(ValueError, match="repeats a destination"):
+        ft.vmap(lambda a: lax.ppermute(a, "i", [(0, 1), (2, 1)]), axis_name="i")(x)
+    with pytest.raises(ValueError, match=r"psum_scatter: dimension 0 of the operand \(3,\) "
+                                         "must equal the axis size 4"):
+        ft.vmap(lambda a: lax.psum_scatter(a, "i"), axis_name="i")(x)
+    with pytest.raises(ValueError, match="must be divisible by the axis size 4"):
+        ft.vmap(lambda a: lax.psum_scatter(a, "i", tiled=True), axis_name="i")(x)
     # a jitted function traced inside the vmap, then called outside it
     f = ft.jit(lambda a: lax.psum(a, "i"))
     np.testing.assert_allclose(np.asarray(ft.vmap(f, axis_name="i")(x)),

@@ -45,6 +45,18 @@ _SCRIPT = textwrap.dedent(r'''
         "all_gather-tiled": (lambda T, n, L: T.pmap(
             lambda a: L.all_gather(a, "d", tiled=True), "d"), (X,)),
         "axis_index": (lambda T, n, L: T.pmap(lambda a: a * L.axis_index("d"), "d"), (X,)),
+        "ppermute-ring": (lambda T, n, L: T.pmap(
+            lambda a: L.ppermute(a, "d", [(k, (k + 1) % 4) for k in range(4)]), "d"), (X,)),
+        "ppermute-partial": (lambda T, n, L: T.pmap(
+            lambda a: L.ppermute(a, "d", [(0, 2), (3, 1)]), "d"), (X,)),
+        "psum_scatter": (lambda T, n, L: T.pmap(
+            lambda a: L.psum_scatter(n.tile(a, (4, 1)), "d"), "d"), (X,)),
+        "psum_scatter-tiled": (lambda T, n, L: T.pmap(
+            lambda a: L.psum_scatter(n.tile(a, 4), "d", tiled=True), "d"), (X,)),
+        "grad-ppermute-psum_scatter": (lambda T, n, L: T.pmap(T.grad(lambda a: n.sum(
+            n.sin(L.psum_scatter(n.tile(a, 4), "d", tiled=True)))
+            + n.sum(L.ppermute(a, "d", [(k, (k + 1) % 4) for k in range(4)]) ** 2)), "d"),
+            (X,)),
         "psum-int": (lambda T, n, L: T.pmap(lambda a: L.psum(1, "d") + 0 * a.astype(int),
                                             "d"), (X,)),
         "psum-tree": (lambda T, n, L: T.pmap(lambda a: L.psum({"u": a, "v": (2 * a,)}, "d"),
@@ -126,7 +138,7 @@ def test_pmap_over_four_cpu_devices_matches_jax_pmap():
     results = json.loads(line[len("RESULTS "):])
     bad = {k: v for k, v in results.items() if v != "ok"}
     assert not bad, bad
-    assert len(results) >= 23
+    assert len(results) >= 28
 
 
 def test_pmap_over_one_device_matches_vmap():

@@ -1,5 +1,6 @@
-"""Collectives over named vmap axes: ``psum``, ``pmean``, ``pmax``, ``pmin``,
-``all_gather``, ``axis_index`` and ``axis_size``, with JAX's lax signatures.
+"""Collectives over named axes: ``psum``, ``pmean``, ``pmax``, ``pmin``,
+``all_gather``, ``ppermute``, ``psum_scatter``, ``axis_index`` and ``axis_size``,
+with JAX's lax signatures (a named vmap's examples, or a pmap's devices).
 
 ``vmap(f, axis_name="i")`` names its batch axis; inside ``f``, each example
 sees ``lax.psum(x, "i")`` as the sum of ``x`` over all the examples of that
@@ -13,6 +14,10 @@ Primitives (params are static; the wrappers resolve axis sizes):
 * ``psum`` (``axes``: a tuple of axis names) — the sum over those axes;
 * ``all_gather`` (``axis_name``, ``axis``: where the gathered axis goes,
   ``axis_size``, ``tiled``: concatenate instead of stack);
+* ``ppermute`` (``axis_name``, ``perm``: (source, destination) pairs) — zeros where
+  nothing is sent;
+* ``psum_scatter`` (``axis_name``, ``scatter_dimension``, ``axis_size``, ``tiled``) —
+  each example's share of the sum;
 * ``axis_index`` (``axis_name``) — no operands; int32.
 
 ``pmean``, ``pmax`` and ``pmin`` are composites (``psum`` divided by the size;
@@ -27,7 +32,8 @@ batch rule does the collective: ``psum`` of the batched value is a
 axis size; the result is unbatched (the same for every example).
 ``all_gather`` moves the batch axis into place (unbatched again);
 ``axis_index`` is an ``iota``. Any other batch trace treats them per example.
-Autodiff: ``psum`` and ``all_gather`` are linear; ``psum`` transposes to
+Autodiff: all but ``axis_index`` are linear (``ppermute`` transposes to the
+inverse permutation, ``psum_scatter`` to ``all_gather``); ``psum`` transposes to
 ``psum`` (JAX's rule: every example's cotangent of the sum flows to every
 example's input, so ``vmap(grad(f), axis_name=...)`` gives each example the
 gradient of the sum of all examples' losses through the collective), and
@@ -54,7 +60,8 @@ from ..interpreters.jvp import Zero, deflinear
 from ..ir import ClosedIR
 from ._rules import NUMERIC, check_dtype
 
-__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "axis_size"]
+__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "ppermute", "psum_scatter",
+           "axis_index", "axis_size"]
 
 
 def _names(op: str, axis_name) -> tuple:
@@ -285,6 +292,145 @@ def _axis_index_lower(ctx, *, axis_name):
     return ctx.convert(rid, u32, np.int32)
 
 
+# --- ppermute ---------------------------------------------------------------------------------
+
+ppermute_p = Primitive("ppermute")
+ppermute_p.axis_names = lambda params: (params["axis_name"],)
+
+
+@ppermute_p.def_abstract_eval
+def _ppermute_abstract_eval(x: ShapedArray, *, axis_name, perm):
+    return x
+
+
+@ppermute_p.def_impl
+def _ppermute_impl(x, *, axis_name, perm):
+    raise _unbound("ppermute", (axis_name,))
+
+
+@ppermute_p.def_batch
+def _ppermute_batch(args, bdims, *, axis_name, perm):
+    (x,), (d,) = args, bdims
+    if _owner((axis_name,)) is None:
+        return bind(ppermute_p, x, axis_name=axis_name, perm=perm), d
+    from .shape import broadcast_in_dim, concatenate
+    from .slicing import slice_in_dim
+    n = rule_main().axis_size
+    aval = get_aval(x)
+    source = dict((dst, src) for src, dst in perm)
+    if d is None:
+        one = broadcast_in_dim(x, (1,) + aval.shape, tuple(range(1, aval.ndim + 1)))
+        ex_shape = aval.shape
+    else:
+        x = moveaxis(x, d, 0)
+        ex_shape = aval.shape[:d] + aval.shape[d + 1:]
+    zero = broadcast_in_dim(np.zeros((), aval.dtype), (1,) + ex_shape, ())
+    parts = []
+    for k in range(n):            # example k receives the value of its source, or zeros
+        if k not in source:
+            parts.append(zero)
+        elif d is None:
+            parts.append(one)
+        else:
+            parts.append(slice_in_dim(x, source[k], source[k] + 1, axis=0))
+    return concatenate(parts, 0), 0
+
+
+deflinear(ppermute_p)
+
+
+def _ppermute_transpose(ct, x, *, axis_name, perm):
+    if type(ct) is Zero:
+        return [None]
+    return [bind(ppermute_p, ct, axis_name=axis_name, perm=tuple((b, a) for a, b in perm))]
+
+
+ppermute_p.transpose = _ppermute_transpose
+
+
+@ppermute_p.def_lower
+def _ppermute_lower(ctx, x, *, axis_name, perm):
+    _replica_groups(ctx, "ppermute", (axis_name,))
+    aval = ctx.avals_in[0]
+    if not perm:
+        return ctx.op("stablehlo.broadcast_in_dim", [ctx.constant(np.zeros((), aval.dtype),
+                      ShapedArray((), aval.dtype))], [ShapedArray((), aval.dtype)], aval,
+                      "broadcast_dimensions = array<i64>")
+    pairs = ", ".join(f"[{a}, {b}]" for a, b in perm)
+    return ctx.op("stablehlo.collective_permute", [x], [aval], aval,
+                  f"source_target_pairs = dense<[{pairs}]> : tensor<{len(perm)}x2xi64>")
+
+
+# --- psum_scatter ------------------------------------------------------------------------------
+
+psum_scatter_p = Primitive("psum_scatter")
+psum_scatter_p.axis_names = lambda params: (params["axis_name"],)
+
+
+@psum_scatter_p.def_abstract_eval
+def _psum_scatter_abstract_eval(x: ShapedArray, *, axis_name, scatter_dimension, axis_size,
+                                tiled):
+    check_dtype("psum_scatter", x, NUMERIC)
+    shape = list(x.shape)
+    if tiled:
+        shape[scatter_dimension] //= axis_size
+    else:
+        del shape[scatter_dimension]
+    return ShapedArray(tuple(shape), x.dtype, x.weak_type)
+
+
+@psum_scatter_p.def_impl
+def _psum_scatter_impl(x, *, axis_name, **params):
+    raise _unbound("psum_scatter", (axis_name,))
+
+
+@psum_scatter_p.def_batch
+def _psum_scatter_batch(args, bdims, *, axis_name, scatter_dimension, axis_size, tiled):
+    (x,), (d,) = args, bdims
+    if _owner((axis_name,)) is None:     # another axis: per example, batch axis first
+        return bind(psum_scatter_p, moveaxis(x, d, 0), axis_name=axis_name,
+                    scatter_dimension=scatter_dimension + 1, axis_size=axis_size,
+                    tiled=tiled), 0
+    total, _ = _psum_batch([x], [d], axes=(axis_name,))
+    if not tiled:                        # example k's share is row k of the scatter axis
+        return total, scatter_dimension
+    from .shape import reshape
+    shape = get_aval(total).shape
+    chunk = shape[scatter_dimension] // axis_size
+    return reshape(total, shape[:scatter_dimension] + (axis_size, chunk)
+                   + shape[scatter_dimension + 1:]), scatter_dimension
+
+
+deflinear(psum_scatter_p)
+
+
+def _psum_scatter_transpose(ct, x, *, axis_name, scatter_dimension, axis_size, tiled):
+    if type(ct) is Zero:
+        return [None]
+    return [bind(all_gather_p, ct, axis_name=axis_name, axis=scatter_dimension,
+                 axis_size=axis_size, tiled=tiled)]
+
+
+psum_scatter_p.transpose = _psum_scatter_transpose
+
+
+@psum_scatter_p.def_lower
+def _psum_scatter_lower(ctx, x, *, axis_name, scatter_dimension, axis_size, tiled):
+    groups = _replica_groups(ctx, "psum_scatter", (axis_name,))
+    aval, out_aval = ctx.avals_in[0], ctx.avals_out[0]
+    shape = list(aval.shape)
+    shape[scatter_dimension] //= axis_size
+    part = aval.update(shape=tuple(shape))
+    scalar = ShapedArray((), aval.dtype)
+    region = ctx.region([scalar, scalar], lambda c, a, b: (
+        [c.op("stablehlo.add", [a, b], [scalar, scalar], scalar)], [scalar]))
+    out = ctx.op("stablehlo.reduce_scatter", [x], [aval], part,
+                 f"scatter_dimension = {scatter_dimension} : i64, {groups}", regions=[region])
+    if not tiled:
+        out = ctx.op("stablehlo.reshape", [out], [part], out_aval)
+    return out
+
+
 # --- wrappers ---------------------------------------------------------------------------------
 
 
@@ -336,6 +482,49 @@ def all_gather(x, axis_name, *, axis: int = 0, tiled: bool = False):
         ax = axis % (hi + 1)
         return bind(all_gather_p, a, axis_name=name, axis=ax, axis_size=size, tiled=bool(tiled))
     return tree_util.tree_map(gather, x)
+
+
+def ppermute(x, axis_name, perm):
+    """Sends ``x`` (a pytree) along the named axis: ``perm`` is a list of ``(source,
+    destination)`` index pairs; an example no pair sends to receives zeros."""
+    name = _names("ppermute", axis_name)
+    if len(name) != 1:
+        raise ValueError(f"ppermute: one axis name at a time, got {name}")
+    n = _main("ppermute", name[0]).axis_size
+    perm = tuple((int(a), int(b)) for a, b in perm)
+    for a, b in perm:
+        if not (0 <= a < n and 0 <= b < n):
+            raise ValueError(f"ppermute: the pair ({a}, {b}) is out of range for axis "
+                             f"{name[0]!r} of size {n}")
+    for i, what in ((0, "source"), (1, "destination")):
+        seen = [p[i] for p in perm]
+        if len(set(seen)) != len(seen):
+            raise ValueError(f"ppermute: perm {list(perm)} repeats a {what}; each index may "
+                             f"be a {what} once")
+    return tree_util.tree_map(lambda a: bind(ppermute_p, a, axis_name=name[0], perm=perm), x)
+
+
+def psum_scatter(x, axis_name, *, scatter_dimension: int = 0, tiled: bool = False):
+    """The sum over the named axis, split along ``scatter_dimension``: example ``k`` gets
+    row ``k`` of it (with ``tiled=True``, the ``k``-th of ``axis size`` equal chunks)."""
+    name = _names("psum_scatter", axis_name)
+    if len(name) != 1:
+        raise ValueError(f"psum_scatter: one axis name at a time, got {name}")
+    n = _main("psum_scatter", name[0]).axis_size
+
+    def one(a):
+        shape = get_aval(a).shape
+        if not -len(shape) <= scatter_dimension < len(shape):
+            raise ValueError(f"psum_scatter: scatter_dimension {scatter_dimension} is out of "
+                             f"range for an operand of shape {shape}")
+        dim = scatter_dimension % len(shape)
+        if (shape[dim] % n if tiled else shape[dim] != n):
+            raise ValueError(
+                f"psum_scatter: dimension {dim} of the operand {shape} must "
+                f"{'be divisible by' if tiled else 'equal'} the axis size {n} of {name[0]!r}")
+        return bind(psum_scatter_p, a, axis_name=name[0], scatter_dimension=dim, axis_size=n,
+                    tiled=bool(tiled))
+    return tree_util.tree_map(one, x)
 
 
 def _extremum(op, reduce):
