@@ -18,10 +18,16 @@ devices. How:
    across the devices, copies the others to each, runs, and stacks each
    output's per-device results on the host.
 
-Transformations go inside: ``pmap(jit(vmap(grad(f))))`` works (the per-device
-function is traced like jit traces), a pmap inside ``grad``/``vmap``/``jit`` is
-an error for now. Results come back as host arrays (eager mode's), stacked
-along ``out_axes``. On a CPU-only machine, several devices come from
+A call is the ``pmap`` primitive (params: the per-device IR, its axis name,
+the devices, which inputs are split), so it composes as ``jit_call`` does:
+``grad``/``vjp``/``jvp`` of a pmap are pmaps of the per-device linearized
+function (the forward returns its residuals per device, the linear part is
+transposed per device; a replicated input's cotangent is the sum over the
+devices), ``vmap`` of a pmap is a pmap of the per-device vmapped function.
+Inside ``jit`` it cannot lower (one program cannot hold another's replicas): an
+error. Transformations inside work too: ``pmap(jit(vmap(grad(f))))``. Results
+come back as host arrays (eager mode's), stacked along ``out_axes``. On a
+CPU-only machine, several devices come from
 ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, set before jax starts.
 """
 
@@ -32,14 +38,14 @@ import functools
 import numpy as np
 
 from . import tree_util
-from .array import _new_array
 from .config import config
-from .core import ShapedArray, Tracer, check_output, get_aval, input_aval
+from .core import Primitive, ShapedArray, bind, check_output, get_aval, input_aval
 from .errors import api_boundary
 from .interpreters import lowering, xla
 from .interpreters.tracing import trace_to_ir
+from .ir import eval_ir
 
-__all__ = ["pmap"]
+__all__ = ["pmap", "pmap_p"]
 
 _CACHE_SIZE = 64
 
@@ -94,30 +100,24 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
                              "positional arguments; give one entry per argument")
         flat, in_tree = tree_util.tree_flatten(args)
         flat = _as_values(flat, what)
-        if any(isinstance(x, Tracer) for x in flat):
-            raise NotImplementedError(
-                f"{what} was called inside another transformation (grad, vmap, jit); pmap "
-                "must be the outermost one for now. Put the transformations inside it: "
-                "pmap(jit(grad(f))) works.")
         flat_axes = _broadcast_prefix(axes_prefix, args, f"{what}: in_axes does not match "
                                                          "the arguments")
         values, mapped, sizes, avals = [], [], [], []
         for i, (x, ax) in enumerate(zip(flat, flat_axes)):
             _check_axis_spec(ax, "in_axes")
             a = input_aval(what, x, i)
-            v = np.asarray(x, a.dtype)
             if ax is None:
-                values.append(v)
+                values.append(x)
                 mapped.append(False)
                 avals.append(a)
                 continue
-            if not -v.ndim <= ax < v.ndim:
+            if not -a.ndim <= ax < a.ndim:
                 raise ValueError(f"{what}: in_axes={ax} is out of range for argument "
-                                 f"args{_leaf_path(args, i)} of shape {v.shape}")
-            ax %= v.ndim
-            values.append(np.moveaxis(v, ax, 0))
+                                 f"args{_leaf_path(args, i)} of shape {a.shape}")
+            ax %= a.ndim
+            values.append(_moveaxis(x, ax, 0))
             mapped.append(True)
-            sizes.append((i, v.shape[ax]))
+            sizes.append((i, a.shape[ax]))
             avals.append(ShapedArray(a.shape[:ax] + a.shape[ax + 1:], a.dtype, a.weak_type))
         if not sizes:
             raise ValueError(f"{what}: no argument is mapped (all in_axes are None), so the "
@@ -136,64 +136,249 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
                 f"available ({devs[0].platform}). Map over at most {len(devs)}, or use vmap "
                 f"with axis_name={axis_name!r} for the same program on one device; on the CPU "
                 f"set XLA_FLAGS=--xla_force_host_platform_device_count={n} before jax starts.")
-        devs = devs[:n]
-        key = (in_tree, tuple(avals), tuple(mapped), tuple(d.id for d in devs),
-               config.enable_x64)
+        devs = tuple(devs[:n])
+        key = (in_tree, tuple(avals), tuple(mapped), devs, config.enable_x64)
         entry = cache.get(key)
         if entry is None:
-            entry = _compile(fun, what, name, in_tree, avals, mapped, axis_name, devs)
+            entry = _trace(fun, what, in_tree, avals, axis_name, n)
             if len(cache) >= _CACHE_SIZE:
                 cache.clear()
             cache[key] = entry
-        exe, out_tree, const_args, out_avals = entry
-        bufs = [xla.device_put_replicated(np.asarray(c), devs) for c in const_args]
-        for v, m in zip(values, mapped):
-            bufs.append(xla.device_put_split(v, devs) if m else
-                        xla.device_put_replicated(v, devs))
-        per_output = xla.execute_replicated(exe, bufs)
-        outs = [np.concatenate(parts, axis=0) for parts in per_output]
+        closed, consts, out_tree = entry
+        outs = bind(pmap_p, *consts, *values, closed=closed, name=name, axis_name=axis_name,
+                    devices=devs, mapped=(False,) * len(consts) + tuple(mapped))
         out_struct = tree_util.tree_unflatten(out_tree, [0] * len(outs))
         dsts = _broadcast_prefix(out_axes, out_struct,
                                  f"{what}: out_axes does not match the output")
         results = []
-        for i, (o, dst, a) in enumerate(zip(outs, dsts, out_avals)):
+        for i, (o, dst) in enumerate(zip(outs, dsts)):
             if dst is None:
                 raise ValueError(f"{what}: out_axes=None is not supported (output {i}); "
                                  "every output is stacked over the devices")
             _check_axis_spec(dst, "out_axes")
-            if not -o.ndim <= dst < o.ndim:
+            ndim = get_aval(o).ndim
+            if not -ndim <= dst < ndim:
                 raise ValueError(f"{what}: out_axes={dst} is out of range for output {i} of "
-                                 f"rank {o.ndim - 1}")
-            results.append(_new_array(np.moveaxis(o, 0, dst % o.ndim), a.weak_type))
+                                 f"rank {ndim - 1}")
+            results.append(_moveaxis(o, 0, dst % ndim))
         return tree_util.tree_unflatten(out_tree, results)
 
     return parallel
 
 
-def _compile(fun, what, name, in_tree, avals, mapped, axis_name, devs):
-    """Traces the per-device function (mapped inputs and outputs with a leading 1) and
-    compiles it for the devices; returns (executable, out_tree, const_args, out_avals)."""
-    from .primitives.shape import reshape
+def _moveaxis(x, src, dst):
+    from .interpreters.batching import moveaxis
+    return moveaxis(x, src, dst)
+
+
+def _trace(fun, what, in_tree, avals, axis_name, n):
+    """The per-device function traced to a const-free ClosedIR (collectives over
+    ``axis_name`` staged), its hoisted constants and its output tree."""
+    from .jit_call import _closure_convert
     box = []
 
     def per_device(*flat):
-        xs = [reshape(x, get_aval(x).shape[1:]) if m else x for x, m in zip(flat, mapped)]
-        out = fun(*tree_util.tree_unflatten(in_tree, xs))
+        out = fun(*tree_util.tree_unflatten(in_tree, list(flat)))
         out_flat, out_tree = tree_util.tree_flatten(out)
         box.append(out_tree)
-        res = []
         for i, o in enumerate(out_flat):
             check_output(what, o, i)
-            res.append(reshape(o, (1,) + tuple(get_aval(o).shape)))
-        return res
+        return out_flat
+    closed = trace_to_ir(per_device, avals, what, axis_name=axis_name, axis_size=n)
+    hoisted, consts = _closure_convert(closed)
+    return hoisted, consts, box[0]
 
-    in_avals = [ShapedArray((1,) + a.shape, a.dtype, a.weak_type) if m else a
-                for a, m in zip(avals, mapped)]
-    n = len(devs)
-    closed = trace_to_ir(per_device, in_avals, what, axis_name=axis_name, axis_size=n)
-    replica_axes = {axis_name: n} if axis_name is not None else {"_pmap": n}
-    lowered = lowering.lower_ir(closed, name, platform=xla.device_platform(devs[0]),
-                                replica_axes=replica_axes)
-    exe = xla.compile_replicated(lowered.text, devs, name)
-    out_avals = [ShapedArray(a.shape[1:], a.dtype, a.weak_type) for a in closed.out_avals]
-    return exe, box[0], list(lowered.const_args), out_avals
+
+# --- the pmap primitive ----------------------------------------------------------------------
+#
+# Operands: every input, the split ones stacked along axis 0 (one slice per device), the
+# others whole (a copy on each device). Params: ``closed`` (the per-device IR, without
+# consts), ``name``, ``axis_name``, ``devices`` (a tuple), ``mapped`` (one bool per input).
+# Results: every output stacked along axis 0.
+
+pmap_p = Primitive("pmap", multiple_results=True)
+pmap_p.axis_names = None
+
+
+@pmap_p.def_abstract_eval
+def _pmap_abstract_eval(*avals, closed, name, axis_name, devices, mapped):
+    n = len(devices)
+    return [ShapedArray((n,) + a.shape, a.dtype, a.weak_type) for a in closed.out_avals]
+
+
+_executables: dict = {}
+
+
+def _replica_executable(closed, name, axis_name, devices, mapped):
+    """The replica program for ``closed`` (split inputs and outputs with a leading axis of
+    1 per device), compiled for ``devices``; cached per IR and devices."""
+    from .jit_call import _executables as cache
+    from .primitives.shape import reshape
+    n = len(devices)
+
+    def make():
+        def per_replica(*xs):
+            xs = [reshape(x, get_aval(x).shape[1:]) if m else x for x, m in zip(xs, mapped)]
+            outs = eval_ir(closed.ir, closed.consts, xs)
+            return [reshape(o, (1,) + tuple(get_aval(o).shape)) for o in outs]
+        in_avals = [ShapedArray((1,) + a.shape, a.dtype, a.weak_type) if m else a
+                    for a, m in zip(closed.in_avals, mapped)]
+        replica = trace_to_ir(per_replica, in_avals, f"pmap({name})", axis_name=axis_name,
+                              axis_size=n)
+        axes = {axis_name: n} if axis_name is not None else {}
+        if not axes:
+            axes = {("pmap", name): n}      # no collectives can name it; n replicas all the same
+        lowered = lowering.lower_ir(replica, name, platform=xla.device_platform(devices[0]),
+                                    replica_axes=axes)
+        return xla.compile_replicated(lowered.text, list(devices), name), lowered.const_args
+    return cache.get_or((id(closed), "pmap", devices, mapped), closed, make)
+
+
+@pmap_p.def_impl
+def _pmap_impl(*vals, closed, name, axis_name, devices, mapped):
+    exe, const_args = _replica_executable(closed, name, axis_name, devices, mapped)
+    devs = list(devices)
+    bufs = [xla.device_put_replicated(np.asarray(c), devs) for c in const_args]
+    for v, m, a in zip(vals, mapped, closed.in_avals):
+        v = np.asarray(v, a.dtype)
+        bufs.append(xla.device_put_split(v, devs) if m else xla.device_put_replicated(v, devs))
+    return [np.concatenate(parts, axis=0) for parts in xla.execute_replicated(exe, bufs)]
+
+
+def _pmap_lower(ctx, *args, name, **params):
+    raise NotImplementedError(
+        f"pmap({name}) inside jit: one XLA program cannot hold another's replicas. Call the "
+        "pmap outside jit (jit inside the pmapped function is fine).")
+
+
+pmap_p.lower = _pmap_lower
+
+
+# --- autodiff: the per-device function linearized (jit_call's partial evaluation) -------------
+
+
+def _pmap_jvp(primals, tangents, *, closed, name, axis_name, devices, mapped):
+    from .interpreters.jvp import Zero, tangent_aval
+    from .jit_call import _derive, _linearize_fun
+    params = dict(name=name, axis_name=axis_name, devices=devices)
+    nonzero = tuple(type(t) is not Zero for t in tangents)
+    n = len(devices)
+    if not any(nonzero):
+        outs = bind(pmap_p, *primals, closed=closed, mapped=mapped, **params)
+        return outs, [Zero(ShapedArray((n,) + tangent_aval(a).shape, tangent_aval(a).dtype))
+                      for a in closed.out_avals]
+    fwd, fwd_consts, rec = _derive("pmap_linearize", closed, nonzero,
+                                   f"linearize(pmap({name}))", _linearize_fun(closed, nonzero),
+                                   list(closed.in_avals))
+    outs = bind(pmap_p, *fwd_consts, *primals, closed=fwd, mapped=(False,) * len(fwd_consts)
+                + mapped, **params)
+    primals_out, residuals = outs[:rec["n_out"]], outs[rec["n_out"]:]
+    tangents_out = iter([])
+    if any(rec["nonzero_out"]):
+        nz_tangents = [t for t in tangents if type(t) is not Zero]
+        nz_mapped = tuple(m for m, nz in zip(mapped, nonzero) if nz)
+        lin_mapped = (False,) * len(rec["lin_consts"]) + (True,) * len(residuals) + nz_mapped
+        tangents_out = iter(bind(pmap_p, *rec["lin_consts"], *residuals, *nz_tangents,
+                                 closed=rec["lin"], mapped=lin_mapped, **params))
+    return primals_out, [next(tangents_out) if nz else
+                         Zero(ShapedArray((n,) + tangent_aval(a).shape, tangent_aval(a).dtype))
+                         for nz, a in zip(rec["nonzero_out"], closed.out_avals)]
+
+
+pmap_p.jvp = _pmap_jvp
+
+
+def _pmap_transpose(cts, *args, closed, name, axis_name, devices, mapped):
+    from .interpreters.jvp import Zero, tangent_aval, zeros_like_aval
+    from .interpreters.reverse import is_undefined, vjp_flat
+    from .jit_call import _derive
+    from .primitives.reductions import reduce_sum
+    linear = tuple(is_undefined(a) for a in args)
+    ct_nonzero = tuple(type(c) is not Zero and c is not None for c in cts)
+    in_avals = list(closed.in_avals)
+    known_avals = [a for a, lin in zip(in_avals, linear) if not lin]
+    lin_avals = [tangent_aval(a) for a, lin in zip(in_avals, linear) if lin]
+    ct_avals = [tangent_aval(a) for a, nz in zip(closed.out_avals, ct_nonzero) if nz]
+    nk = len(known_avals)
+
+    def make_fun(record):
+        def fun(*xs):
+            known, ct_vals = xs[:nk], iter(xs[nk:])
+
+            def lin_fun(*lin_vals):
+                k, lv = iter(known), iter(lin_vals)
+                return eval_ir(closed.ir, closed.consts,
+                               [next(lv) if lin else next(k) for lin in linear])
+            _, f_vjp, _ = vjp_flat(lin_fun, [zeros_like_aval(a) for a in lin_avals])
+            cts_in = f_vjp([next(ct_vals) if nz else Zero(tangent_aval(a))
+                            for nz, a in zip(ct_nonzero, closed.out_avals)])
+            record["nonzero"] = [type(c) is not Zero for c in cts_in]
+            return [c for c in cts_in if type(c) is not Zero]
+        return fun
+
+    t_closed, consts, record = _derive("pmap_transpose", closed, (linear, ct_nonzero),
+                                       f"transpose(pmap({name}))", make_fun,
+                                       known_avals + ct_avals)
+    outs = iter([])
+    if any(record["nonzero"]):
+        known = [a for a, lin in zip(args, linear) if not lin]
+        known_mapped = tuple(m for m, lin in zip(mapped, linear) if not lin)
+        t_mapped = (False,) * len(consts) + known_mapped + (True,) * sum(ct_nonzero)
+        outs = iter(bind(pmap_p, *consts, *known, *[c for c, nz in zip(cts, ct_nonzero) if nz],
+                         closed=t_closed, name=f"transpose_{name}", axis_name=axis_name,
+                         devices=devices, mapped=t_mapped))
+    nz_iter = iter(record["nonzero"])
+    result = []
+    for lin, m in zip(linear, mapped):
+        if not lin:
+            result.append(None)
+        elif not next(nz_iter):
+            result.append(None)
+        else:
+            ct = next(outs)                 # per device, stacked
+            # a replicated input fed every device: its cotangent is the sum over them
+            result.append(ct if m else reduce_sum(ct, (0,)))
+    return result
+
+
+pmap_p.transpose = _pmap_transpose
+
+
+# --- vmap of a pmap: a pmap of the per-device function vmapped ------------------------------
+
+
+def _pmap_batch(args, bdims, *, closed, name, axis_name, devices, mapped):
+    from .interpreters.batching import batch_size, moveaxis, vmap_flat
+    from .jit_call import _derive
+    size = batch_size(args, bdims)
+    # per device, a mapped input's batch axis is at 0 (axis 1 of the stacked operand)
+    new_args, dev_bdims = [], []
+    for x, d, m in zip(args, bdims, mapped):
+        if d is None:
+            new_args.append(x)
+            dev_bdims.append(None)
+        elif m:
+            new_args.append(moveaxis(x, d, 1))
+            dev_bdims.append(0)
+        else:
+            new_args.append(moveaxis(x, d, 0))
+            dev_bdims.append(0)
+    dev_avals = []
+    for a, d in zip(closed.in_avals, dev_bdims):
+        dev_avals.append(a if d is None else ShapedArray((size,) + a.shape, a.dtype,
+                                                         a.weak_type))
+
+    def make_fun(record):
+        def fun(*xs):
+            return vmap_flat(lambda *ys: eval_ir(closed.ir, closed.consts, ys), size, xs,
+                             list(dev_bdims), lambda k: [0] * k)
+        return fun
+
+    b_closed, consts, _ = _derive("pmap_batch", closed, (tuple(dev_bdims), size),
+                                  f"vmap(pmap({name}))", make_fun, dev_avals)
+    outs = bind(pmap_p, *consts, *new_args, closed=b_closed, name=name, axis_name=axis_name,
+                devices=devices, mapped=(False,) * len(consts) + tuple(mapped))
+    return outs, [1] * len(outs)
+
+
+pmap_p.batch = _pmap_batch
