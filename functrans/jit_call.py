@@ -172,9 +172,11 @@ jit_call_p.jvp = _jit_call_jvp
 # --- transpose --------------------------------------------------------------------------------
 
 
-def _jit_call_transpose(cts, *args, closed, name):
-    linear = tuple(is_undefined(a) for a in args)
-    ct_nonzero = tuple(type(c) is not Zero and c is not None for c in cts)
+def derive_transpose(kind, closed, linear, ct_nonzero, what):
+    """The transpose of a call of ``closed`` that is linear in the inputs flagged in
+    ``linear`` (the others known), as a derived sub-IR (cached): it maps (known inputs,
+    non-zero output cotangents) to the non-zero input cotangents. Returns ``(closed,
+    consts, record)``; ``record["nonzero"]`` says which linear inputs get one."""
     in_avals = list(closed.in_avals)
     known_avals = [a for a, lin in zip(in_avals, linear) if not lin]
     lin_avals = [tangent_aval(a) for a, lin in zip(in_avals, linear) if lin]
@@ -200,9 +202,26 @@ def _jit_call_transpose(cts, *args, closed, name):
             return [c for c in cts_in if type(c) is not Zero]
         return fun
 
-    t_closed, consts, record = _derive("transpose", closed, (linear, ct_nonzero),
-                                       f"transpose(jit({name}))", make_fun,
-                                       known_avals + ct_avals)
+    return _derive(kind, closed, (linear, ct_nonzero), what, make_fun, known_avals + ct_avals)
+
+
+def derive_batch(kind, closed, size, bdims, what):
+    """``closed`` vmapped over ``size`` examples with the inputs' batch axes ``bdims``
+    (every output batched at 0), as a derived sub-IR (cached): ``(closed, consts)``."""
+    in_avals = [a if d is None else
+                a.update(shape=a.shape[:d] + (size,) + a.shape[d:]) for a, d in
+                zip(closed.in_avals, bdims)]
+
+    b_closed, consts, _ = _derive(kind, closed, (tuple(bdims), size), what,
+                                  _batch_fun(closed, size, bdims), in_avals)
+    return b_closed, consts
+
+
+def _jit_call_transpose(cts, *args, closed, name):
+    linear = tuple(is_undefined(a) for a in args)
+    ct_nonzero = tuple(type(c) is not Zero and c is not None for c in cts)
+    t_closed, consts, record = derive_transpose("transpose", closed, linear, ct_nonzero,
+                                                f"transpose(jit({name}))")
     outs = iter([])
     if any(record["nonzero"]):
         known = [a for a, lin in zip(args, linear) if not lin]
@@ -227,18 +246,21 @@ jit_call_p.transpose = _jit_call_transpose
 
 def _jit_call_batch(args, bdims, *, closed, name):
     size = batch_size(args, bdims)
+    # (the batched inputs as given: their avals fix the derived IR's input shapes)
     avals = [get_aval(a) for a in args]
+    b_closed, consts, _ = _derive("batch", closed, (tuple(bdims), tuple(avals)),
+                                  f"vmap(jit({name}))", _batch_fun(closed, size, bdims), avals)
+    outs = bind(jit_call_p, *consts, *args, closed=b_closed, name=f"vmap_{name}")
+    return outs, [0] * len(outs)
 
+
+def _batch_fun(closed, size, bdims):
     def make_fun(record):
         def fun(*xs):
             return vmap_flat(lambda *ys: eval_ir(closed.ir, closed.consts, ys), size, xs,
                              list(bdims), lambda n: [0] * n)
         return fun
-
-    b_closed, consts, _ = _derive("batch", closed, (tuple(bdims), tuple(avals)),
-                                  f"vmap(jit({name}))", make_fun, avals)
-    outs = bind(jit_call_p, *consts, *args, closed=b_closed, name=f"vmap_{name}")
-    return outs, [0] * len(outs)
+    return make_fun
 
 
 jit_call_p.batch = _jit_call_batch

@@ -289,36 +289,14 @@ pmap_p.jvp = _pmap_jvp
 
 
 def _pmap_transpose(cts, *args, closed, name, axis_name, devices, mapped):
-    from .interpreters.jvp import Zero, tangent_aval, zeros_like_aval
-    from .interpreters.reverse import is_undefined, vjp_flat
-    from .jit_call import _derive
+    from .interpreters.jvp import Zero
+    from .interpreters.reverse import is_undefined
+    from .jit_call import derive_transpose
     from .primitives.reductions import reduce_sum
     linear = tuple(is_undefined(a) for a in args)
     ct_nonzero = tuple(type(c) is not Zero and c is not None for c in cts)
-    in_avals = list(closed.in_avals)
-    known_avals = [a for a, lin in zip(in_avals, linear) if not lin]
-    lin_avals = [tangent_aval(a) for a, lin in zip(in_avals, linear) if lin]
-    ct_avals = [tangent_aval(a) for a, nz in zip(closed.out_avals, ct_nonzero) if nz]
-    nk = len(known_avals)
-
-    def make_fun(record):
-        def fun(*xs):
-            known, ct_vals = xs[:nk], iter(xs[nk:])
-
-            def lin_fun(*lin_vals):
-                k, lv = iter(known), iter(lin_vals)
-                return eval_ir(closed.ir, closed.consts,
-                               [next(lv) if lin else next(k) for lin in linear])
-            _, f_vjp, _ = vjp_flat(lin_fun, [zeros_like_aval(a) for a in lin_avals])
-            cts_in = f_vjp([next(ct_vals) if nz else Zero(tangent_aval(a))
-                            for nz, a in zip(ct_nonzero, closed.out_avals)])
-            record["nonzero"] = [type(c) is not Zero for c in cts_in]
-            return [c for c in cts_in if type(c) is not Zero]
-        return fun
-
-    t_closed, consts, record = _derive("pmap_transpose", closed, (linear, ct_nonzero),
-                                       f"transpose(pmap({name}))", make_fun,
-                                       known_avals + ct_avals)
+    t_closed, consts, record = derive_transpose("pmap_transpose", closed, linear, ct_nonzero,
+                                                f"transpose(pmap({name}))")
     outs = iter([])
     if any(record["nonzero"]):
         known = [a for a, lin in zip(args, linear) if not lin]
@@ -348,8 +326,8 @@ pmap_p.transpose = _pmap_transpose
 
 
 def _pmap_batch(args, bdims, *, closed, name, axis_name, devices, mapped):
-    from .interpreters.batching import batch_size, moveaxis, vmap_flat
-    from .jit_call import _derive
+    from .interpreters.batching import batch_size, moveaxis
+    from .jit_call import derive_batch
     size = batch_size(args, bdims)
     # per device, a mapped input's batch axis is at 0 (axis 1 of the stacked operand)
     new_args, dev_bdims = [], []
@@ -363,19 +341,8 @@ def _pmap_batch(args, bdims, *, closed, name, axis_name, devices, mapped):
         else:
             new_args.append(moveaxis(x, d, 0))
             dev_bdims.append(0)
-    dev_avals = []
-    for a, d in zip(closed.in_avals, dev_bdims):
-        dev_avals.append(a if d is None else ShapedArray((size,) + a.shape, a.dtype,
-                                                         a.weak_type))
-
-    def make_fun(record):
-        def fun(*xs):
-            return vmap_flat(lambda *ys: eval_ir(closed.ir, closed.consts, ys), size, xs,
-                             list(dev_bdims), lambda k: [0] * k)
-        return fun
-
-    b_closed, consts, _ = _derive("pmap_batch", closed, (tuple(dev_bdims), size),
-                                  f"vmap(pmap({name}))", make_fun, dev_avals)
+    b_closed, consts = derive_batch("pmap_batch", closed, size, dev_bdims,
+                                    f"vmap(pmap({name}))")
     outs = bind(pmap_p, *consts, *new_args, closed=b_closed, name=name, axis_name=axis_name,
                 devices=devices, mapped=(False,) * len(consts) + tuple(mapped))
     return outs, [1] * len(outs)
