@@ -97,3 +97,26 @@ def test_bad_input_gives_a_message_and_no_traceback(tmp_path):
     blocker.write_text("x")
     r = _run(*_example(blocker / "sub"))
     assert r.returncode == 2 and "cannot create the checkpoint directory" in r.stderr
+
+
+def test_data_parallel_training_matches_one_device(tmp_path):
+    # --devices 4: ft.pmap over 4 XLA host devices, each with a quarter of every batch and
+    # the gradients averaged with pmean: the same run as on one device, up to rounding
+    one, four = tmp_path / "one", tmp_path / "four"
+    # (SGD: unlike Adam's, its update scales with the gradient, so a wrong average shows)
+    sgd = ("--optimizer", "sgd", "--lr", "0.1", "--schedule", "constant", "--steps", "30",
+           "--save-every", "30")
+    r1 = _run(*_example(one, *sgd))
+    r4 = _run(*_example(four, *sgd, "--devices", "4"))
+    assert r1.returncode == 0, r1.stderr
+    assert r4.returncode == 0, r4.stderr
+    assert "data-parallel over 4 devices" in r4.stdout
+    a = io.restore(io.CheckpointManager(one).path(30))
+    b = io.restore(io.CheckpointManager(four).path(30))
+    from functrans import tree_util
+    la, lb = tree_util.tree_leaves(a), tree_util.tree_leaves(b)
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+        np.testing.assert_allclose(np.asarray(y), np.asarray(x), rtol=1e-3, atol=1e-4)
+    r = _run(*_example(tmp_path / "odd", "--devices", "3"))
+    assert r.returncode == 2 and "does not split over --devices 3" in r.stderr

@@ -24,8 +24,8 @@ import numpy as np
 import functrans as ft
 import functrans.numpy as fnp
 from functrans import data, io, nn, optim, random
-from functrans.examples.training import (TrainState, evaluate, fit, make_step, restore_state,
-                                         save_curve)
+from functrans.examples.training import (TrainState, evaluate, fit, make_parallel_step,
+                                         make_step, restore_state, save_curve)
 
 
 def make_model(name: str, in_shape, num_classes: int, key):
@@ -103,6 +103,9 @@ def parse(argv):
     p.add_argument("--keep", type=int, default=3)
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
+    p.add_argument("--devices", type=int, default=1,
+                   help="data-parallel over this many devices (ft.pmap; on a CPU they are "
+                        "XLA host devices sharing its cores)")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
 
@@ -136,7 +139,17 @@ def run(args) -> int:
           f"({args.schedule}); {total} steps of {args.batch_size}; device {ft.devices()[0]}",
           flush=True)
     history = []
-    state = fit(state, make_step(tx, stochastic=args.model == "cnn"), xt, yt,
+    stochastic = args.model == "cnn"
+    if args.devices > 1:
+        if args.batch_size % args.devices:
+            raise data.DatasetError(f"--batch-size {args.batch_size} does not split over "
+                                    f"--devices {args.devices}")
+        step_fn = make_parallel_step(tx, args.devices, stochastic=stochastic)
+        print(f"data-parallel over {args.devices} devices: "
+              f"{', '.join(str(d) for d in ft.devices()[:args.devices])}", flush=True)
+    else:
+        step_fn = make_step(tx, stochastic=stochastic)
+    state = fit(state, step_fn, xt, yt,
                 batch_size=args.batch_size, total_steps=total, manager=manager,
                 save_every=args.save_every, progress=not args.quiet, history=history)
     acc = evaluate(state.model, xs, ys)
@@ -151,8 +164,18 @@ def run(args) -> int:
     return 0
 
 
+def _want_devices(n: int) -> None:
+    """On a CPU-only machine, ask XLA for ``n`` host devices (before jax starts)."""
+    if n <= 1 or "jax" in sys.modules:
+        return
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
+
+
 def main(argv=None) -> int:
     args = parse(argv)
+    _want_devices(args.devices)
     try:
         return run(args)
     except (io.CheckpointError, data.DatasetError) as e:

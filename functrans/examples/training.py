@@ -57,6 +57,37 @@ def make_step(tx: optim.GradientTransformation, loss: Callable = classification_
     return ft.jit(step, donate_argnums=(0,))
 
 
+def make_parallel_step(tx: optim.GradientTransformation, devices: int,
+                       loss: Callable = classification_loss, stochastic: bool = False):
+    """``make_step``'s step, data-parallel over ``devices`` devices with ``ft.pmap``: each
+    device takes ``batch / devices`` examples, the gradients (and the loss) are averaged
+    with ``lax.pmean``, and every device applies the same update. The state goes in and
+    comes out whole (replicated; copy 0 is returned), so checkpoints and ``fit`` are the
+    same as for ``make_step``. Dropout keys differ per device (``fold_in`` of the device
+    index), so a stochastic model's run differs from the one-device run."""
+    from functrans import lax
+
+    def step(state: TrainState, x, y):
+        k = None
+        if stochastic:
+            k = random.fold_in(random.fold_in(state.key, state.step), lax.axis_index("batch"))
+        value, grads = ft.value_and_grad(loss)(state.model, x, y, k)
+        grads, value = lax.pmean((grads, value), "batch")
+        updates, opt_state = tx.update(grads, state.opt_state, state.model)
+        model = optim.apply_updates(state.model, updates)
+        return TrainState(model, opt_state, state.step + 1, state.key), value
+
+    parallel = ft.pmap(step, "batch", in_axes=(None, 0, 0))
+
+    def run(state: TrainState, x, y):
+        if len(x) % devices:
+            raise ValueError(f"the batch of {len(x)} does not split over {devices} devices")
+        shard = lambda a: fnp.reshape(a, (devices, len(a) // devices) + a.shape[1:])  # noqa: E731
+        new, value = parallel(state, shard(fnp.asarray(x)), shard(fnp.asarray(y)))
+        return ft.tree_map(lambda a: a[0], new), value[0]
+    return run
+
+
 @ft.jit
 def predict(model, x):
     """Logits of ``vmap(model)`` on a batch, in inference mode (jitted)."""
