@@ -246,6 +246,25 @@ def _():
             f"{t_ft * 1e3:.2f} ms, jax {t_jax * 1e3:.2f} ms (jax/functrans {t_jax / t_ft:.2f})")
 
 
+@check("pmap over the GPU devices (replica mode, psum/all_gather/axis_index) vs a named vmap")
+def _():
+    from functrans import lax
+    gpus = [d for d in ft.devices() if d.platform == dev.platform]
+    n = len(gpus)
+    x = fnp.asarray(rng.standard_normal((n, 5)).astype(np.float32))
+
+    def f(a):
+        return (fnp.sin(a) * lax.psum(a * a, "d") + lax.axis_index("d")
+                + lax.all_gather(a, "d").sum(0))
+    got = ft.pmap(f, "d")(x)
+    want = ft.vmap(f, axis_name="d")(x)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
+    g = ft.grad(lambda xs: fnp.sum(ft.pmap(f, "d")(xs)))(x)
+    gv = ft.grad(lambda xs: fnp.sum(ft.vmap(f, axis_name="d")(xs)))(x)
+    np.testing.assert_allclose(np.asarray(g), np.asarray(gv), rtol=1e-4, atol=1e-5)
+    return f"{n} device(s)"
+
+
 @check("timing: jitted MLP SGD step on the GPU, functrans vs jax.jit")
 def _():
     import jax.numpy as jnp
