@@ -3,8 +3,8 @@ across the devices (data parallelism over XLA's collectives).
 
 ``pmap(f, axis_name="i")(xs)`` runs ``f`` on ``xs[k]`` on device ``k`` (as
 ``vmap`` would run it on example ``k``); inside ``f``, ``lax.psum(x, "i")``,
-``pmean``, ``pmax``, ``pmin``, ``all_gather`` and ``axis_index`` act across the
-devices. How:
+``pmean``, ``pmax``, ``pmin``, ``all_gather``, ``ppermute``, ``psum_scatter`` and
+``axis_index`` act across the devices. How:
 
 1. The per-device function is traced to one IR (``trace_to_ir`` with the axis
    name, so collectives are staged as equations instead of raising). Each
@@ -12,9 +12,10 @@ devices. How:
    that the whole input array is one buffer split across the devices.
 2. ``lower_ir(..., replica_axes={name: n})`` writes a replica-mode module
    (``mhlo.num_replicas = n``); the collectives lower to cross-replica
-   ``all_reduce`` / ``all_gather`` / ``replica_id``.
+   ``all_reduce`` / ``all_gather`` / ``collective_permute`` / ``reduce_scatter`` /
+   ``replica_id``.
 3. ``xla.compile_replicated`` compiles it for ``n`` devices (replica ``k`` on
-   device ``k``), cached per input signature; a call splits the mapped inputs
+   device ``k``), cached per IR and devices; a call splits the mapped inputs
    across the devices, copies the others to each, runs, and stacks each
    output's per-device results on the host.
 
@@ -204,9 +205,6 @@ pmap_p.axis_names = None
 def _pmap_abstract_eval(*avals, closed, name, axis_name, devices, mapped):
     n = len(devices)
     return [ShapedArray((n,) + a.shape, a.dtype, a.weak_type) for a in closed.out_avals]
-
-
-_executables: dict = {}
 
 
 def _replica_executable(closed, name, axis_name, devices, mapped):
