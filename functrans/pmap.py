@@ -198,7 +198,16 @@ def _trace(fun, what, in_tree, avals, axis_name, n):
 # Results: every output stacked along axis 0.
 
 pmap_p = Primitive("pmap", multiple_results=True)
-pmap_p.axis_names = None
+
+
+def _pmap_axis_names(params):
+    # the names of enclosing vmaps that the per-device function's collectives use (its own
+    # axis is bound inside it): such a vmap batches the pmap even when no operand is batched
+    from .primitives.collectives import sub_ir_axis_names
+    return sub_ir_axis_names(params) - {params["axis_name"]}
+
+
+pmap_p.axis_names = _pmap_axis_names
 
 
 @pmap_p.def_abstract_eval

@@ -174,6 +174,15 @@ def test_pmap_over_one_device_matches_vmap():
     xs = fnp.stack([x, 2.0 * x])
     np.testing.assert_allclose(np.asarray(ft.vmap(ft.pmap(g, "d"))(xs)),
                                np.asarray(ft.vmap(ft.vmap(g, axis_name="d"))(xs)), rtol=1e-6)
+    # collectives over an enclosing named vmap inside the pmapped function, also when no
+    # operand of the pmap is batched by that vmap
+    h = lambda a: a / lax.psum(a, "v") + lax.psum(1.0, "v")  # noqa: E731
+    np.testing.assert_allclose(
+        np.asarray(ft.vmap(ft.pmap(h, "d"), axis_name="v")(xs)),
+        np.asarray(ft.vmap(ft.vmap(h, axis_name="d"), axis_name="v")(xs)), rtol=1e-6)
+    k = ft.vmap(lambda b: ft.pmap(lambda a: lax.psum(a, "v"), "d")(fnp.ones((1, 2))) + b,
+                axis_name="v")
+    np.testing.assert_allclose(np.asarray(k(xs[:, :, :2])), 2.0 + np.asarray(xs[:, :, :2]))
 
 
 def test_pmap_lowers_collectives_to_cross_replica_ops():

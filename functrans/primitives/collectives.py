@@ -81,8 +81,8 @@ def _unbound(op: str, names) -> NameError:
     shown = ", ".join(repr(n) for n in names)
     return NameError(
         f"{op}: unbound axis name {shown}. A collective refers to the axis of an enclosing "
-        f"ft.vmap(..., axis_name={names[0]!r}); call it inside such a vmap (there is no pmap "
-        "over devices yet).")
+        f"ft.vmap(..., axis_name={names[0]!r}) or ft.pmap(..., axis_name={names[0]!r}); call "
+        "it inside one.")
 
 
 def _main(op: str, name):
