@@ -60,14 +60,20 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
       axis_name: the name collectives in ``fun`` use (``lax.psum(x, axis_name)``...).
       in_axes: as ``vmap``'s: an int (the mapped axis) or None (the same value on every
         device) per argument, or a prefix pytree of the arguments' tuple.
-      out_axes: where the device axis goes in each output (an int, or a prefix pytree
-        of ints; None is not supported).
+      out_axes: where the device axis goes in each output (an int or None, or a prefix
+        pytree of them); None returns device 0's copy of an output that is the same on
+        every device (a ``psum``, say), as JAX does, without checking that it is.
       devices: the devices to use (default: the first ``n`` of ``ft.devices()``, ``n`` the
         size of the mapped axis).
 
     Returns:
       The parallel function; its outputs are host arrays with the per-device results
       stacked along ``out_axes``.
+
+    Every device must reach the same collectives: a collective inside a branch that only
+    some devices take (a ``cond`` on a per-device value) waits for the others, and XLA
+    aborts the process after 40 s. Decide such branches on a value that is the same on
+    every device (a ``psum`` of it, say), or use ``lax.select``.
 
     Example:
         >>> import functrans as ft, functrans.numpy as fnp
@@ -153,9 +159,9 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
                                  f"{what}: out_axes does not match the output")
         results = []
         for i, (o, dst) in enumerate(zip(outs, dsts)):
-            if dst is None:
-                raise ValueError(f"{what}: out_axes=None is not supported (output {i}); "
-                                 "every output is stacked over the devices")
+            if dst is None:      # the same on every device (a psum, say): device 0's copy
+                results.append(o[0])
+                continue
             _check_axis_spec(dst, "out_axes")
             ndim = get_aval(o).ndim
             if not -ndim <= dst < ndim:

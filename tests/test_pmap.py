@@ -78,6 +78,8 @@ _SCRIPT = textwrap.dedent(r'''
         "in_axes": (lambda T, n, L: T.pmap(lambda z, w: L.psum(z * w, "d"), "d",
                                            in_axes=(1, None)), (Z, X[0, :2])),
         "out_axes": (lambda T, n, L: T.pmap(lambda a: a * 2.0, "d", out_axes=1), (X,)),
+        "out_axes None": (lambda T, n, L: T.pmap(lambda a: (L.psum(a, "d"), a), "d",
+                                                 out_axes=(None, 0)), (X,)),
         "no-name": (lambda T, n, L: T.pmap(lambda a: n.tanh(a) @ n.ones((3, 2))), (X,)),
         # the pmap inside other transformations
         "grad(pmap)": (lambda T, n, L: T.grad(lambda xs: n.sum(T.pmap(
@@ -155,7 +157,7 @@ def test_pmap_over_four_cpu_devices_matches_jax_pmap():
     results = json.loads(line[len("RESULTS "):])
     bad = {k: v for k, v in results.items() if v != "ok"}
     assert not bad, bad
-    assert len(results) >= 34
+    assert len(results) >= 35
 
 
 def test_pmap_over_one_device_matches_vmap():
