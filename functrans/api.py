@@ -489,6 +489,16 @@ def _leaf_path(tree, i) -> str:
     return tree_util.keystr(tree_util.tree_flatten_with_path(tree)[0][i][0])
 
 
+def _check_axis_name(what: str, axis_name) -> None:
+    """A vmap's or pmap's axis name must be hashable (collectives look it up)."""
+    if axis_name is not None:
+        try:
+            hash(axis_name)
+        except TypeError:
+            raise TypeError(f"{what}: axis_name must be hashable (a string), got "
+                            f"{axis_name!r}") from None
+
+
 def _check_axis_spec(ax, what):
     if ax is not None and not isinstance(ax, int):
         raise TypeError(f"vmap: {what} must be ints or None (or pytrees of them), got "
@@ -530,12 +540,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
         Array([-1.,  0.,  1.], dtype=float32)
     """
     name = getattr(fun, "__name__", "fun")
-    if axis_name is not None:
-        try:
-            hash(axis_name)
-        except TypeError:
-            raise TypeError(f"vmap({name}): axis_name must be hashable (a string), got "
-                            f"{axis_name!r}") from None
+    _check_axis_name(f"vmap({name})", axis_name)
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # JAX accepts a list for the top-level tuple of arguments
 

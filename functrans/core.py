@@ -345,8 +345,6 @@ def bind(prim: Primitive, *args, **params):
     # primitive, and under reverse mode most binds are eager ones on host
     # arrays, made while a trace is active (the primal computations of the JVP rules).
     if _state.stack:
-        if prim.axis_names is not None:
-            return _bind_named(prim, args, params)
         top = _state.dynamic
         for x in args:
             if isinstance(x, Tracer):
@@ -355,6 +353,8 @@ def bind(prim: Primitive, *args, **params):
                     raise UnexpectedTracerError(x)
                 if top is None or main.level > top.level:
                     top = main
+        if prim.axis_names is not None:
+            top = _named_top(prim, params, top)
         if top is not None:
             trace = top.trace
             tracers = []
@@ -369,26 +369,15 @@ def bind(prim: Primitive, *args, **params):
     return eval_primitive(prim, args, params)
 
 
-def _bind_named(prim: Primitive, args, params):
-    """bind for a primitive that uses named axes: the innermost batch trace of those names
-    takes part in choosing the trace, as if an operand were one of its tracers."""
-    top = _state.dynamic
-    for x in args:
-        if isinstance(x, Tracer):
-            main = x._trace.main
-            if not main.alive:
-                raise UnexpectedTracerError(x)
-            if top is None or main.level > top.level:
-                top = main
+def _named_top(prim: Primitive, params, top):
+    """For a primitive that uses named axes: the innermost trace of those names takes part
+    in choosing the trace, as if an operand were one of its tracers."""
     names = prim.axis_names(params)
     if names:
         named = axis_main(names)
         if named is not None and (top is None or named.level > top.level):
-            top = named
-    if top is None:
-        return eval_primitive(prim, args, params)
-    trace = top.trace
-    return trace.process_primitive(prim, [trace.full_raise(x) for x in args], params)
+            return named
+    return top
 
 
 def axis_main(names):

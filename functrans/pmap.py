@@ -82,15 +82,11 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
         >>> ft.pmap(lambda x: x / lax.psum(x, "d"), "d")(fnp.ones((n, 3))).shape
         (1, 3)
     """
-    from .api import _as_values, _broadcast_prefix, _check_axis_spec, _leaf_path
+    from .api import (_as_values, _broadcast_prefix, _check_axis_name, _check_axis_spec,
+                      _leaf_path)
     name = getattr(fun, "__name__", "fun")
     what = f"pmap({name})"
-    if axis_name is not None:
-        try:
-            hash(axis_name)
-        except TypeError:
-            raise TypeError(f"{what}: axis_name must be hashable (a string), got "
-                            f"{axis_name!r}") from None
+    _check_axis_name(what, axis_name)
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
     cache: dict = {}
