@@ -779,7 +779,10 @@ def test_select_n_large_random_mask_matches_where_bit_for_bit(dtype, request):
             v.flat[:4] = [np.nan, np.inf, -np.inf, -0.0]
         return v
     f, t = vals(1), vals(2)
-    for ff, tt in ((f, t), (f, t.ravel()[5]), (np.zeros((), dtype), t)):
+    zero = np.zeros((), dtype)
+    neg_zero = np.asarray(-0.0 if np.dtype(dtype).kind in "fc" else 0, dtype)
+    for ff, tt in ((f, t), (f, t.ravel()[5]), (zero, t), (f, zero), (neg_zero, t),
+                   (f, neg_zero)):
         got = np.asarray(lax.select_n(which, ff, tt))
         want = np.where(which, tt, ff)
         assert got.dtype == want.dtype and got.shape == want.shape

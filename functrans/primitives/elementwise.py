@@ -322,9 +322,15 @@ def _select_bits(which, f, t):
     """``np.where(which, t, f)`` for a bool ``which`` of the result's shape, bit-exact."""
     u = _SELECT_BITS[f.dtype.itemsize]
     shape = which.shape
-    fb = np.broadcast_to(f, shape).view(u)
     mask = which.view(np.uint8).astype(u)
     np.negative(mask, out=mask)                     # 0 or all ones
+    # one side a scalar of all-zero bits (+0, a relu's backward): one pass, not three
+    if f.size == 1 and not f.reshape(()).view(u):
+        return np.bitwise_and(mask, np.broadcast_to(t, shape).view(u), out=mask).view(f.dtype)
+    if t.size == 1 and not t.reshape(()).view(u):
+        np.invert(mask, out=mask)
+        return np.bitwise_and(mask, np.broadcast_to(f, shape).view(u), out=mask).view(f.dtype)
+    fb = np.broadcast_to(f, shape).view(u)
     out = np.bitwise_xor(fb, np.broadcast_to(t, shape).view(u))
     np.bitwise_and(out, mask, out=out)
     np.bitwise_xor(out, fb, out=out)
