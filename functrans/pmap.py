@@ -39,12 +39,21 @@ import functools
 import numpy as np
 
 from . import tree_util
+from .api import _as_values, _broadcast_prefix, _check_axis_name, _check_axis_spec, _leaf_path
 from .config import config
 from .core import Primitive, ShapedArray, bind, check_output, get_aval, input_aval
 from .errors import api_boundary
 from .interpreters import lowering, xla
+from .interpreters.batching import batch_size, moveaxis
+from .interpreters.jvp import Zero, tangent_aval
+from .interpreters.reverse import is_undefined
 from .interpreters.tracing import trace_to_ir
 from .ir import eval_ir
+from .jit_call import (_closure_convert, _derive, _executables, _linearize_fun, derive_batch,
+                       derive_transpose)
+from .primitives.collectives import sub_ir_axis_names
+from .primitives.reductions import reduce_sum
+from .primitives.shape import reshape
 
 __all__ = ["pmap", "pmap_p"]
 
@@ -82,8 +91,6 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
         >>> ft.pmap(lambda x: x / lax.psum(x, "d"), "d")(fnp.ones((n, 3))).shape
         (1, 3)
     """
-    from .api import (_as_values, _broadcast_prefix, _check_axis_name, _check_axis_spec,
-                      _leaf_path)
     name = getattr(fun, "__name__", "fun")
     what = f"pmap({name})"
     _check_axis_name(what, axis_name)
@@ -118,7 +125,7 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
                 raise ValueError(f"{what}: in_axes={ax} is out of range for argument "
                                  f"args{_leaf_path(args, i)} of shape {a.shape}")
             ax %= a.ndim
-            values.append(_moveaxis(x, ax, 0))
+            values.append(moveaxis(x, ax, 0))
             mapped.append(True)
             sizes.append((i, a.shape[ax]))
             avals.append(ShapedArray(a.shape[:ax] + a.shape[ax + 1:], a.dtype, a.weak_type))
@@ -163,21 +170,15 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
             if not -ndim <= dst < ndim:
                 raise ValueError(f"{what}: out_axes={dst} is out of range for output {i} of "
                                  f"rank {ndim - 1}")
-            results.append(_moveaxis(o, 0, dst % ndim))
+            results.append(moveaxis(o, 0, dst % ndim))
         return tree_util.tree_unflatten(out_tree, results)
 
     return parallel
 
 
-def _moveaxis(x, src, dst):
-    from .interpreters.batching import moveaxis
-    return moveaxis(x, src, dst)
-
-
 def _trace(fun, what, in_tree, avals, axis_name, n):
     """The per-device function traced to a const-free ClosedIR (collectives over
     ``axis_name`` staged), its hoisted constants and its output tree."""
-    from .jit_call import _closure_convert
     box = []
 
     def per_device(*flat):
@@ -205,7 +206,6 @@ pmap_p = Primitive("pmap", multiple_results=True)
 def _pmap_axis_names(params):
     # the names of enclosing vmaps that the per-device function's collectives use (its own
     # axis is bound inside it): such a vmap batches the pmap even when no operand is batched
-    from .primitives.collectives import sub_ir_axis_names
     return sub_ir_axis_names(params) - {params["axis_name"]}
 
 
@@ -221,8 +221,6 @@ def _pmap_abstract_eval(*avals, closed, name, axis_name, devices, mapped):
 def _replica_executable(closed, name, axis_name, devices, mapped):
     """The replica program for ``closed`` (split inputs and outputs with a leading axis of
     1 per device), compiled for ``devices``; cached per IR and devices."""
-    from .jit_call import _executables as cache
-    from .primitives.shape import reshape
     n = len(devices)
 
     def make():
@@ -240,7 +238,7 @@ def _replica_executable(closed, name, axis_name, devices, mapped):
         lowered = lowering.lower_ir(replica, name, platform=xla.device_platform(devices[0]),
                                     replica_axes=axes)
         return xla.compile_replicated(lowered.text, list(devices), name), lowered.const_args
-    return cache.get_or((id(closed), "pmap", devices, mapped), closed, make)
+    return _executables.get_or((id(closed), "pmap", devices, mapped), closed, make)
 
 
 @pmap_p.def_impl
@@ -267,15 +265,15 @@ pmap_p.lower = _pmap_lower
 
 
 def _pmap_jvp(primals, tangents, *, closed, name, axis_name, devices, mapped):
-    from .interpreters.jvp import Zero, tangent_aval
-    from .jit_call import _derive, _linearize_fun
     params = dict(name=name, axis_name=axis_name, devices=devices)
     nonzero = tuple(type(t) is not Zero for t in tangents)
-    n = len(devices)
+
+    def zero(a):       # an output's zero tangent, stacked over the devices
+        t = tangent_aval(a)
+        return Zero(t.update(shape=(len(devices),) + t.shape))
     if not any(nonzero):
         outs = bind(pmap_p, *primals, closed=closed, mapped=mapped, **params)
-        return outs, [Zero(ShapedArray((n,) + tangent_aval(a).shape, tangent_aval(a).dtype))
-                      for a in closed.out_avals]
+        return outs, [zero(a) for a in closed.out_avals]
     fwd, fwd_consts, rec = _derive("pmap_linearize", closed, nonzero,
                                    f"linearize(pmap({name}))", _linearize_fun(closed, nonzero),
                                    list(closed.in_avals))
@@ -289,8 +287,7 @@ def _pmap_jvp(primals, tangents, *, closed, name, axis_name, devices, mapped):
         lin_mapped = (False,) * len(rec["lin_consts"]) + (True,) * len(residuals) + nz_mapped
         tangents_out = iter(bind(pmap_p, *rec["lin_consts"], *residuals, *nz_tangents,
                                  closed=rec["lin"], mapped=lin_mapped, **params))
-    return primals_out, [next(tangents_out) if nz else
-                         Zero(ShapedArray((n,) + tangent_aval(a).shape, tangent_aval(a).dtype))
+    return primals_out, [next(tangents_out) if nz else zero(a)
                          for nz, a in zip(rec["nonzero_out"], closed.out_avals)]
 
 
@@ -298,10 +295,6 @@ pmap_p.jvp = _pmap_jvp
 
 
 def _pmap_transpose(cts, *args, closed, name, axis_name, devices, mapped):
-    from .interpreters.jvp import Zero
-    from .interpreters.reverse import is_undefined
-    from .jit_call import derive_transpose
-    from .primitives.reductions import reduce_sum
     linear = tuple(is_undefined(a) for a in args)
     ct_nonzero = tuple(type(c) is not Zero and c is not None for c in cts)
     t_closed, consts, record = derive_transpose("pmap_transpose", closed, linear, ct_nonzero,
@@ -335,8 +328,6 @@ pmap_p.transpose = _pmap_transpose
 
 
 def _pmap_batch(args, bdims, *, closed, name, axis_name, devices, mapped):
-    from .interpreters.batching import batch_size, moveaxis
-    from .jit_call import derive_batch
     size = batch_size(args, bdims)
     # per device, a mapped input's batch axis is at 0 (axis 1 of the stacked operand)
     new_args, dev_bdims = [], []

@@ -127,52 +127,48 @@ def _compile_options(platform: str):
 
 def compile(module_text: str, device, name: str = "fun"):
     """Compiles StableHLO text for one device; returns a loaded executable."""
-    _, xla_client, _, _ = _jax()
     client = backend(device.platform) if device is not None else backend()
     platform = device.platform if device is not None else client.platform
-    devices = xla_client.DeviceList((device,))
-    try:
-        try:
-            return client.compile_and_load(module_text, devices, _compile_options(platform))
-        except Exception as e:
-            if platform != "cpu" or not _cpu_options_ok[0] or \
-                    not any(k in str(e) for k in _CPU_OPTIONS):
-                raise
-            _cpu_options_ok[0] = False  # this jaxlib does not know the option
-            return client.compile_and_load(module_text, devices, _compile_options(platform))
-    except Exception as e:  # jaxlib raises XlaRuntimeError / ValueError with C++ text
-        raise CompileError(_summarize_compile_error(name, module_text, str(e))) from None
+    return _compile(client, module_text, (device,), platform, name, lambda opts: None)
 
 
 def compile_replicated(module_text: str, devices: list, name: str = "fun"):
     """Compiles a replica-mode module (``mhlo.num_replicas = len(devices)``: one copy of
     the program per device, collectives across them) for ``devices``, replica i on
     ``devices[i]``."""
-    _, xla_client, _, _ = _jax()
+    xla_client = _jax()[1]
     platform = devices[0].platform
-    client = backend(platform)
     n = len(devices)
 
-    def options():
-        opts = _compile_options(platform)
+    def replicas(opts):
         build = opts.executable_build_options
         build.num_replicas = n
         build.num_partitions = 1
         build.device_assignment = xla_client.DeviceAssignment.create(
             np.asarray([d.id for d in devices]).reshape(n, 1))
+    return _compile(backend(platform), module_text, tuple(devices), platform, name, replicas)
+
+
+def _compile(client, module_text, devices: tuple, platform, name, configure):
+    """``compile_and_load`` with this module's options (``configure(opts)`` adds to them);
+    a CPU option this jaxlib does not know is dropped and the compile retried."""
+    xla_client = _jax()[1]
+
+    def options():
+        opts = _compile_options(platform)
+        configure(opts)
         return opts
+    device_list = xla_client.DeviceList(devices)
     try:
         try:
-            return client.compile_and_load(module_text, xla_client.DeviceList(tuple(devices)),
-                                           options())
+            return client.compile_and_load(module_text, device_list, options())
         except Exception as e:
             if platform != "cpu" or not _cpu_options_ok[0] or \
                     not any(k in str(e) for k in _CPU_OPTIONS):
                 raise
-            _cpu_options_ok[0] = False
-            return client.compile_and_load(module_text, xla_client.DeviceList(tuple(devices)),
-                                           options())
-    except Exception as e:  # noqa: BLE001 - jaxlib's C++ errors
+            _cpu_options_ok[0] = False  # this jaxlib does not know the option
+            return client.compile_and_load(module_text, device_list, options())
+    except Exception as e:  # jaxlib raises XlaRuntimeError / ValueError with C++ text
         raise CompileError(_summarize_compile_error(name, module_text, str(e))) from None
 
 

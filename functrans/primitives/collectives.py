@@ -59,6 +59,12 @@ from ..interpreters.batching import moveaxis, rule_main
 from ..interpreters.jvp import Zero, deflinear
 from ..ir import ClosedIR
 from ._rules import NUMERIC, check_dtype
+from .control_flow import cond_p, while_p
+from .elementwise import convert_element_type, div, mul
+from .reductions import reduce_max, reduce_min, reduce_sum_p
+from .scan import scan_p
+from .shape import broadcast_in_dim, concatenate, iota, reshape
+from .slicing import dynamic_index_in_dim, dynamic_slice_in_dim, slice_in_dim
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "ppermute", "psum_scatter",
            "axis_index", "axis_size"]
@@ -143,19 +149,13 @@ def _psum_batch(args, bdims, *, axes):
     if own is None:                      # another axis: per example
         return bind(psum_p, x, axes=axes), d
     if d is None:                        # the same value in every example
-        from .elementwise import mul
         out = mul(x, rule_main().axis_size)
     else:
-        out = bind(_reduce_sum_p(), x, axes=(d,))
+        out = bind(reduce_sum_p, x, axes=(d,))
     rest = tuple(n for n in axes if n != own)
     if rest:
         out = bind(psum_p, out, axes=rest)
     return out, None
-
-
-def _reduce_sum_p():
-    from .reductions import reduce_sum_p
-    return reduce_sum_p
 
 
 deflinear(psum_p)
@@ -205,7 +205,6 @@ def _all_gather_impl(x, *, axis_name, **params):
 @all_gather_p.def_batch
 def _all_gather_batch(args, bdims, *, axis_name, axis, axis_size, tiled):
     (x,), (d,) = args, bdims
-    from .shape import broadcast_in_dim, reshape
     if _owner((axis_name,)) is None:     # another axis: per example, batch axis first
         x = moveaxis(x, d, 0)
         return bind(all_gather_p, x, axis_name=axis_name, axis=axis + 1, axis_size=axis_size,
@@ -231,7 +230,6 @@ def _all_gather_transpose(ct, x, *, axis_name, axis, axis_size, tiled):
     # the sum over examples of their cotangents at position i
     if type(ct) is Zero:
         return [None]
-    from .slicing import dynamic_index_in_dim, dynamic_slice_in_dim
     total = bind(psum_p, ct, axes=(axis_name,))
     i = bind(axis_index_p, axis_name=axis_name)
     if tiled:
@@ -274,7 +272,6 @@ def _axis_index_impl(*, axis_name):
 
 @axis_index_p.def_batch
 def _axis_index_batch(args, bdims, *, axis_name):
-    from .shape import iota
     return iota(np.int32, rule_main().axis_size), 0
 
 
@@ -313,8 +310,6 @@ def _ppermute_batch(args, bdims, *, axis_name, perm):
     (x,), (d,) = args, bdims
     if _owner((axis_name,)) is None:
         return bind(ppermute_p, x, axis_name=axis_name, perm=perm), d
-    from .shape import broadcast_in_dim, concatenate
-    from .slicing import slice_in_dim
     n = rule_main().axis_size
     aval = get_aval(x)
     source = dict((dst, src) for src, dst in perm)
@@ -394,7 +389,6 @@ def _psum_scatter_batch(args, bdims, *, axis_name, scatter_dimension, axis_size,
     total, _ = _psum_batch([x], [d], axes=(axis_name,))
     if not tiled:                        # example k's share is row k of the scatter axis
         return total, scatter_dimension
-    from .shape import reshape
     shape = get_aval(total).shape
     chunk = shape[scatter_dimension] // axis_size
     return reshape(total, shape[:scatter_dimension] + (axis_size, chunk)
@@ -448,7 +442,6 @@ def psum(x, axis_name):
 
     def one(a):
         if get_aval(a).dtype == np.bool_:       # a count, as in JAX
-            from .elementwise import convert_element_type
             a = convert_element_type(a, np.int32)
         return bind(psum_p, a, axes=names)
     return tree_util.tree_map(one, x)
@@ -458,7 +451,6 @@ def pmean(x, axis_name):
     """The mean of ``x`` (a pytree) over the named vmap axis or axes."""
     names = _names("pmean", axis_name)
     size = axis_size(names)
-    from .elementwise import div
     return tree_util.tree_map(lambda a: div(bind(psum_p, a, axes=names), size), x)
 
 
@@ -542,15 +534,8 @@ def _extremum(op, reduce):
     return wrapper
 
 
-def _reduce(name):
-    def reduce(a, axes):
-        from . import reductions
-        return getattr(reductions, name)(a, axes)
-    return reduce
-
-
-pmax = _extremum("pmax", _reduce("reduce_max"))
-pmin = _extremum("pmin", _reduce("reduce_min"))
+pmax = _extremum("pmax", reduce_max)
+pmin = _extremum("pmin", reduce_min)
 
 
 def axis_index(axis_name):
@@ -597,11 +582,5 @@ def sub_ir_axis_names(params) -> frozenset:
     return names
 
 
-def _mark_higher_order():
-    from .control_flow import cond_p, while_p
-    from .scan import scan_p
-    for p in (cond_p, while_p, scan_p):
-        p.axis_names = sub_ir_axis_names
-
-
-_mark_higher_order()
+for _p in (cond_p, while_p, scan_p):
+    _p.axis_names = sub_ir_axis_names
