@@ -25,7 +25,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .core import Primitive, Tracer, bind, get_aval
+from .core import Primitive, Tracer, bind
 from .interpreters import lowering, xla
 from .interpreters.batching import batch_size, vmap_flat
 from .interpreters.jvp import Zero, tangent_aval, zeros_like_aval
@@ -212,8 +212,12 @@ def derive_batch(kind, closed, size, bdims, what):
                 a.update(shape=a.shape[:d] + (size,) + a.shape[d:]) for a, d in
                 zip(closed.in_avals, bdims)]
 
-    b_closed, consts, _ = _derive(kind, closed, (tuple(bdims), size), what,
-                                  _batch_fun(closed, size, bdims), in_avals)
+    def make_fun(record):
+        def fun(*xs):
+            return vmap_flat(lambda *ys: eval_ir(closed.ir, closed.consts, ys), size, xs,
+                             list(bdims), lambda n: [0] * n)
+        return fun
+    b_closed, consts, _ = _derive(kind, closed, (tuple(bdims), size), what, make_fun, in_avals)
     return b_closed, consts
 
 
@@ -245,22 +249,10 @@ jit_call_p.transpose = _jit_call_transpose
 
 
 def _jit_call_batch(args, bdims, *, closed, name):
-    size = batch_size(args, bdims)
-    # (the batched inputs as given: their avals fix the derived IR's input shapes)
-    avals = [get_aval(a) for a in args]
-    b_closed, consts, _ = _derive("batch", closed, (tuple(bdims), tuple(avals)),
-                                  f"vmap(jit({name}))", _batch_fun(closed, size, bdims), avals)
+    b_closed, consts = derive_batch("batch", closed, batch_size(args, bdims), bdims,
+                                    f"vmap(jit({name}))")
     outs = bind(jit_call_p, *consts, *args, closed=b_closed, name=f"vmap_{name}")
     return outs, [0] * len(outs)
-
-
-def _batch_fun(closed, size, bdims):
-    def make_fun(record):
-        def fun(*xs):
-            return vmap_flat(lambda *ys: eval_ir(closed.ir, closed.consts, ys), size, xs,
-                             list(bdims), lambda n: [0] * n)
-        return fun
-    return make_fun
 
 
 jit_call_p.batch = _jit_call_batch
