@@ -459,25 +459,34 @@ def while_loop(cond_fun, body_fun, init_val):
 
 
 def _cast_carry(x, aval):
-    """A weakly typed initial value made strong when the loop body returns a strong one."""
-    if get_aval(x).weak_type and not aval.weak_type:
+    """An initial carry value converted to the type ``_trace_carry_fun`` chose for it."""
+    x_aval = get_aval(x)
+    if x_aval.dtype != aval.dtype or x_aval.weak_type != aval.weak_type:
         from .elementwise import convert_element_type
-        return convert_element_type(x, aval.dtype, weak_type=False)
+        return convert_element_type(x, aval.dtype, weak_type=aval.weak_type)
     return x
 
 
-def _trace_carry_fun(fun, in_tree, avals, what, extra_out=False, x_tree=None, x_avals=()):
-    """Traces a loop body whose (first) output must match the carry's tree and types.
+def _trace_carry_fun(fun, in_tree, avals, what, x_tree=None, x_avals=()):
+    """Traces a loop body whose (first) output must match the carry's tree, shapes and dtypes.
 
-    A weakly typed carry input that comes back strongly typed is retraced as
-    strong (so ``0.0`` as an initial value works with a float32 body).
-    Returns ``(closed, consts, out_tree, carry_avals)``.
+    JAX's rule for weakly typed initial values (Python scalars, say): a weak
+    carry whose output has another dtype (or shape) is promoted to the
+    strongly typed ``promote_types`` of the two and the body traced once more,
+    so ``fori_loop(0, n, lambda i, c: c * 1.5, 1)`` carries a float32. After
+    that every carry must keep its shape and dtype; only its weak type may
+    change (the loop's results take the body's). A strong int32 carry that
+    becomes float32 is still an error.
+
+    Returns ``(closed, consts, out_tree, carry_avals)``; cast the initial
+    values to ``carry_avals`` with :func:`_cast_carry`.
     """
-    for _ in range(2):
+    from ..dtypes import promote_types
+    for attempt in range(2):
         if x_tree is None:
             closed, consts, out_tree = trace_pytree_fun(
                 fun, tree_util.treedef_tuple([in_tree]), avals, what)
-            carry_out_tree, n = out_tree, len(avals)
+            carry_out_tree = out_tree
         else:
             both_tree = tree_util.treedef_tuple([in_tree, x_tree])
             closed, consts, out_tree = trace_pytree_fun(
@@ -485,22 +494,23 @@ def _trace_carry_fun(fun, in_tree, avals, what, extra_out=False, x_tree=None, x_
             if not _is_pair(out_tree):
                 raise TypeError(f"{what} must return a pair (carry, y), got a value with "
                                 f"structure {out_tree}")
-            carry_out_tree, n = tree_util.treedef_children(out_tree)[0], len(avals)
+            carry_out_tree = tree_util.treedef_children(out_tree)[0]
         if carry_out_tree != in_tree:
             raise TypeError(f"{what}: the carry's tree structure changes from {in_tree} (input) "
                             f"to {carry_out_tree} (output)")
-        out_avals = closed.out_avals[:n]
-        msg = describe_avals_mismatch(f"{what}: the carry changes type",
-                                      ["carry" + nm for nm in leaf_names(in_tree)], avals,
-                                      out_avals, "input", "output")
-        if msg:
-            raise TypeError(msg + ". The body must return a carry of the same shapes and dtypes "
-                            "as its input (convert with .astype(...) where needed)")
-        new = [ShapedArray(a.shape, a.dtype, a.weak_type and o.weak_type)
+        out_avals = closed.out_avals[:len(avals)]
+        new = [ShapedArray(a.shape, promote_types((a.dtype, True), (o.dtype, o.weak_type))[0])
+               if a.weak_type and (a.shape, a.dtype) != (o.shape, o.dtype) else a
                for a, o in zip(avals, out_avals)]
-        if new == list(avals):
-            return closed, consts, out_tree, list(avals)
+        if attempt or new == list(avals):
+            break
         avals = new
+    msg = describe_avals_mismatch(f"{what}: the carry changes type",
+                                  ["carry" + nm for nm in leaf_names(in_tree)], avals,
+                                  out_avals, "input", "output")
+    if msg:
+        raise TypeError(msg + ". The body must return a carry of the same shapes and dtypes "
+                        "as its input (convert with .astype(...) where needed)")
     return closed, consts, out_tree, list(avals)
 
 
@@ -511,7 +521,8 @@ def _is_pair(treedef) -> bool:
 
 @while_p.def_abstract_eval
 def _while_abstract_eval(*avals, cond_ir, body_ir, cond_nconsts, body_nconsts):
-    return list(avals[cond_nconsts + body_nconsts:])
+    # the body's output types: a weakly typed initial value can come back strong (as in JAX)
+    return list(body_ir.out_avals)
 
 
 @while_p.def_impl

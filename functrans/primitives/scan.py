@@ -119,27 +119,33 @@ def fori_loop(lower, upper, body_fun, init_val):
     """
     concrete = not isinstance(lower, Tracer) and not isinstance(upper, Tracer)
     lo_v, hi_v = as_value(lower), as_value(upper)
-    for name, v in (("lower", lo_v), ("upper", hi_v)):
-        a = get_aval(v)
+    lo_a, hi_a = get_aval(lo_v), get_aval(hi_v)
+    for name, a in (("lower", lo_a), ("upper", hi_a)):
         if a.shape != () or a.dtype.kind not in "iu":
             raise TypeError(f"fori_loop: {name} must be an integer scalar, got {a.str_short()}")
-    from .. import dtypes
-    idx_dtype = dtypes.result_type(lo_v, hi_v)
-    from .elementwise import convert_element_type
+    dtype = lo_a.dtype
+    if lo_a.dtype != hi_a.dtype:
+        # as in JAX, only a weakly typed (Python int) bound adopts the other's signed dtype
+        if lo_a.dtype.kind == hi_a.dtype.kind == "i" and lo_a.weak_type != hi_a.weak_type:
+            dtype = hi_a.dtype if lo_a.weak_type else lo_a.dtype
+        else:
+            raise TypeError(f"fori_loop: lower and upper must have the same dtype, got "
+                            f"{lo_a.str_short()} and {hi_a.str_short()}")
     if concrete:
         lo, hi = int(np.asarray(lo_v)), int(np.asarray(hi_v))
 
         def step(carry, _):
             i, val = carry
-            return (i + np.array(1, idx_dtype), body_fun(i, val)), None
+            return (i + 1, body_fun(i, val)), None
 
-        i0 = convert_element_type(np.array(lo, idx_dtype), idx_dtype)
-        (_, val), _ = scan(step, (i0, init_val), None, length=max(hi - lo, 0))
+        # the index is the Python int ``lo`` (weakly typed), as in JAX's scan path
+        (_, val), _ = scan(step, (lo, init_val), None, length=max(hi - lo, 0))
         return val
-    lo_c = convert_element_type(lo_v, idx_dtype)
-    hi_c = convert_element_type(hi_v, idx_dtype)
+    from .elementwise import convert_element_type
+    lo_c = lo_v if lo_a.dtype == dtype else convert_element_type(lo_v, dtype)
+    hi_c = hi_v if hi_a.dtype == dtype else convert_element_type(hi_v, dtype)
     _, _, val = while_loop(lambda c: c[0] < c[1],
-                           lambda c: (c[0] + np.array(1, idx_dtype), c[1], body_fun(c[0], c[2])),
+                           lambda c: (c[0] + 1, c[1], body_fun(c[0], c[2])),
                            (lo_c, hi_c, init_val))
     return val
 
@@ -166,7 +172,8 @@ def _scan_abstract_eval(*avals, body, num_consts, num_carry, length, reverse, un
                             f"of length {length}")
     ys = [ShapedArray((length,) + a.shape, a.dtype, a.weak_type)
           for a in body.out_avals[num_carry:]]
-    return list(carry) + ys
+    # the carries take the body's output types (a weak initial value may come back strong)
+    return list(body.out_avals[:num_carry]) + ys
 
 
 @scan_p.def_impl

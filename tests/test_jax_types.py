@@ -1,0 +1,149 @@
+"""Types JAX gives that functrans must give too (issue 15: no silent differences).
+
+jax is the oracle: each case runs the same program through ``jax``/``jax.numpy``
+and ``functrans``/``functrans.numpy`` and compares values, dtypes and weak
+types, or that both raise the same kind of error.
+
+* weakly typed loop carries (scan, fori_loop, while_loop, cond/switch, map),
+  eagerly and under jit, vmap, jvp and grad;
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import functrans as ft
+import functrans.numpy as fnp
+from functrans import lax as flax
+from jax import lax as jlax
+
+JAX = (jnp, jlax, jax)
+FT = (fnp, flax, ft)
+
+
+def _weak(x):
+    return bool(getattr(x, "weak_type", False))
+
+
+def _same(j_out, f_out):
+    j_leaves, j_tree = jax.tree_util.tree_flatten(j_out)
+    f_leaves, f_tree = ft.tree_flatten(f_out)
+    assert len(j_leaves) == len(f_leaves), (j_tree, f_tree)
+    for j, f in zip(j_leaves, f_leaves):
+        j_np, f_np = np.asarray(j), np.asarray(f)
+        assert f_np.dtype == j_np.dtype, (f_np.dtype, j_np.dtype)
+        assert _weak(f) == _weak(j), f"weak type: functrans {_weak(f)}, jax {_weak(j)}"
+        np.testing.assert_array_equal(f_np, j_np)
+
+
+def _both(program):
+    """Runs ``program(numpy, lax, api)`` with jax and functrans; same result or same error."""
+    try:
+        j_out = program(*JAX)
+    except Exception as e:  # noqa: BLE001  (the oracle's error type is what we compare)
+        with pytest.raises(type(e)):
+            program(*FT)
+        return
+    _same(j_out, program(*FT))
+
+
+# --- 1. weakly typed loop carries -------------------------------------------------------
+
+LOOPS = {
+    "scan int init, float xs": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c + x, c), 0, np_.arange(3.0)),
+    "scan float init keeps weak ys": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c + x, c), 0.0, np_.arange(3.0)),
+    "scan int init, int xs": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c + x, c), 0, np_.arange(3)),
+    "scan weak body output": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c * 1.5, c), 0, None, length=3),
+    "scan float16 xs": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c + x, c), 0.0, np_.arange(3.0, dtype=np_.float16)),
+    "scan int init, int8 xs": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c + x, c), 0, np_.arange(3, dtype=np_.int8)),
+    "scan float init, complex xs": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c + x, c), 0.0, np_.ones(3, np_.complex64)),
+    "scan strong carry, weak out": lambda np_, lax, T: lax.scan(
+        lambda c, x: (1.0, c), np_.float32(0), None, length=2),
+    "scan strong int becomes float (error)": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c + x, c), np_.int32(0), np_.arange(3.0)),
+    "scan weak carry changes shape (error)": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c + x, c), 0.0, np_.ones((3, 2))),
+    "scan bool init (error)": lambda np_, lax, T: lax.scan(
+        lambda c, x: (c + x, c), False, np_.arange(3)),
+    "scan float init, int out (error)": lambda np_, lax, T: lax.scan(
+        lambda c, x: (x, c), 0.0, np_.arange(3)),
+    "fori_loop int init * 1.5": lambda np_, lax, T: lax.fori_loop(
+        0, 3, lambda i, c: c * 1.5, 1),
+    "fori_loop weak index": lambda np_, lax, T: lax.fori_loop(0, 3, lambda i, c: c + i, 1),
+    "fori_loop int16 bounds": lambda np_, lax, T: lax.fori_loop(
+        np_.int16(0), np_.int16(3), lambda i, c: c + i, 1),
+    "fori_loop mixed strong bounds (error)": lambda np_, lax, T: lax.fori_loop(
+        np_.int32(0), np_.int16(3), lambda i, c: c + i, 1),
+    "fori_loop traced bounds": lambda np_, lax, T: T.jit(
+        lambda n: lax.fori_loop(0, n, lambda i, c: c * 1.5, 1))(3),
+    "fori_loop traced int16 bound": lambda np_, lax, T: T.jit(
+        lambda n: lax.fori_loop(0, n, lambda i, c: c + i, 1))(np_.int16(3)),
+    "while_loop int init + 0.5": lambda np_, lax, T: lax.while_loop(
+        lambda c: c < 3, lambda c: c + 0.5, 0),
+    "while_loop int init + float32": lambda np_, lax, T: lax.while_loop(
+        lambda c: c < 3, lambda c: c + np_.float32(0.5), 0),
+    "while_loop float init + 1": lambda np_, lax, T: lax.while_loop(
+        lambda c: c < 3, lambda c: c + 1, 0.0),
+    "while_loop tuple": lambda np_, lax, T: lax.while_loop(
+        lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 2.0), (0, 1)),
+    "while_loop strong carry, weak out": lambda np_, lax, T: lax.while_loop(
+        lambda c: c < 1, lambda c: 1.0, np_.float32(0)),
+    "while_loop strong int becomes float (error)": lambda np_, lax, T: lax.while_loop(
+        lambda c: c < 3, lambda c: c + 0.5, np_.int32(0)),
+    "cond weak and strong float32": lambda np_, lax, T: lax.cond(
+        True, lambda: 1.0, lambda: np_.float32(2.0)),
+    "cond weak int vs float (error)": lambda np_, lax, T: lax.cond(
+        True, lambda: 1, lambda: np_.float32(2.0)),
+    "cond weak float vs float16 (error)": lambda np_, lax, T: lax.cond(
+        False, lambda: 1.0, lambda: np_.float16(2.0)),
+    "switch int, float, float16 (error)": lambda np_, lax, T: lax.switch(
+        2, [lambda: 1, lambda: 2.0, lambda: np_.float16(3)]),
+    "cond under jit": lambda np_, lax, T: T.jit(
+        lambda p: lax.cond(p, lambda: 1.0, lambda: 2.0))(True),
+    "cond batched predicate": lambda np_, lax, T: T.vmap(
+        lambda p: lax.cond(p, lambda: 1.0, lambda: np_.float32(2.0)))(np_.array([True, False])),
+    "map weak": lambda np_, lax, T: lax.map(lambda x: x * 1.5, np_.arange(3)),
+    "map constant": lambda np_, lax, T: lax.map(lambda x: 2.0, np_.arange(3)),
+    "jit scan": lambda np_, lax, T: T.jit(
+        lambda xs: lax.scan(lambda c, x: (c + x, c), 0, xs))(np_.arange(3.0)),
+    "jit while_loop": lambda np_, lax, T: T.jit(
+        lambda a: lax.while_loop(lambda c: c < a, lambda c: c + 0.5, 0))(3.0),
+    "vmap scan": lambda np_, lax, T: T.vmap(
+        lambda xs: lax.scan(lambda c, x: (c + x, c), 0, xs))(np_.ones((2, 3))),
+    "vmap while_loop": lambda np_, lax, T: T.vmap(
+        lambda a: lax.while_loop(lambda c: c < a, lambda c: c + 0.5, 0))(np_.arange(3.0)),
+    "jvp while_loop": lambda np_, lax, T: T.jvp(
+        lambda a: lax.while_loop(lambda c: c < 3, lambda c: c + a, 0), (0.5,), (1.0,)),
+    "jvp scan": lambda np_, lax, T: T.jvp(
+        lambda a: lax.scan(lambda c, x: (c * a + x, c), 1, np_.arange(3.0)),
+        (np_.float32(0.5),), (np_.float32(1.0),)),
+}
+
+
+@pytest.mark.parametrize("name", list(LOOPS))
+def test_weak_loop_carries(name):
+    _both(LOOPS[name])
+
+
+@pytest.mark.parametrize("name,program", [
+    ("scan", lambda np_, lax, T, a: lax.scan(
+        lambda c, x: (c + a * x, c), 0, np_.arange(3.0))[0]),
+    ("fori_loop", lambda np_, lax, T, a: lax.fori_loop(0, 3, lambda i, c: c * a, 1)),
+    ("fori_loop via while", lambda np_, lax, T, a: lax.fori_loop(
+        0, 3, lambda i, c: c * a + i, 1)),
+])
+def test_weak_loop_carries_grad(name, program):
+    # (values and dtypes; grad's own weak type is not part of this check)
+    a = np.float32(2.0)
+    j = jax.grad(lambda a: program(*JAX, a))(a)
+    f = ft.grad(lambda a: program(*FT, a))(a)
+    assert np.asarray(f).dtype == np.asarray(j).dtype
+    np.testing.assert_allclose(np.asarray(f), np.asarray(j), rtol=1e-6)
