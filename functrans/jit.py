@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import operator
 import time
 
 import numpy as np
@@ -152,25 +153,19 @@ class Jitted:
     ``.lower(*args)`` and ``.trace(*args)`` give the stages ahead of time.
     """
 
-    def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
-                 device=None):
+    def __init__(self, fun, static_argnums=None, static_argnames=None, donate_argnums=None,
+                 device=None, donate_argnames=None):
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self._name = getattr(fun, "__name__", type(fun).__name__)
-        nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
-        names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
-        donate = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
+        name = getattr(fun, "__name__", None)
+        self._name = name if isinstance(name, str) else type(fun).__name__
+        nums, names, donate, donate_names = _resolve_argnums(
+            fun, self._name, static_argnums, static_argnames, donate_argnums, donate_argnames)
         self._params = _positional_params(fun)
-        # static arguments can be named either way, as in JAX
-        nums += tuple(self._params.index(n) for n in names if n in self._params)
-        names += tuple(self._params[i] for i in nums
-                       if 0 <= i < len(self._params) and self._params[i] not in names)
         self._static_argnums = frozenset(nums)
         self._static_argnames = frozenset(names)
-        if set(donate) & set(nums):
-            raise ValueError(f"jit({self._name}): an argument cannot be both static and donated "
-                             f"(static_argnums={tuple(nums)}, donate_argnums={donate})")
         self._donate_argnums = frozenset(donate)
+        self._donate_argnames = frozenset(donate_names)
         self._device = device
         self._simple = not nums and not names
         self._cache: dict = {}       # key -> _Executable
@@ -356,7 +351,7 @@ class Jitted:
 
     def _donated_leaves(self, form, in_tree):
         n = in_tree.num_leaves
-        if not self._donate_argnums:
+        if not self._donate_argnums and not self._donate_argnames:
             return (False,) * n
         dyn_args, dyn_kwargs, statics = form
         static_pos = [w for w, _ in statics if isinstance(w, int)]
@@ -368,6 +363,8 @@ class Jitted:
                 continue
             donate = i in self._donate_argnums or (i - nargs) in self._donate_argnums
             flags += [donate] * len(tree_util.tree_leaves(next(it)))
+        for k in sorted(dyn_kwargs):   # (the order tree_flatten gives a dict)
+            flags += [k in self._donate_argnames] * len(tree_util.tree_leaves(dyn_kwargs[k]))
         flags += [False] * (n - len(flags))
         return tuple(flags)
 
@@ -488,6 +485,107 @@ def _sig(avals):
     return "(" + ", ".join(a.str_short() for a in avals) + ")"
 
 
+def _index_tuple(x, what: str) -> tuple:
+    try:
+        return (operator.index(x),)
+    except TypeError:
+        pass
+    try:
+        return tuple(operator.index(i) for i in x)
+    except TypeError:
+        raise TypeError(f"jit: {what} must be an int or a sequence of ints, got {x!r}") from None
+
+
+def _str_tuple(x, what: str) -> tuple:
+    try:
+        names = (x,) if isinstance(x, str) else tuple(x)
+    except TypeError:
+        names = (x,)
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError(f"jit: {what} must be a str or a sequence of str, got {x!r}")
+    return names
+
+
+def _infer_argnums_and_argnames(sig, argnums, argnames, what):
+    """JAX's rule: given numbers name their positional-or-keyword parameters and the
+    other way round; given both (or no signature), each is taken as it is."""
+    argnums = () if argnums is None else _index_tuple(argnums, what + "_argnums")
+    if sig is None or (argnames is not None and argnums):
+        return argnums, () if argnames is None else _str_tuple(argnames, what + "_argnames")
+    params = [(i, k) for i, (k, p) in enumerate(sig.parameters.items())
+              if p.kind is p.POSITIONAL_OR_KEYWORD]
+    if argnames is not None:
+        argnames = _str_tuple(argnames, what + "_argnames")
+        return tuple(i for i, k in params if k in argnames), argnames
+    return argnums, tuple(k for i, k in params if i in argnums)
+
+
+def _check_argnums(name, sig, argnums, what):
+    """Positions must exist (counting from either end) unless ``fun`` takes ``*args``."""
+    kinds = [p.kind for p in sig.parameters.values()]
+    if inspect.Parameter.VAR_POSITIONAL in kinds or not argnums:
+        return
+    n = sum(k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            for k in kinds)
+    bad = [i for i in argnums if not -n <= i < n]
+    if bad:
+        raise ValueError(f"jit({name}): {what}={argnums} names position(s) {tuple(bad)}, but "
+                         f"{name} takes {n} positional argument(s) {_signature_text(sig)}")
+
+
+def _check_argnames(name, sig, argnames, what):
+    """Names must be keyword parameters, or anything but a positional-only one with ``**kw``."""
+    params = sig.parameters
+    pos_only = {k for k, p in params.items()
+                if p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL) and k in argnames}
+    if pos_only:
+        raise ValueError(f"jit({name}): {what} names {sorted(pos_only)}, which "
+                         f"{name}{_signature_text(sig)} takes only by position; use "
+                         f"{what.replace('names', 'nums')}")
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = [k for k in argnames if k not in params
+               or params[k].kind not in (params[k].POSITIONAL_OR_KEYWORD, params[k].KEYWORD_ONLY)]
+    if unknown:
+        raise ValueError(f"jit({name}): {what} names {unknown}, but {name}"
+                         f"{_signature_text(sig)} has no such parameter")
+
+
+def _signature_text(sig) -> str:
+    return str(sig) if sig is not None else ""
+
+
+def _resolve_argnums(fun, name, static_argnums, static_argnames, donate_argnums,
+                     donate_argnames):
+    """Validates and completes jit's argument specification at ``jit`` time, as JAX does.
+
+    Returns ``(static nums, static names, donate nums, donate names)``. A
+    function without a signature (some builtins) is not checked.
+    """
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        sig = None
+        if donate_argnames is not None:
+            raise ValueError(f"jit({name}): the signature of {fun!r} is not available; "
+                             "pass donate_argnums instead of donate_argnames") from None
+    nums, names = _infer_argnums_and_argnames(sig, static_argnums, static_argnames, "static")
+    dnums, dnames = _infer_argnums_and_argnames(sig, donate_argnums, donate_argnames, "donate")
+    if sig is not None:
+        _check_argnums(name, sig, nums, "static_argnums")
+        _check_argnames(name, sig, names, "static_argnames")
+        _check_argnums(name, sig, dnums, "donate_argnums")
+        _check_argnames(name, sig, dnames, "donate_argnames")
+    # (as in JAX, only names are compared: a static position of ``*args`` is simply not
+    # donated)
+    both = sorted(set(names) & set(dnames))
+    if both:
+        raise ValueError(f"jit({name}): an argument cannot be both static and donated: "
+                         f"{both} (static_argnums={nums}, static_argnames={names}, "
+                         f"donate_argnums={dnums}, donate_argnames={dnames})")
+    return nums, names, dnums, dnames
+
+
 def _positional_params(fun) -> list:
     try:
         sig = inspect.signature(fun)
@@ -580,17 +678,21 @@ def _put_arg(x: Array, buf, device, donate: bool):
 # --- the public constructor ---------------------------------------------------------------
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), device=None):
+def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=None,
+        donate_argnames=None, device=None):
     """Compiles ``fun`` with XLA: traced once per argument signature, then run compiled.
 
     Args:
       fun: a function of arrays (pytrees of arrays, Python scalars) returning
         arrays or pytrees of arrays.
       static_argnums, static_argnames: arguments passed as Python values (not
-        traced); they must be hashable, and each new value compiles anew.
-      donate_argnums: positional arguments whose buffers XLA may reuse for the
-        outputs (e.g. parameters updated by a training step); a donated array
-        cannot be used after the call.
+        traced); they must be hashable, and each new value compiles anew. As in
+        JAX, given only one of the two, the other is inferred from ``fun``'s
+        signature, and both are checked against it here (a ValueError for a
+        position or name ``fun`` does not take).
+      donate_argnums, donate_argnames: arguments whose buffers XLA may reuse
+        for the outputs (e.g. parameters updated by a training step); a donated
+        array cannot be used after the call.
       device: the device to run on (default: the device of committed
         arguments, else the default device).
 
@@ -607,10 +709,11 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), d
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames,
-                                 donate_argnums=donate_argnums, device=device)
+                                 donate_argnums=donate_argnums,
+                                 donate_argnames=donate_argnames, device=device)
     if not callable(fun):
         raise TypeError(f"jit: expected a function, got {type(fun).__name__}")
-    return Jitted(fun, static_argnums, static_argnames, donate_argnums, device)
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, device, donate_argnames)
 
 
 __all__ = ["jit", "Jitted", "Traced", "Lowered", "Compiled", "devices", "device_put",

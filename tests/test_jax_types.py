@@ -6,7 +6,11 @@ types, or that both raise the same kind of error.
 
 * weakly typed loop carries (scan, fori_loop, while_loop, cond/switch, map),
   eagerly and under jit, vmap, jvp and grad;
+* jit's argument specification checked at ``jit`` time (static/donate argnums
+  and argnames against the signature), and functions with any name;
 """
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -147,3 +151,110 @@ def test_weak_loop_carries_grad(name, program):
     f = ft.grad(lambda a: program(*FT, a))(a)
     assert np.asarray(f).dtype == np.asarray(j).dtype
     np.testing.assert_allclose(np.asarray(f), np.asarray(j), rtol=1e-6)
+
+
+# --- 2. jit argument checks and function names ------------------------------------------
+
+
+def _one(x):
+    return x * 2
+
+
+def _two(x, y):
+    return x + y
+
+
+def _varargs(*args):
+    return args[-1]
+
+
+def _varkw(x, **kw):
+    return x
+
+
+def _pos_only(x, /, y):
+    return x + y
+
+
+def _kw_only(x, *, y):
+    return x + y
+
+
+JIT_SPECS = [
+    (_one, dict(static_argnums=5)), (_one, dict(static_argnums=1)),
+    (_one, dict(static_argnums=-1)), (_one, dict(static_argnums=-2)),
+    (_one, dict(static_argnums=(0, 5))), (_one, dict(static_argnames="z")),
+    (_one, dict(static_argnames="x")), (_one, dict(donate_argnums=3)),
+    (_one, dict(donate_argnums=-2)), (_one, dict(donate_argnames="z")),
+    (_varargs, dict(static_argnums=5)), (_varargs, dict(static_argnums=-5)),
+    (_varargs, dict(donate_argnums=7)), (_varargs, dict(static_argnums=0, donate_argnums=0)),
+    (_varkw, dict(static_argnames="z")), (_varkw, dict(static_argnums=3)),
+    (_pos_only, dict(static_argnames="x")), (_pos_only, dict(static_argnames="y")),
+    (_kw_only, dict(static_argnames="y")), (_kw_only, dict(static_argnums=1)),
+    (_two, dict(static_argnums=0, donate_argnums=0)),
+    (_two, dict(static_argnames="x", donate_argnums=0)),
+    (_two, dict(static_argnames="x", donate_argnames="x")),
+    (_two, dict(static_argnums=0, donate_argnames="x")),
+    (_two, dict(static_argnums=0, static_argnames="y")),
+    (functools.partial(_two, 1), dict(static_argnums=1)),
+    (functools.partial(_two, 1), dict(static_argnums=0)),
+    (functools.partial(_two, y=1), dict(static_argnums=1)),
+    (max, dict(static_argnums=5)),
+    (_one, dict(static_argnums="0")), (_one, dict(static_argnums=1.0)),
+]
+
+
+@pytest.mark.parametrize("fun,spec", JIT_SPECS,
+                         ids=[f"{getattr(f, '__name__', 'partial')}-{s}" for f, s in JIT_SPECS])
+def test_jit_argument_spec_checked_at_jit_time(fun, spec):
+    try:
+        jax.jit(fun, **spec)
+    except Exception as e:  # noqa: BLE001
+        with pytest.raises(type(e)):
+            ft.jit(fun, **spec)
+    else:
+        ft.jit(fun, **spec)
+
+
+def test_jit_static_numbers_and_names_given_together_are_not_inferred():
+    # as in JAX: static_argnums=0 with static_argnames="y" keeps a positional y traced
+    def f(x, y):
+        return x + y if isinstance(y, int) else x - y
+    for mod, np_ in ((jax, jnp), (ft, fnp)):
+        g = mod.jit(f, static_argnums=0, static_argnames="y")
+        np.testing.assert_array_equal(np.asarray(g(1, np_.ones(2))), [0.0, 0.0])
+        assert g(1, y=3) == 4
+
+
+def test_jit_donate_argnames():
+    g = ft.jit(lambda x, y: x + y, donate_argnames="y")
+    a, b = fnp.ones(2), fnp.ones(2)
+    np.testing.assert_array_equal(np.asarray(g(a, y=b)), [2.0, 2.0])
+    np.testing.assert_array_equal(np.asarray(a), [1.0, 1.0])
+    with pytest.raises(RuntimeError):   # as jax: the donated array is deleted
+        np.asarray(b)
+
+
+def 名前(x):
+    return x * 2
+
+
+class _OddName:
+    __name__ = "odd name.with-chars!"
+
+    def __call__(self, x):
+        return x + 1
+
+
+class _NoName:
+    def __call__(self, x):
+        return x + 1
+
+
+@pytest.mark.parametrize("fun", [名前, lambda x: x - 1, functools.partial(lambda x, y: x * y, 3.0),
+                                 _OddName(), _NoName()])
+def test_jit_any_function_name(fun):
+    x = np.arange(3.0, dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(ft.jit(fun)(fnp.asarray(x))),
+                                  np.asarray(jax.jit(fun)(jnp.asarray(x))))
+    assert "module @" in ft.jit(fun).lower(fnp.asarray(x)).as_text()

@@ -253,7 +253,8 @@ class Lowered:
 
 
 def _sanitize(name: str) -> str:
-    s = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    # an MLIR bare identifier is ASCII: ``def 名前(x)`` and ``<lambda>`` become underscores
+    s = "".join(c if (c.isascii() and c.isalnum()) or c == "_" else "_" for c in name)
     return s if s and not s[0].isdigit() else "f_" + s
 
 
