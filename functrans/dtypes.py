@@ -138,18 +138,75 @@ def default_complex():
     return complex128 if config.enable_x64 else complex64
 
 
+class ScalarOverflowError(OverflowError):
+    """A Python int that does not fit the default integer dtype."""
+
+
+_INT_BOUNDS = {int32: (-2 ** 31, 2 ** 31 - 1), int64: (-2 ** 63, 2 ** 63 - 1)}
+
+
+def check_python_int(x: int, what: str = "") -> int:
+    """``x`` itself if it fits the default int dtype, else a :class:`ScalarOverflowError`.
+
+    JAX gives a Python int the default int dtype (int32, or int64 with
+    ``enable_x64``) before it meets any other operand, so ``x + 2**40`` raises
+    without x64 even when ``x`` is float32, and ``2**70`` always raises: the
+    value would otherwise be rounded or wrapped silently.
+
+    Args:
+      x: the Python int.
+      what: the operation or argument, for the message (e.g. ``"jit(f) argument y"``).
+    """
+    dtype = default_int()
+    lo, hi = _INT_BOUNDS[dtype]
+    if not lo <= x <= hi:
+        where = f"{what}: " if what else ""
+        fix = ("enable x64 (functrans.config.update('enable_x64', True)), "
+               if dtype == int32 and -2 ** 63 <= x < 2 ** 63 else "")
+        raise ScalarOverflowError(
+            f"{where}the Python int {x} does not fit {dtype}, the default integer dtype"
+            f"{' without enable_x64' if dtype == int32 else ''}; as in JAX, a Python int "
+            f"becomes that dtype before any promotion, so it would be rounded or wrapped. "
+            f"Pass a Python float ({float(x):.6g}), {fix}or a numpy value of an explicit dtype "
+            "(for example np.float32(...))")
+    return x
+
+
 def scalar_dtype(x):
-    """The (weak) dtype of a Python scalar: bool, default int/float/complex."""
+    """The (weak) dtype of a Python scalar: bool, default int/float/complex.
+
+    Raises a :class:`ScalarOverflowError` (an OverflowError, as JAX raises)
+    for an int that does not fit the default int dtype.
+    """
     t = type(x)
     if t is bool:
         return bool_
     if t is int:
-        return default_int()
+        dtype = default_int()
+        lo, hi = _INT_BOUNDS[dtype]
+        if not lo <= x <= hi:
+            check_python_int(x)
+        return dtype
     if t is float:
         return default_float()
     if t is complex:
         return default_complex()
     raise TypeError(f"{x!r} of type {t.__name__} is not a Python scalar")
+
+
+def scalar_to_numpy(x, dtype, what: str = "") -> np.ndarray:
+    """The Python scalar ``x`` as a 0-d numpy array of ``dtype``, converted as JAX does.
+
+    An int is first checked against the default int dtype
+    (:func:`check_python_int`), then converted from it like
+    ``convert_element_type``: into a narrower integer dtype it wraps
+    (``uint8 array + 300`` adds 44, ``uint32 array + -1`` adds 2**32 - 1, as
+    in JAX, where numpy raises), into a float dtype it rounds once.
+    """
+    if type(x) is int:
+        check_python_int(x, what)
+        return np.asarray(x, default_int()).astype(dtype)
+    return np.asarray(x, dtype)
 
 
 # --- the promotion lattice -----------------------------------------------------

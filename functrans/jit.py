@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from . import core, tree_util
+from . import core, dtypes, tree_util
 from .array import Array, _DELETED, _from_buffer, _has_host_value, _mark_deleted
 from .config import config
 from .core import Tracer, bind, get_aval, input_aval
@@ -596,8 +596,12 @@ def _positional_params(fun) -> list:
 
 
 def _arg_aval(name, x, i):
-    return input_aval(f"jit({name})", x, i, "; mark the argument static (static_argnums/"
-                      "static_argnames) if it is a configuration value")
+    try:
+        return input_aval(f"jit({name})", x, i, "; mark the argument static (static_argnums/"
+                          "static_argnames) if it is a configuration value")
+    except dtypes.ScalarOverflowError:
+        dtypes.check_python_int(x, f"jit({name}) argument leaf {i}")
+        raise
 
 
 def _explain(old, new) -> str:

@@ -8,6 +8,8 @@ types, or that both raise the same kind of error.
   eagerly and under jit, vmap, jvp and grad;
 * jit's argument specification checked at ``jit`` time (static/donate argnums
   and argnames against the signature), and functions with any name;
+* Python ints that do not fit the default int dtype: an OverflowError, and the
+  conversion of a Python int operand as JAX does it (``dtypes.scalar_to_numpy``);
 """
 
 import functools
@@ -19,6 +21,7 @@ import pytest
 
 import functrans as ft
 import functrans.numpy as fnp
+from functrans import dtypes
 from functrans import lax as flax
 from jax import lax as jlax
 
@@ -258,3 +261,62 @@ def test_jit_any_function_name(fun):
     np.testing.assert_array_equal(np.asarray(ft.jit(fun)(fnp.asarray(x))),
                                   np.asarray(jax.jit(fun)(jnp.asarray(x))))
     assert "module @" in ft.jit(fun).lower(fnp.asarray(x)).as_text()
+
+
+# --- 3. Python ints beyond the default int dtype ---------------------------------------
+
+BIG_INTS = [2 ** 70, -2 ** 70, 2 ** 63, -2 ** 63, -2 ** 63 - 1, 2 ** 40, 2 ** 31, -2 ** 31 - 1,
+            2 ** 31 - 1, -2 ** 31]
+SCALAR_PROGRAMS = {
+    "asarray": lambda np_, T, b: np_.asarray(b),
+    "array": lambda np_, T, b: np_.array(b),
+    "jit argument": lambda np_, T, b: T.jit(lambda x: x + 1)(b),
+    "lax.add of scalars": lambda np_, T, b: T.lax.add(b, 1),
+}
+
+
+@pytest.mark.parametrize("use_x64", [False, True])
+@pytest.mark.parametrize("big", BIG_INTS)
+@pytest.mark.parametrize("name", list(SCALAR_PROGRAMS))
+def test_python_int_out_of_range(name, big, use_x64, request):
+    if use_x64:
+        request.getfixturevalue("x64")
+    program = SCALAR_PROGRAMS[name]
+    try:
+        j_out = program(jnp, jax, big)
+    except OverflowError:
+        with pytest.raises(OverflowError, match="default integer dtype"):
+            program(fnp, ft, big)
+        return
+    _same(j_out, program(fnp, ft, big))
+
+
+def test_python_int_overflow_message_names_the_jit_argument():
+    def f(x, y):
+        return x + y
+    with pytest.raises(OverflowError, match=r"jit\(f\) argument leaf 1.*enable_x64"):
+        ft.jit(f)(1, 2 ** 40)
+
+
+@pytest.mark.parametrize("use_x64", [False, True])
+@pytest.mark.parametrize("dtype,scalar", [
+    (np.uint8, 300), (np.int8, 300), (np.int8, -129), (np.uint32, -1), (np.uint16, 2 ** 20),
+    (np.int32, 2 ** 31 - 1), (np.float32, 2 ** 31 - 1), (np.float32, 16777217),
+    (np.float16, 70000), (jnp.bfloat16, 12345), (np.float32, -2 ** 31),
+    (np.int32, 2 ** 40), (np.float32, 2 ** 40), (np.float32, 2 ** 62 + 1), (np.int16, 2 ** 70),
+])
+def test_scalar_to_numpy_converts_like_jax(dtype, scalar, use_x64, request):
+    # jax's value of (an array of dtype) + (a Python int), against numpy's sum with the
+    # converted scalar; or the OverflowError jax raises
+    if use_x64:
+        request.getfixturevalue("x64")
+    dtype = np.dtype(dtype)
+    try:
+        expected = jnp.zeros(2, dtype) + scalar
+    except OverflowError:
+        with pytest.raises(OverflowError):
+            dtypes.scalar_to_numpy(scalar, dtype)
+        return
+    got = np.zeros(2, dtype) + dtypes.scalar_to_numpy(scalar, dtype)
+    assert got.dtype == np.asarray(expected).dtype
+    np.testing.assert_array_equal(got, np.asarray(expected))
