@@ -10,7 +10,24 @@ with XLA. ``ft.lax`` has control flow, ``ft.random`` keys, ``ft.nn`` layers,
 ``ft.optim`` optimizers, ``ft.io`` checkpoints and ``ft.data`` datasets.
 """
 
-from .config import config
+import warnings as _warnings
+
+# Eager mode and constant folding compute with numpy, which warns about
+# floating-point errors (log(0), 0/0, overflow) that JAX computes silently.
+# numpy attributes such a warning to the Python frame that called the ufunc,
+# a functrans module, so one filter matching those modules and numpy's
+# messages silences them at no cost per operation, while the user's own numpy
+# code and functrans's own RuntimeWarnings (e.g. io's "skipping a corrupt
+# checkpoint") still warn. Two limits: a filter the user adds later comes
+# first, so ``warnings.simplefilter("error")`` (or ``-W error``) makes these
+# numpy warnings exceptions again; and a first import of functrans inside a
+# ``warnings.catch_warnings()`` block (pytest collects tests in one) loses the
+# filter when the block ends: pyproject.toml repeats it for our tests.
+_warnings.filterwarnings(
+    "ignore", r"(divide by zero|invalid value|overflow|underflow) encountered in",
+    RuntimeWarning, r"functrans(\.|$)")
+
+from .config import config  # noqa: E402
 from . import core  # before array: array.py refers to core at import time
 from . import dtypes
 from .array import Array

@@ -12,10 +12,13 @@
 * boolean masks: converted to integer arrays with numpy's ``nonzero``, which
   needs a concrete mask (the output's shape depends on its values).
 
-Out-of-bounds semantics: a static Python int out of bounds raises IndexError,
-like numpy. Array and traced indices cannot be checked while tracing, so, as
-in JAX, negative ones wrap once and the rest are clamped into bounds for reads;
-``.at[...]`` updates drop out-of-bounds positions instead.
+Out-of-bounds semantics are JAX's, not numpy's (which raises IndexError):
+integer indices, static ints included, wrap once if negative and are then
+clamped into bounds for reads (``x[7]`` of a length-5 ``x`` is ``x[4]``,
+``x[-7]`` is ``x[0]``), or give a fill value with ``x.at[i].get(mode="fill")``;
+``.at[...]`` updates drop out-of-bounds positions (or clamp them with
+``mode="clip"``). Only an axis of size 0 has nothing to clamp to: reading it
+raises IndexError. Slices clip their bounds as in Python.
 
 ``x.at[idx].<op>(v)`` casts ``v`` to x's dtype and broadcasts it to the shape
 of ``x[idx]``; then a static box (ints, step-1 slices) is one
@@ -37,8 +40,10 @@ from ..array import Array, _new_array
 from ..core import Tracer, _state, get_aval
 from ..errors import filter_traceback
 from ..primitives import elementwise as ew
+from ..primitives import reductions as red
 from ..primitives import shape as sp
 from ..primitives import slicing as sl
+from ..primitives.control_flow import while_loop
 from ._util import _contains_tracer, asarray, broadcast_to
 
 __all__ = []  # x[idx] and x.at[idx]; public functions built on them: _selection.py
@@ -135,7 +140,8 @@ def _parse_index(idx, shape):
     size-1 dim inserted for each None (and 0-d bool); ``entries`` has one
     ``(kind, value)`` per dim of it: ``(_SLICE, (start, stop, step))`` normalized,
     ``(_INT, i)`` static and in bounds (0 <= i < size), or ``(_ARRAY, a)`` an
-    integer numpy array or tracer (unnormalized); ``gaps`` holds the dim before
+    integer numpy array or tracer (unnormalized; a static int out of bounds
+    becomes a 0-d one); ``gaps`` holds the dim before
     which an Ellipsis of no dims stood (numpy counts it as separating advanced
     indices: ``x[0, ..., [1]]`` puts the index dims first even for a 2-d x).
     """
@@ -181,10 +187,15 @@ def _parse_index(idx, shape):
             d = shape[axis]
             if kind == _SLICE:
                 entries.append((_SLICE, _slice_bounds(v, d)))
-            elif kind == _INT:
-                if not -d <= v < d:
-                    raise IndexError(f"index {v} is out of bounds for axis {axis} with size {d}")
+            elif kind == _INT and -d <= v < d:
                 entries.append((_INT, v % d))
+            elif kind == _INT and d == 0:
+                raise IndexError(f"index {v} is out of bounds for axis {axis} with size 0")
+            elif kind == _INT:
+                # Out of bounds: a 0-d array index, which reads and updates as JAX does
+                # (clamped, filled or dropped by mode) and, having no dims, lays out
+                # the result exactly as the int would.
+                entries.append((_ARRAY, np.asarray(v)))
             else:
                 entries.append((_ARRAY, v))
             new_shape.append(d)
@@ -220,7 +231,10 @@ def _getitem(x, idx):
     try:
         if _state.dynamic is None and type(x) is Array and _is_static_basic(idx):
             # Eager fast path: numpy's basic indexing is exactly slice/rev/squeeze.
-            return _new_array(np.asarray(x._value[idx]), x._weak_type)
+            try:
+                return _new_array(np.asarray(x._value[idx]), x._weak_type)
+            except IndexError:
+                pass  # an int out of bounds: numpy raises, JAX clamps (the general path)
         return _rewriting_take(x, idx)
     except (TypeError, ValueError, IndexError) as e:
         raise e.with_traceback(filter_traceback(e.__traceback__))
@@ -229,14 +243,16 @@ def _getitem(x, idx):
 def _index_get(x, idx, mode=None, fill_value=None):
     """``x.at[idx].get(mode=..., fill_value=...)``: reading with JAX's modes.
 
-    ``mode`` None, "clip" or "promise_in_bounds" clamps out-of-bounds array
-    indices; "fill" or "drop" gives ``fill_value`` there (NaN for inexact
-    dtypes by default, like lax.gather).
+    ``mode`` None or "promise_in_bounds" (as ``x[idx]``) and "clip" clamp
+    out-of-bounds indices (only "clip" gives the element read the gradient
+    of an array index's clamped read, see lax.gather); "fill" or "drop" gives
+    ``fill_value`` there (NaN for inexact dtypes by default, like lax.gather).
     """
     if mode not in (None, "clip", "promise_in_bounds", "fill", "drop"):
         raise ValueError(f"x.at[...].get: mode must be None, 'clip', 'fill', 'drop' or "
                          f"'promise_in_bounds', got {mode!r}")
-    return _rewriting_take(x, idx, "fill" if mode in ("fill", "drop") else "clip", fill_value)
+    mode = {None: "promise_in_bounds", "drop": "fill"}.get(mode, mode)
+    return _rewriting_take(x, idx, mode, fill_value)
 
 
 def _slice_params(entries) -> tuple:
@@ -285,8 +301,10 @@ def _normalized_index(v, size: int):
     return v.astype(_index_dtype(), copy=False)
 
 
-def _rewriting_take(x, idx, mode="clip", fill_value=None):
-    """``x[idx]``; mode "fill" gives ``fill_value`` at out-of-bounds array indices."""
+def _rewriting_take(x, idx, mode="promise_in_bounds", fill_value=None):
+    """``x[idx]``; ``mode`` is lax.gather's, for array indices ("fill" gives
+    ``fill_value`` at out-of-bounds ones). 0-d indices alone clamp whatever
+    the mode (unless "fill"), gradient included, as JAX's slices do."""
     x = _operand(x)
     shape, entries, gaps = _parse_index(idx, tuple(x.shape))
     x = sp.reshape(x, shape)
@@ -297,7 +315,7 @@ def _rewriting_take(x, idx, mode="clip", fill_value=None):
              for d, (k, v) in enumerate(entries) if k != _SLICE}
     x = _basic(x, [e if e[0] == _SLICE else (_SLICE, (0, shape[d], 1))
                    for d, e in enumerate(entries)])
-    if all(np.ndim(v) == 0 for v in index.values()) and (mode == "clip" or all(
+    if all(np.ndim(v) == 0 for v in index.values()) and (mode != "fill" or all(
             not isinstance(v, Tracer) and 0 <= v < shape[d] for d, v in index.items())):
         return _scalar_take(x, index)
     return _gather_take(x, index, mode, fill_value, gaps)
@@ -358,7 +376,7 @@ def _gather_take(x, index, mode, fill_value, gaps=frozenset()):
     dims, batch, offset_dims, out_shape = _advanced_layout(shape, index, gaps)
     if any(shape[d] == 0 for d in dims):
         # No element to read: only an empty index (or a fill) makes sense.
-        if int(np.prod(batch)) and mode == "clip":
+        if int(np.prod(batch)) and mode != "fill":
             d = next(d for d in dims if shape[d] == 0)
             raise IndexError(f"index is out of bounds for axis {d} with size 0")
         fill = 0 if fill_value is None else fill_value
@@ -418,7 +436,7 @@ def _index_update(x, idx, values, how, mode=None):
     Values are cast to x's dtype and broadcast to the shape of ``x[idx]``.
     Duplicate positions accumulate (like ``np.add.at``); for "set" the last
     one wins. Out-of-bounds array indices are dropped (``mode`` None, "drop"
-    or "fill") or clamped into bounds ("clip", "promise_in_bounds").
+    "fill" or "promise_in_bounds", as in JAX) or clamped into bounds ("clip").
 
     Example:
         >>> import functrans.numpy as fnp
@@ -432,7 +450,7 @@ def _index_update(x, idx, values, how, mode=None):
     if mode not in (None, "drop", "fill", "clip", "promise_in_bounds"):
         raise ValueError(f"x.at[...].{_METHOD[how]}: mode must be None, 'drop', 'fill', 'clip' "
                          f"or 'promise_in_bounds', got {mode!r}")
-    clip = mode in ("clip", "promise_in_bounds")
+    clip = mode == "clip"
     __tracebackhide__ = True  # noqa: F841
     try:
         x = _operand(x)
@@ -487,3 +505,41 @@ def _update_positions(op, x, idx, values, how, clip):
         sp.reshape(x, (x.size,)), sp.reshape(positions, (n, 1)), sp.reshape(values, (n,)),
         dimension_numbers=sl.ScatterDimensionNumbers((), (0,), (0,)), mode="drop")
     return sp.reshape(out, tuple(x.shape))
+
+
+def _index_apply(x, idx, func, mode=None):
+    """``x.at[idx].apply(func)``: the elementwise ``func`` applied at the indexed positions.
+
+    As in JAX's scatter_apply, a position indexed k times gets ``func``
+    applied k times, and ``mode`` treats out-of-bounds indices as for
+    :func:`_index_update` (dropped by default). ``func`` must keep the dtype.
+    ``func`` runs on the whole array (as often as the most indexed position
+    needs) and a select keeps its values only where they apply, so it must be
+    elementwise, like the numpy ufunc of ``np.ufunc.at``.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> _index_apply(fnp.arange(4), fnp.array([1, 1, 3]), lambda v: v * 10).tolist()
+        [0, 100, 2, 30]
+    """
+    __tracebackhide__ = True  # noqa: F841
+    x = _operand(x)
+    counts = _index_update(_new_array(np.zeros(tuple(x.shape), np.int32)), idx, 1, "add", mode)
+
+    def step(k, y):
+        fy = func(y)
+        if get_aval(fy).dtype != x.dtype or tuple(fy.shape) != tuple(x.shape):
+            raise TypeError(f"x.at[...].apply: func must map {get_aval(x).str_short()} to the "
+                            f"same shape and dtype, got {get_aval(fy).str_short()}")
+        return ew.select(ew.gt(counts, broadcast_to(k, tuple(x.shape))), fy, y)
+
+    if not isinstance(counts, Tracer):  # the number of rounds is known: a Python loop
+        rounds = int(counts._value.max()) if x.size else 0
+        for k in range(rounds):
+            x = step(_new_array(np.int32(k)), x)
+        return x
+    rounds = red.reduce_max(counts, tuple(range(x.ndim))) if x.size else 0
+    _, out = while_loop(lambda c: ew.lt(c[0], rounds),
+                        lambda c: (ew.add(c[0], np.int32(1)), step(c[0], c[1])),
+                        (_new_array(np.int32(0)), x))
+    return out

@@ -71,45 +71,75 @@ def _out_of_range(op, indices, n, mode, negative_ok=False, error=IndexError):
     return indices
 
 
+# The gather mode for each mode of take/take_along_axis ("wrap" and "raise"
+# leave the indices in bounds).
+_GATHER_MODE = {None: "fill", "fill": "fill", "clip": "clip", "promise_in_bounds":
+                "promise_in_bounds", "wrap": "promise_in_bounds", "raise": "promise_in_bounds"}
+
+
+def _gather_mode(op, mode):
+    """The gather mode for ``mode``, checked."""
+    if mode not in _GATHER_MODE:
+        raise ValueError(f"{op}: mode must be None, 'fill', 'clip', 'promise_in_bounds', "
+                         f"'wrap' or 'raise', got {mode!r}")
+    return _GATHER_MODE[mode]
+
+
 def take(a, indices, axis=None, mode=None, fill_value=None):
     """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened ``a`` if None).
+
+    Out-of-bounds indices behave as in JAX, not numpy (which raises).
 
     Args:
       a: the array.
       indices: integer indices; the result has their shape in place of ``axis``.
       axis: the axis to index, or None for the flattened array.
-      mode: None (default: negative indices wrap once, out-of-bounds ones are
-        clamped), "fill" (out of bounds gives ``fill_value``, NaN by default for
-        floats), or numpy's "clip" (negative means 0), "wrap" or "raise"
-        (concrete indices only).
-      fill_value: the value for mode "fill".
+      mode: None or "fill" (the default: negative indices wrap once; indices
+        still out of bounds give ``fill_value``), "clip" (numpy's: clamped into
+        ``[0, n)``, negative ones to 0), "wrap" (modulo n), "promise_in_bounds"
+        (the caller promises valid indices; out-of-bounds ones are clamped), or
+        numpy's "raise" (concrete indices only; JAX does not have it).
+      fill_value: the value for mode "fill"; by default NaN for inexact dtypes,
+        the minimum value of signed ints, the maximum of unsigned ints, and
+        True for bool (JAX's choices).
+
+    Raises:
+      IndexError: indexing an axis of size 0 with a non-empty ``indices``.
 
     Example:
         >>> import functrans.numpy as fnp
         >>> fnp.take(fnp.array([[1, 2], [3, 4]]), fnp.array([1, -1, 0]), axis=1).tolist()
         [[2, 2, 1], [4, 4, 3]]
+        >>> fnp.take(fnp.arange(3.0), fnp.array([0, 5])).tolist()
+        [0.0, nan]
     """
     a = _operand(a)
     if axis is None:
         a, axis = sp.reshape(a, (a.size,)), 0
     axis = normalize_axis("take", axis, a.ndim)
     indices = _index_operand("take", indices)
-    if mode not in (None, "fill"):
+    gather_mode = _gather_mode("take", mode)
+    if a.shape[axis] == 0 and indices.size:
+        raise IndexError(f"take: cannot take {tuple(indices.shape)} indices from axis {axis} "
+                         "of size 0")
+    if mode in ("clip", "wrap", "raise"):
         indices = _out_of_range("take", indices, a.shape[axis], mode, negative_ok=True)
-    return _rewriting_take(a, (builtins.slice(None),) * axis + (indices,),
-                           mode="fill" if mode == "fill" else "clip", fill_value=fill_value)
+    return _rewriting_take(a, (builtins.slice(None),) * axis + (indices,), mode=gather_mode,
+                           fill_value=fill_value)
 
 
 def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     """``arr`` indexed by ``indices`` along ``axis``, the other dims matched (broadcast).
 
-    ``mode`` and ``fill_value`` are as for :func:`take`.
+    ``mode`` and ``fill_value`` are as for :func:`take` (by default out of
+    bounds gives the fill value), except that, as in JAX, "clip" wraps
+    negative indices once before clamping them.
 
     Example:
         >>> import functrans.numpy as fnp
         >>> x = fnp.array([[10, 30, 20], [60, 40, 50]])
-        >>> fnp.take_along_axis(x, fnp.array([[0], [1]]), axis=1).tolist()
-        [[10], [40]]
+        >>> fnp.take_along_axis(x, fnp.array([[0], [-1]]), axis=1).tolist()
+        [[10], [50]]
     """
     arr = _operand(arr)
     indices = _index_operand("take_along_axis", indices)
@@ -126,14 +156,14 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
         if d != axis and s != t and 1 not in (s, t):
             raise ValueError(f"take_along_axis: shapes {tuple(arr.shape)} and "
                              f"{tuple(indices.shape)} do not broadcast outside axis {axis}")
-    if mode not in (None, "fill"):
+    gather_mode = _gather_mode("take_along_axis", mode)
+    if mode in ("wrap", "raise"):
         indices = _out_of_range("take_along_axis", indices, arr.shape[axis], mode, True)
     nd = arr.ndim
     idx = tuple(indices if d == axis else
                 np.arange(arr.shape[d]).reshape([-1 if i == d else 1 for i in range(nd)])
                 for d in range(nd))
-    return _rewriting_take(arr, idx, mode="fill" if mode == "fill" else "clip",
-                           fill_value=fill_value)
+    return _rewriting_take(arr, idx, mode=gather_mode, fill_value=fill_value)
 
 
 def nonzero(a, *, size=None, fill_value=None):

@@ -8,12 +8,16 @@ Index semantics, as in XLA and JAX:
   the whole window is in bounds (they never fail on values, which may be
   unknown while tracing). Their lax wrappers first wrap negative indices.
 * ``gather`` reads, for each index vector of ``indices`` (its last dimension),
-  a window of ``slice_sizes`` starting there. Mode ``"clip"`` (the default)
-  clamps each start into bounds; mode ``"fill"`` returns ``fill_value`` for a
-  window that would not fit.
+  a window of ``slice_sizes`` starting there. Modes ``"clip"`` and
+  ``"promise_in_bounds"`` (the default) clamp each start into bounds; they
+  differ in the transpose, as in JAX: "clip" sends the cotangent of a clamped
+  window to where it was read, "promise_in_bounds" drops it (XLA's scatter
+  skips an out-of-bounds window), so ``x[i]`` for an array ``i`` out of
+  bounds reads the clamped element but gets no gradient there. Mode
+  ``"fill"`` returns ``fill_value`` for a window that would not fit.
 * ``scatter*`` write a window of ``updates`` at each index vector. Mode
-  ``"drop"`` (the default) skips a window that would not fit; mode ``"clip"``
-  clamps its start. Duplicate indices accumulate for add/mul/min/max; for a
+  ``"drop"`` (the default; also "fill" and "promise_in_bounds") skips a
+  window that would not fit; mode ``"clip"`` clamps its start. Duplicate indices accumulate for add/mul/min/max; for a
   plain scatter one of the duplicates wins.
 
 The index vector dimension is always the last dimension of ``indices``.
@@ -364,7 +368,7 @@ def _window_indices(operand_shape, indices, window, window_out_dims, collapsed, 
         if s.dtype.itemsize < 8 and s.dtype != np.int32:  # room for the bounds below
             s = s.astype(np.int64)
         hi = operand_shape[dim] - window[dim]
-        if mode != "clip":
+        if mode not in ("clip", "promise_in_bounds"):
             ok = (s >= 0) & (s <= hi)
             fits = ok if fits is None else fits & ok
         # (clipped values fit int64: uint64 indices must not meet int64 offsets as floats)
@@ -407,10 +411,10 @@ class GatherDimensionNumbers(NamedTuple):
     start_index_map: tuple
 
 
-_GATHER_MODES = {None: "clip", "clip": "clip", "promise_in_bounds": "clip",
-                 "fill": "fill", "drop": "fill"}
-_SCATTER_MODES = {None: "drop", "drop": "drop", "fill": "drop",
-                  "clip": "clip", "promise_in_bounds": "clip"}
+_GATHER_MODES = {None: "promise_in_bounds", "promise_in_bounds": "promise_in_bounds",
+                 "clip": "clip", "fill": "fill", "drop": "fill"}
+_SCATTER_MODES = {None: "drop", "drop": "drop", "fill": "drop", "promise_in_bounds": "drop",
+                  "clip": "clip"}
 
 
 def _gather_shape(op, operand: ShapedArray, indices: ShapedArray, dnums, slice_sizes) -> tuple:
@@ -442,8 +446,9 @@ gather_p = Primitive("gather")
 @gather_p.def_abstract_eval
 def _gather_abstract_eval(operand: ShapedArray, indices: ShapedArray, *, dimension_numbers,
                           slice_sizes, mode, fill_value):
-    if mode not in ("clip", "fill"):
-        raise ValueError(f"gather: mode must be 'clip' or 'fill', got {mode!r}")
+    if mode not in ("clip", "promise_in_bounds", "fill"):
+        raise ValueError(f"gather: mode must be 'clip', 'promise_in_bounds' or 'fill', got "
+                         f"{mode!r}")
     shape = _gather_shape("gather", operand, indices, dimension_numbers, slice_sizes)
     return ShapedArray(shape, operand.dtype, operand.weak_type)
 
@@ -533,9 +538,10 @@ def gather(operand, indices, dimension_numbers, slice_sizes, *, mode=None, fill_
       indices: integer array; its last dimension holds the index vectors.
       dimension_numbers: a :class:`GatherDimensionNumbers`.
       slice_sizes: static window size per operand dimension.
-      mode: ``"clip"`` (default; also ``"promise_in_bounds"``) clamps starts
-        into bounds; ``"fill"`` (or ``"drop"``) gives ``fill_value`` for a
-        window that does not fit.
+      mode: ``"promise_in_bounds"`` (the default) and ``"clip"`` clamp starts
+        into bounds (only "clip" sends the gradient of a clamped window to the
+        element read; see the module docstring); ``"fill"`` (or ``"drop"``)
+        gives ``fill_value`` for a window that does not fit.
       fill_value: static scalar for mode "fill"; default NaN for inexact
         dtypes, the minimum signed / maximum unsigned int, True for bool.
 

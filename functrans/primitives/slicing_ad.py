@@ -19,7 +19,10 @@ Out-of-bounds windows. A gather in mode "fill" reads ``fill_value`` for a
 window that does not fit; the tangent there is 0 (not the fill value), and in
 the transpose those windows contribute nothing: a scatter_add in mode "drop",
 which drops exactly the windows the gather filled. Mode "clip" pairs with
-"clip": both clamp a start the same way. dynamic_slice and
+"clip": both clamp a start the same way. Mode "promise_in_bounds" reads as
+"clip" does but, as in JAX, transposes to a "drop" scatter_add: a clamped
+window gets no cotangent (its tangent, a gather in the same mode, is read
+clamped, so jvp and vjp disagree there, as JAX's do). dynamic_slice and
 dynamic_update_slice clamp their starts identically for equal window sizes, so
 each is the other's transpose with the same start operands (bound directly:
 the lax wrappers would wrap negative starts a second time).
@@ -174,7 +177,7 @@ def _gather_transpose(ct, x, indices, *, dimension_numbers, slice_sizes, mode, f
     zeros = _zeros(x.aval.shape, get_aval(ct).dtype)
     t_x = bind(scatter_add_p, zeros, indices, ct,
                dimension_numbers=_scatter_dnums_of_gather(dimension_numbers),
-               mode="clip" if mode == "clip" else "drop")
+               mode="clip" if mode == "clip" else "drop")  # see the module docstring
     return [t_x, None]
 
 

@@ -11,7 +11,8 @@ composes ops to match:
   ``[0, size - window]`` exactly as we do, but StableHLO wants all start
   indices of one integer type; mixed types are clamped in their own type and
   then converted to int32 (exact, as the clamped values fit).
-* gather mode "clip" is XLA's native clamping. Mode "fill" (XLA has none)
+* gather modes "clip" and "promise_in_bounds" are XLA's native clamping. Mode
+  "fill" (XLA has none)
   gathers clamped and then selects ``fill_value`` for every window whose start
   does not fit, the same test as the eager impl.
 * scatter mode "drop" is XLA's native behaviour (a window that does not fit is
@@ -160,11 +161,12 @@ def _gather_lower(ctx, operand, indices, *, dimension_numbers, slice_sizes, mode
                                    ("collapsed_slice_dims", dn.collapsed_slice_dims),
                                    ("start_index_map", dn.start_index_map),
                                    ("index_vector_dim", idx_aval.ndim - 1)])
-    # XLA clamps each start into [0, size - window]: mode "clip" as it is.
+    # XLA clamps each start into [0, size - window]: modes "clip" and
+    # "promise_in_bounds" as they are.
     gathered = ctx.op("stablehlo.gather", [operand, indices], [op_aval, idx_aval], out,
                       f"dimension_numbers = {dnums}, indices_are_sorted = false, "
                       f"slice_sizes = {i64_array(slice_sizes)}")
-    if mode == "clip" or not dn.start_index_map:
+    if mode != "fill" or not dn.start_index_map:
         return gathered
     his = [op_aval.shape[d] - slice_sizes[d] for d in dn.start_index_map]
     fits = _windows_fit(ctx, indices, idx_aval, his)
