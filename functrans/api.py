@@ -14,12 +14,13 @@ import functools
 from . import tree_util
 from .core import Tracer, check_output, get_aval, input_aval
 from .errors import api_boundary
-from .interpreters.jvp import check_differentiable_input, instantiate, jvp_flat
+from .interpreters.jvp import check_differentiable_input, instantiate, is_zero, jvp_flat
 from .interpreters.reverse import linearize_flat, vjp_flat
 from .interpreters.batching import vmap_flat
-from .interpreters.tracing import trace_to_ir
+from .interpreters.tracing import arg_leaf_names, trace_to_ir
 from .ir import ClosedIR, eval_ir
 from .primitives._rules import scalar_constant
+from .primitives.elementwise import convert_element_type
 
 
 def _static_args(fun_name, args, kwargs, static_argnums, static_argnames):
@@ -82,7 +83,11 @@ def make_ir(fun, *, static_argnums=(), static_argnames=(), return_shape=False):
             out_tree_box.append(out_tree)
             return out_flat
 
-        closed = trace_to_ir(flat_fun, in_avals, what=f"make_ir({name})")
+        def names():
+            nums = (static_argnums,) if isinstance(static_argnums, int) else static_argnums
+            return arg_leaf_names(fun, dyn_args, dyn_kwargs, {i % len(args) for i in nums})
+
+        closed = trace_to_ir(flat_fun, in_avals, what=f"make_ir({name})", arg_names=names)
         if return_shape:
             shapes = tree_util.tree_unflatten(out_tree_box[0], closed.out_avals)
             return closed, shapes
@@ -112,6 +117,46 @@ def _as_values(flat, what):
         input_aval(what, x, i)
         out.append(x if isinstance(x, Tracer) else fnp.asarray(x))
     return out
+
+
+# --- weak types of derivatives -----------------------------------------------------------
+#
+# JAX's tangents and cotangents carry weak types, set by its numpy layer's
+# conversions; these two helpers give functrans's results the weak types JAX's
+# jax.numpy-level code gets (``grad(f)(1.0)`` is a weakly typed float32).
+
+
+def _set_weak(x, weak: bool):
+    aval = get_aval(x)
+    return x if aval.weak_type == weak else convert_element_type(x, aval.dtype, weak)
+
+
+def _out_tangents(touts, outs, keep):
+    """jvp and linearize: an output tangent is weakly typed where its primal output
+    is; an input tangent returned as it is (``keep``: an identity) is left alone."""
+    keep = {id(k) for k in keep}
+    return [t if id(t) in keep else _set_weak(instantiate(t), get_aval(o).weak_type)
+            for t, o in zip(touts, outs)]
+
+
+def _in_cotangents(cts_in, primals, cts_weak: bool, keep=()):
+    """vjp and grad: an input cotangent is weakly typed where its primal input is,
+    unless a strong cotangent came back through a weakly typed output (``cts_weak``
+    False); a zero cotangent is zeros of the primal's type. A cotangent returned as
+    it is (``keep``: an identity) is left alone."""
+    keep = {id(k) for k in keep}
+    out = []
+    for c, p in zip(cts_in, primals):
+        if id(c) not in keep:
+            c = _set_weak(instantiate(c), get_aval(p).weak_type and (cts_weak or is_zero(c)))
+        out.append(c)
+    return out
+
+
+def _cts_weak(cts, outs) -> bool:
+    """Whether every given cotangent of a weakly typed output is weakly typed."""
+    return all(get_aval(c).weak_type for c, o in zip(cts, outs)
+               if c is not None and get_aval(o).weak_type)
 
 
 @api_boundary
@@ -152,7 +197,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     box = []
     fun_ = (lambda *a: _pair(fun(*a), "jvp")) if has_aux else fun
     outs, touts = jvp_flat(_flat_fun(fun_, tree_p, box), flat_p, flat_t)
-    touts = [instantiate(t) for t in touts]
+    touts = _out_tangents(touts, outs, flat_t)
     out_tree = box[0]
     if has_aux:
         (out, aux), (tout, _) = (tree_util.tree_unflatten(out_tree, outs),
@@ -186,7 +231,7 @@ def linearize(fun, *primals):
         if t_tree != in_tree:
             raise ValueError(f"linearize: tangents must have the structure of the primals "
                              f"({in_tree}), got {t_tree}")
-        out_t = eval_ir(linear.ir, linear.consts, flat_t)
+        out_t = _out_tangents(eval_ir(linear.ir, linear.consts, flat_t), outs, flat_t)
         return tree_util.tree_unflatten(out_tree, out_t)
 
     f_jvp.linear_ir = linear
@@ -203,8 +248,8 @@ def vjp(fun, *primals, has_aux=False):
       primal. ``ft.make_ir(f_vjp)(ct)`` shows the transposed IR.
     """
     flat_p, in_tree = tree_util.tree_flatten(primals)
-    out, outs, n_main, main_tree, f_vjp_flat, linear, aux = _vjp(
-        fun, _as_values(flat_p, "vjp"), in_tree, has_aux)
+    flat_p = _as_values(flat_p, "vjp")
+    out, outs, n_main, main_tree, f_vjp_flat, linear, aux = _vjp(fun, flat_p, in_tree, has_aux)
 
     def f_vjp(ct):
         flat_ct, ct_tree = tree_util.tree_flatten(ct)
@@ -217,7 +262,7 @@ def vjp(fun, *primals, has_aux=False):
                 raise ValueError(f"vjp: cotangent {i} has shape {ca.shape} but the output has "
                                  f"shape {oa.shape}")
         cts = list(flat_ct) + [None] * (len(outs) - n_main)
-        cts_in = [instantiate(c) for c in f_vjp_flat(cts)]
+        cts_in = _in_cotangents(f_vjp_flat(cts), flat_p, _cts_weak(flat_ct, outs), flat_ct)
         return tree_util.tree_unflatten(in_tree, cts_in)
 
     f_vjp.linear_ir = linear
@@ -294,6 +339,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """
     name = getattr(fun, "__name__", "fun")
 
+    @functools.wraps(fun)  # (its signature names the arguments in error messages)
     @api_boundary
     def value_and_grad_f(*args, **kwargs):
         nums = _argnums_tuple("grad", argnums, len(args))
@@ -302,8 +348,8 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         out, outs, n_main, _, f_vjp_flat, _, aux = _vjp(f, flat_p, in_tree, has_aux)
         aval = _scalar_output_aval(out, name, holomorphic)
         # The seed cotangent 1, then None for the aux outputs (they get none).
-        cts = [scalar_constant(1, aval.dtype, False)] + [None] * (len(outs) - n_main)
-        g = tree_util.tree_unflatten(in_tree, [instantiate(c) for c in f_vjp_flat(cts)])
+        cts = [scalar_constant(1, aval.dtype, aval.weak_type)] + [None] * (len(outs) - n_main)
+        g = tree_util.tree_unflatten(in_tree, _in_cotangents(f_vjp_flat(cts), flat_p, True))
         g = g[0] if isinstance(argnums, int) else tuple(g)
         if has_aux:
             return (out, aux), g
@@ -342,6 +388,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """
     vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
+    @functools.wraps(fun)
     @api_boundary
     def grad_f(*args, **kwargs):
         (out, g) = vg(*args, **kwargs)
@@ -354,11 +401,12 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
 
 def _std_basis(x):
     """The standard basis of ``x``'s space as one batch: shape ``(x.size, *x.shape)``
-    in ``x``'s dtype (row i is the i-th unit array)."""
+    in ``x``'s dtype and weak type (row i is the i-th unit array)."""
     import numpy as np
     from . import numpy as fnp
     aval = get_aval(x)
-    return fnp.asarray(np.eye(aval.size, dtype=aval.dtype).reshape((aval.size,) + aval.shape))
+    basis = fnp.asarray(np.eye(aval.size, dtype=aval.dtype).reshape((aval.size,) + aval.shape))
+    return _set_weak(basis, aval.weak_type)
 
 
 def jacfwd(fun, argnums=0, has_aux=False):
@@ -381,7 +429,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
         f, diff_args = _split_args(fun, args, {}, nums)
         flat, tree = _diff_inputs("jacfwd", tuple(diff_args))
         primals = tree_util.tree_unflatten(tree, flat)
-        zeros = [fnp.zeros_like(x) for x in flat]
+        zeros = [_set_weak(fnp.zeros_like(x), get_aval(x).weak_type) for x in flat]
         out = aux = None
         results = []  # per input leaf: a tree shaped like the output
         for j, x in enumerate(flat):
@@ -440,7 +488,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
         out_leaves, out_tree = tree_util.tree_flatten(out)
         in_leaves = tree_util.tree_leaves(tuple(diff_args))
         in_struct = tree_util.tree_structure(tuple(diff_args))
-        zeros = [fnp.zeros_like(o) for o in out_leaves]
+        zeros = [_set_weak(fnp.zeros_like(o), get_aval(o).weak_type) for o in out_leaves]
         blocks = []  # per output leaf: a tree shaped like the differentiated arguments
         for k, o in enumerate(out_leaves):
             o_shape = tuple(get_aval(o).shape)
@@ -608,7 +656,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
             return axes
 
         outs = vmap_flat(flat_fun, size, flat_args, bdims, out_bdims, f"vmap({name})",
-                         axis_name=axis_name)
+                         axis_name=axis_name, arg_names=lambda: arg_leaf_names(fun, args, {}))
         return tree_util.tree_unflatten(out_tree_box[0][1], outs)
 
     return batched

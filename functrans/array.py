@@ -120,12 +120,30 @@ def attach_numpy(fnp) -> None:
     ArrayOps.__getitem__ = fnp._getitem
 
 
-class Array(ArrayOps):
+class _ArrayMeta(type):
+    """``isinstance(x, Array)`` is True for the traced values a transformed function
+    sees (tracers), as ``isinstance(x, jax.Array)`` is in JAX, so user code that
+    checks for an array works under grad, vmap and jit.
+
+    Library code that means *a concrete array* tests ``type(x) is Array`` (there
+    are no subclasses). The hook costs nothing for an Array itself (Python
+    answers ``isinstance`` of an exact type without calling it), and for other
+    values it is ``Tracer.__instancecheck__``, a method of C: ``core`` installs
+    it once Tracer exists (core imports this module before defining Tracer).
+    """
+
+    def __instancecheck__(cls, x):  # (replaced by core: see above)
+        return type(x) is cls or isinstance(x, _core.Tracer)
+
+
+class Array(ArrayOps, metaclass=_ArrayMeta):
     """An immutable n-dimensional array (a read-only numpy array on the host).
 
     Create one with ``functrans.numpy.asarray``/``array`` or any functrans.numpy
-    function. Arrays are hashable by neither value nor identity (like numpy
-    and JAX); use ``x.item()`` or ``tuple(x.tolist())`` for a key.
+    function. Inside a transformed function the values are tracers, which are
+    Arrays too for ``isinstance`` (as in JAX). Arrays are hashable by neither
+    value nor identity (like numpy and JAX); use ``x.item()`` or
+    ``tuple(x.tolist())`` for a key.
 
     Example:
         >>> import functrans.numpy as fnp

@@ -22,6 +22,7 @@ inside a traced function leaves nothing behind.
 
 from __future__ import annotations
 
+import operator
 import threading
 from typing import Callable, Optional
 
@@ -230,7 +231,7 @@ class MainTrace:
     # ``trace`` is this transformation's Trace, made once: Traces hold nothing
     # but their main, so ``bind`` reuses it instead of making one per primitive.
     __slots__ = ("level", "trace_type", "global_data", "alive", "trace", "axis_name",
-                 "axis_size")
+                 "axis_size", "debug_info")
 
     def __init__(self, level, trace_type, global_data=None, axis_name=None, axis_size=None):
         self.level = level
@@ -242,6 +243,9 @@ class MainTrace:
         # trace of a pmap's per-device function; None otherwise
         self.axis_name = axis_name
         self.axis_size = axis_size
+        # for error messages: (what is transformed, the names of its flat inputs), where
+        # the transformation knows them (vmap; an IR trace keeps them in its builder)
+        self.debug_info = None
 
     def __repr__(self):
         return f"MainTrace({self.level}, {self.trace_type.__name__})"
@@ -631,13 +635,41 @@ class Tracer(ArrayOps):
     def __repr__(self):
         return f"Traced<{self.aval.str_short()}>with<{type(self._trace).__name__}>"
 
-    # Turning a tracer into a concrete Python or numpy value is impossible:
-    # its value is not known while the function is being transformed.
+    # --- concrete values ---------------------------------------------------------
+    #
+    # As in JAX (Autograd-style differentiation, ``Tracer.to_concrete_value``):
+    # a tracer whose value is known while the function runs -- the primal of
+    # forward or reverse mode outside any staging trace -- can drive Python
+    # control flow: ``bool``, ``int``, ``operator.index`` and ``.item()`` use
+    # its value. ``float``, ``complex`` and ``.tolist()`` always raise, as in
+    # JAX (they would silently drop the derivative of a differentiated value).
+    # Values being staged out (make_ir, jit, control-flow bodies) or batched
+    # (vmap) are never concrete.
+
+    def to_concrete_value(self):
+        """This tracer's value (an Array) where it is known now, else None."""
+        return None
+
+    def _concrete(self, what: str):
+        value = self.to_concrete_value()
+        if value is None:
+            raise ConcretizationError(self, what)
+        return value
+
     def __bool__(self):
-        raise ConcretizationError(self, "bool")
+        value = self.to_concrete_value()
+        if value is None:
+            size = self.aval.size
+            if size != 1:  # (checked first, as by JAX and numpy)
+                raise ValueError(
+                    f"The truth value of an array with {'no' if size == 0 else 'more than one'} "
+                    f"element{'s' if size == 0 else ''} ({self.aval.str_short()}) is ambiguous: "
+                    "use .any() or .all()")
+            raise ConcretizationError(self, "bool")
+        return bool(value)
 
     def __int__(self):
-        raise ConcretizationError(self, "int")
+        return int(self._concrete("int"))
 
     def __float__(self):
         raise ConcretizationError(self, "float")
@@ -646,13 +678,19 @@ class Tracer(ArrayOps):
         raise ConcretizationError(self, "complex")
 
     def __index__(self):
-        raise ConcretizationError(self, "index")
+        return operator.index(self._concrete("index"))
 
     def item(self, *args):
-        raise ConcretizationError(self, "item")
+        value = self._concrete("item")
+        return value.item(*args) if type(value) is Array else np.asarray(value).item(*args)
 
     def tolist(self):
         raise ConcretizationError(self, "tolist")
+
+    def _value_origin(self) -> str:
+        """Why this tracer's value is unknown, in the user's terms: the transformation
+        and the arguments the value depends on ('' when not known)."""
+        return ""
 
     def __array__(self, dtype=None, copy=None):
         raise TracerArrayConversionError(self)
@@ -670,3 +708,8 @@ class Tracer(ArrayOps):
         if not self.shape:
             raise TypeError(f"len() of a 0-d array ({self.aval.str_short()})")
         return self.shape[0]
+
+
+# isinstance(tracer, Array) is True, as isinstance(tracer, jax.Array) is (see
+# array._ArrayMeta); the C method bound to Tracer answers it without a Python frame.
+type(Array).__instancecheck__ = Tracer.__instancecheck__

@@ -22,18 +22,33 @@ class FunctransTypeError(TypeError):
 
 
 class ConcretizationError(FunctransTypeError):
+    """A traced value was converted to a Python value (``if x > 0``, ``int(x)``, ...)
+    where its value is not known: while it is staged out (make_ir, jit, control-flow
+    bodies) or batched (vmap). The message names the arguments it depends on."""
+
     def __init__(self, tracer, what: str):
         conv = {"bool": "a Python bool (an `if`, `while`, `and`/`or` on it)",
                 "int": "a Python int", "float": "a Python float", "complex": "a Python complex",
                 "index": "a Python index (a shape, a slice bound or range())",
                 "item": "a Python scalar with .item()", "tolist": "a Python list"}[what]
+        head = (f"Abstract tracer value encountered where a concrete value is expected: "
+                f"the traced array {tracer.aval.str_short()} was converted to {conv}.\n")
+        if tracer.to_concrete_value() is not None:
+            # float(), complex() and .tolist() of a differentiated value, as in JAX
+            super().__init__(
+                head + f"Its value is known (it is differentiated, not staged out), but "
+                f"{what}() would drop its derivative, so functrans (like JAX) refuses it. "
+                "Use x.astype(...) to change the dtype, keep the value an array, or use "
+                "int(x), bool(x) or x.item(), which do work under grad, jvp and vjp.")
+            return
+        origin = tracer._value_origin()
         super().__init__(
-            f"Abstract tracer value encountered where a concrete value is expected: "
-            f"the traced array {tracer.aval.str_short()} was converted to {conv}.\n"
-            "Inside a transformed function (make_ir, jit, grad, vmap, ...) an array's value is "
-            "not known, only its shape and dtype. Use functrans.numpy.where or lax.cond/"
-            "lax.select instead of Python control flow on array values, or mark the argument "
-            "static (static_argnums / static_argnames) so its value is known while tracing.")
+            head + (origin + "\n" if origin else "") +
+            "Inside a staged or batched function (make_ir, jit, vmap, lax.cond/while_loop/"
+            "scan bodies, ...) an array's value is not known, only its shape and dtype. Use "
+            "functrans.numpy.where or lax.cond/lax.select instead of Python control flow on "
+            "array values, or mark the argument static (static_argnums / static_argnames) so "
+            "its value is known while tracing.")
 
 
 class TracerArrayConversionError(FunctransTypeError):

@@ -48,6 +48,7 @@ from typing import Optional
 
 from .. import core
 from ..core import ShapedArray, Trace, Tracer, bind, get_aval
+from .tracing import depends_on
 
 not_mapped = None
 
@@ -74,12 +75,29 @@ def batch_main(size: int, axis_name=_INHERIT):
 
 
 class BatchTracer(Tracer):
-    __slots__ = ("val", "bdim")
+    # ``deps``: a bit set of the vmapped function's inputs this value depends on
+    # (bit i: flat input i), kept only so that a ConcretizationError can name them
+    __slots__ = ("val", "bdim", "deps")
 
-    def __init__(self, trace, val, bdim: Optional[int]):
+    def __init__(self, trace, val, bdim: Optional[int], deps: int = 0):
         self._trace = trace
         self.val = val
         self.bdim = bdim
+        self.deps = deps
+
+    def _value_origin(self) -> str:
+        main = self._trace.main
+        info = main.debug_info
+        if info is None:
+            return ""
+        what, names = info
+        if callable(names):
+            names = names()
+        where = f"The error occurred while tracing the function for {what}."
+        used = [n for i, n in enumerate(names) if self.deps >> i & 1]
+        if not used:
+            return where
+        return where + " " + depends_on(used)
 
     @property
     def aval(self) -> ShapedArray:
@@ -105,16 +123,19 @@ class BatchTrace(Trace):
     lift = pure
 
     def process_primitive(self, prim, tracers, params):
-        vals = [t.val for t in tracers]
-        bdims = [t.bdim for t in tracers]
+        vals, bdims, deps = [], [], 0
+        for t in tracers:
+            vals.append(t.val)
+            bdims.append(t.bdim)
+            deps |= t.deps
         main = self.main
         name = main.axis_name
         if all(d is None for d in bdims) and (
                 name is None or prim.axis_names is None or name not in prim.axis_names(params)):
             out = bind(prim, *vals, **params)
             if prim.multiple_results:
-                return [BatchTracer(self, o, None) for o in out]
-            return BatchTracer(self, out, None)
+                return [BatchTracer(self, o, None, deps) for o in out]
+            return BatchTracer(self, out, None, deps)
         rule = prim.rule("batch")
         if name is None and _rule.main is None:
             out, out_bdim = rule(vals, bdims, **params)
@@ -126,12 +147,12 @@ class BatchTrace(Trace):
             finally:
                 _rule.main = old
         if prim.multiple_results:
-            return [BatchTracer(self, o, d) for o, d in zip(out, out_bdim)]
-        return BatchTracer(self, out, out_bdim)
+            return [BatchTracer(self, o, d, deps) for o, d in zip(out, out_bdim)]
+        return BatchTracer(self, out, out_bdim, deps)
 
 
 def vmap_flat(flat_fun, axis_size: int, args, in_bdims, out_bdims_fn, what: str = "vmap",
-              axis_name=_INHERIT):
+              axis_name=_INHERIT, arg_names=None):
     """Runs ``flat_fun`` on batch tracers; returns the outputs with their batch
     axes moved to ``out_bdims_fn(num_outputs)`` (a list of int-or-None; ``what``
     names the transformation in errors).
@@ -140,11 +161,15 @@ def vmap_flat(flat_fun, axis_size: int, args, in_bdims, out_bdims_fn, what: str 
     an output that does not depend on them but is requested mapped is
     broadcast to the batch size. ``axis_name``: the axis's name for collectives
     (``vmap`` passes its own; by default a rule's sub-computation inherits it,
-    see :func:`batch_main`).
+    see :func:`batch_main`). ``arg_names``: the names of the flat inputs, for
+    error messages (a ConcretizationError names those the value depends on).
     """
     with batch_main(axis_size, axis_name) as main:
         trace = BatchTrace(main)
-        in_tracers = [BatchTracer(trace, x, d) for x, d in zip(args, in_bdims)]
+        if arg_names is not None:
+            main.debug_info = (what, arg_names)
+        in_tracers = [BatchTracer(trace, x, d, 1 << i)
+                      for i, (x, d) in enumerate(zip(args, in_bdims))]
         outs = flat_fun(*in_tracers)
         out_tracers = [trace.full_raise(o) for o in outs]
         vals = [t.val for t in out_tracers]

@@ -111,6 +111,18 @@ class JVPTracer(Tracer):
                 return aval
         return get_aval(primal)
 
+    # The primal's value is this tracer's value: known when the primal is concrete
+    # (forward and reverse mode outside any staging trace), as in JAX.
+    def to_concrete_value(self):
+        primal = self.primal
+        if isinstance(primal, Tracer):
+            return primal.to_concrete_value()
+        return primal
+
+    def _value_origin(self) -> str:
+        primal = self.primal
+        return primal._value_origin() if isinstance(primal, Tracer) else ""
+
 
 class JVPTrace(Trace):
     __slots__ = ()

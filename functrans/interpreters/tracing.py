@@ -10,6 +10,8 @@ values travel in the :class:`~functrans.ir.ClosedIR`.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from .. import core
@@ -29,15 +31,24 @@ class IRTracer(Tracer):
         self.aval = aval
         self.var = var
 
+    def _value_origin(self) -> str:
+        builder = self._trace.main.global_data
+        return "" if builder is None else builder.origin(self.var)
+
 
 class IRBuilder:
     """Collects the equations, variables and constants of one trace."""
 
-    def __init__(self):
+    def __init__(self, what: str = "", arg_names=None):
         self.eqns = []
         self.const_tracers = {}      # id(const value) -> tracer
         self.constvar_values = {}    # Var -> const value
         self.keep_alive = []         # the constants, so their ids stay unique
+        # for error messages only (see origin): what is traced, and the names of
+        # its flat inputs (a list, or a function giving it, called only then)
+        self.what = what
+        self.arg_names = arg_names
+        self.invars = []
 
     def new_arg(self, trace, aval) -> IRTracer:
         return IRTracer(trace, aval, Var(aval))
@@ -52,7 +63,7 @@ class IRBuilder:
             aval = get_aval(val)
         if aval.shape == () and not isinstance(val, Tracer):
             # Scalars are inlined; a Python scalar becomes a weakly typed 0-d Array.
-            lit_val = val if isinstance(val, Array) else _as_array(val, aval)
+            lit_val = val if type(val) is Array else _as_array(val, aval)
             t = IRTracer(trace, aval, Lit(lit_val, aval))
             self.keep_alive.append(val)  # (a Lit may hold a new Array, not val)
         else:
@@ -65,6 +76,36 @@ class IRBuilder:
 
     def var(self, tracer):
         return tracer.var
+
+    def origin(self, var) -> str:
+        """The sentence of a ConcretizationError naming the inputs ``var`` depends on:
+        found by walking the equations back from ``var`` (only when an error is raised)."""
+        if not self.what:
+            return ""
+        producer = {}
+        for eqn in self.eqns:
+            for v in eqn.outvars:
+                producer[v] = eqn
+        position = {v: i for i, v in enumerate(self.invars)}
+        found, seen, todo = set(), set(), [var]
+        while todo:
+            v = todo.pop()
+            if type(v) is not Var or v in seen:
+                continue
+            seen.add(v)
+            if v in position:
+                found.add(position[v])
+            eqn = producer.get(v)
+            if eqn is not None:
+                todo.extend(eqn.inputs)
+        where = f"The error occurred while tracing the function for {self.what}."
+        if not found:
+            return where + (" The value does not depend on the function's arguments (it "
+                            "depends on values from outside the function or on constants).")
+        names = self.arg_names() if callable(self.arg_names) else self.arg_names
+        if names is None or len(names) != len(self.invars):
+            names = [f"at flattened position {i}" for i in range(len(self.invars))]
+        return where + " " + depends_on([names[i] for i in sorted(found)])
 
     def build(self, in_tracers, out_tracers) -> ClosedIR:
         """The ClosedIR; the builder is spent afterwards (its tables are cleared)."""
@@ -119,17 +160,82 @@ class IRTrace(Trace):
 
 
 def trace_to_ir(flat_fun, in_avals, what: str = "make_ir", axis_name=None,
-                axis_size=None) -> ClosedIR:
+                axis_size=None, arg_names=None) -> ClosedIR:
     """Traces ``flat_fun(*tracers) -> list of outputs`` to a ClosedIR (with ``axis_name``,
-    collectives over that axis of ``axis_size`` are staged into it: pmap)."""
-    builder = IRBuilder()
+    collectives over that axis of ``axis_size`` are staged into it: pmap).
+
+    ``arg_names``: the names of the flat inputs, as the user wrote them (``x``,
+    ``params['w']``; see :func:`arg_leaf_names`), or a function returning them;
+    a ConcretizationError names the ones the offending value depends on.
+    """
+    builder = IRBuilder(what, arg_names)
     with core.new_main(IRTrace, builder, dynamic=True, axis_name=axis_name,
                        axis_size=axis_size) as main:
         trace = IRTrace(main)
         in_tracers = [builder.new_arg(trace, aval) for aval in in_avals]
+        builder.invars = [t.var for t in in_tracers]
         outs = flat_fun(*in_tracers)
         out_tracers = []
         for i, o in enumerate(outs):
             core.check_output(what, o, i)
             out_tracers.append(trace.full_raise(o))
         return builder.build(in_tracers, out_tracers)
+
+
+# --- argument names for error messages --------------------------------------------------
+
+
+def depends_on(names) -> str:
+    """'This value depends on the value of the argument x' (or 'the values of the
+    arguments x and y'), as JAX says it."""
+    if len(names) == 1:
+        return (f"This concrete value was not available in Python because it depends on "
+                f"the value of the argument {names[0]}.")
+    listed = ", ".join(names[:-1]) + (", and " if len(names) > 2 else " and ") + names[-1]
+    return (f"This concrete value was not available in Python because it depends on the "
+            f"values of the arguments {listed}.")
+
+
+def positional_params(fun) -> list:
+    """The names of ``fun``'s positional parameters ([] where it has no signature)."""
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def arg_leaf_names(fun, dyn_args, dyn_kwargs, static_positions=()) -> list:
+    """The name of every leaf of ``(dyn_args, dyn_kwargs)`` as the user writes it: the
+    parameter name and the leaf's key path (``params['w']``, ``xs[1]`` for a ``*xs``
+    parameter). ``dyn_args`` are the positional arguments without the static ones,
+    whose positions are ``static_positions``; keyword arguments are named by key."""
+    from .. import tree_util
+    params = positional_params(fun)
+    star = _star_name(fun)
+    nargs = len(dyn_args) + len(static_positions)
+    positions = [i for i in range(nargs) if i not in static_positions]
+    names = []
+    for i, a in zip(positions, dyn_args):
+        if i < len(params):
+            base = params[i]
+        else:  # a *args parameter: its name, indexed from its start
+            base = f"{star or 'args'}[{i - len(params)}]"
+        for path, _ in tree_util.tree_flatten_with_path(a)[0]:
+            names.append(base + tree_util.keystr(path))
+    for k in sorted(dyn_kwargs):
+        for path, _ in tree_util.tree_flatten_with_path(dyn_kwargs[k])[0]:
+            names.append(k + tree_util.keystr(path))
+    return names
+
+
+def _star_name(fun):
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return None
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            return p.name
+    return None
