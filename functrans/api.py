@@ -329,7 +329,13 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     the gradient has the structure of the differentiated arguments. For a
     real-valued function of complex inputs z = x + iy the gradient follows
     JAX's convention, df/dx - i df/dy (so ``grad(lambda z: abs(z) ** 2)(z)`` is
-    ``2 * conj(z)``).
+    ``2 * conj(z)``). Each gradient has its argument's dtype and weak type (a
+    Python float gives a weakly typed float32, as in JAX).
+
+    As in JAX, ``fun`` may use Python control flow on values (``if x > 0``,
+    ``while``, ``int(x)``, ``x.item()``): the values are known while it is
+    differentiated, unless it is also staged out (under jit, make_ir, vmap or
+    in a lax.cond/while_loop/scan body).
 
     Example:
         >>> import functrans as ft, functrans.numpy as fnp

@@ -710,6 +710,20 @@ class Tracer(ArrayOps):
         return self.shape[0]
 
 
+def to_concrete_value(x):
+    """``x``'s value where it is known now, else None: ``x`` itself when it is not a
+    tracer, the value of a concrete tracer (the primal under grad, jvp or vjp outside
+    any staging trace), None for a value being staged out or batched.
+
+    Functions that need a static value (a shape, a range bound, a slice bound) use it
+    instead of rejecting every tracer, so that they work under differentiation as in
+    JAX (``jax.core.concrete_or_error``).
+    """
+    if isinstance(x, Tracer):
+        return x.to_concrete_value()
+    return x
+
+
 # isinstance(tracer, Array) is True, as isinstance(tracer, jax.Array) is (see
 # array._ArrayMeta); the C method bound to Tracer answers it without a Python frame.
 type(Array).__instancecheck__ = Tracer.__instancecheck__

@@ -319,3 +319,23 @@ def test_grad_of_python_scalar_is_weak_float32_like_jax():
     want = jax.grad(lambda x: x * 2)(1.0)
     got = ft.grad(lambda x: x * 2)(1.0)
     assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type) == (np.float32, True)
+
+
+def test_to_concrete_value_is_known_exactly_where_jax_knows_it():
+    """core.to_concrete_value (JAX's core.to_concrete_value): the primal under grad,
+    nothing under jit or vmap."""
+    from jax._src import core as jax_core
+
+    def probe(to_concrete, np_, seen):
+        def f(x):
+            v = to_concrete(x * 2)
+            seen.append(None if v is None else float(np.asarray(v)))
+            return np_.sin(x)
+        return f
+
+    for name in ("grad", "jvp", "jacrev", "hessian", "vmap", "jit_of_grad", "grad_of_vmap"):
+        seen_j, seen_f = [], []
+        TRANSFORMS[name](jax, probe(jax_core.to_concrete_value, jnp, seen_j), jnp.float32(0.25))
+        TRANSFORMS[name](ft, probe(ft.core.to_concrete_value, fnp, seen_f), fnp.float32(0.25))
+        assert seen_f == seen_j, name
+    assert ft.core.to_concrete_value(3) == 3
