@@ -283,6 +283,10 @@ WEAK_TRANSFORMS = {
     "linearize": lambda J, f, x: (lambda o, lin: (o, lin(_weak(J, 1.0))))(*J.linearize(f, x)),
     "grad_of_grad": lambda J, f, x: J.grad(J.grad(f))(x),
     "jit_of_grad": lambda J, f, x: J.jit(J.grad(f))(x),
+    "vmap": lambda J, f, x: J.vmap(f)(jnp.stack([x, x]) if J is jax else fnp.stack([x, x])),
+    "vmap_unmapped_python_scalar": lambda J, f, x: J.vmap(
+        lambda a, b: f(a * b), in_axes=(0, None))(
+            jnp.stack([x, x]) if J is jax else fnp.stack([x, x]), 2.0),
     "vmap_of_grad": lambda J, f, x: J.vmap(J.grad(f))(
         jnp.stack([x, x]) if J is jax else fnp.stack([x, x])),
 }
