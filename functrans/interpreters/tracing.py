@@ -14,7 +14,7 @@ import inspect
 
 import numpy as np
 
-from .. import core
+from .. import core, tree_util
 from ..array import Array
 from ..core import Trace, Tracer, get_aval
 from ..ir import IR, ClosedIR, Eqn, Lit, Var
@@ -196,14 +196,20 @@ def depends_on(names) -> str:
             f"values of the arguments {listed}.")
 
 
-def positional_params(fun) -> list:
-    """The names of ``fun``'s positional parameters ([] where it has no signature)."""
+def signature_names(fun) -> tuple:
+    """``(names of fun's positional parameters, name of its *args parameter or None)``;
+    ``([], None)`` where it has no signature."""
     try:
         sig = inspect.signature(fun)
     except (TypeError, ValueError):
-        return []
-    return [p.name for p in sig.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return [], None
+    params, star = [], None
+    for p in sig.parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            params.append(p.name)
+        elif p.kind is p.VAR_POSITIONAL:
+            star = p.name
+    return params, star
 
 
 def arg_leaf_names(fun, dyn_args, dyn_kwargs, static_positions=()) -> list:
@@ -211,9 +217,7 @@ def arg_leaf_names(fun, dyn_args, dyn_kwargs, static_positions=()) -> list:
     parameter name and the leaf's key path (``params['w']``, ``xs[1]`` for a ``*xs``
     parameter). ``dyn_args`` are the positional arguments without the static ones,
     whose positions are ``static_positions``; keyword arguments are named by key."""
-    from .. import tree_util
-    params = positional_params(fun)
-    star = _star_name(fun)
+    params, star = signature_names(fun)
     nargs = len(dyn_args) + len(static_positions)
     positions = [i for i in range(nargs) if i not in static_positions]
     names = []
@@ -228,14 +232,3 @@ def arg_leaf_names(fun, dyn_args, dyn_kwargs, static_positions=()) -> list:
         for path, _ in tree_util.tree_flatten_with_path(dyn_kwargs[k])[0]:
             names.append(k + tree_util.keystr(path))
     return names
-
-
-def _star_name(fun):
-    try:
-        sig = inspect.signature(fun)
-    except (TypeError, ValueError):
-        return None
-    for p in sig.parameters.values():
-        if p.kind is p.VAR_POSITIONAL:
-            return p.name
-    return None
