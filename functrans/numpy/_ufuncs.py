@@ -23,6 +23,7 @@ import numpy as np
 from .. import dtypes
 from ..array import Array, ArrayOps, _new_array
 from ..core import _state, get_aval
+from ..custom import custom_jvp
 from ..errors import filter_traceback
 from ..primitives import elementwise as ew
 from ._util import (asarray, broadcast_shapes, inexact_type, promote_args,
@@ -232,50 +233,61 @@ def _no_bool(name, prim):
 
 
 def _float_divmod(x, y):
-    """numpy's float floor division and modulo (npy_divmod), from fmod.
+    """Float floor division and modulo, as jax.numpy computes them (from fmod).
 
     floor(x / y) is not enough: 1.0 // 0.1 must be 9 (0.1 is slightly above
     1/10), and the quotient must be consistent with the remainder.
     """
     mod = ew.rem_p.bind(x, y)
     zero = _zero_like(mod)
-    div = ew.div_p.bind(ew.sub_p.bind(x, mod), y)
+    corrected = ew.select_n(ew.eq_p.bind(y, _zero_like(y)), ew.sub_p.bind(x, mod), x)
+    div = ew.div_p.bind(corrected, y)
     fix = ew.and_p.bind(ew.ne_p.bind(mod, zero),
-                        ew.ne_p.bind(ew.lt_p.bind(y, zero), ew.lt_p.bind(mod, zero)))
+                        ew.ne_p.bind(ew.sign_p.bind(y), ew.sign_p.bind(mod)))
     mod = ew.select_n(fix, mod, ew.add_p.bind(mod, y))
     div = ew.select_n(fix, div, ew.sub_p.bind(div, _one_like(div)))
-    floordiv = ew.floor_p.bind(div)
-    floordiv = ew.select_n(ew.gt_p.bind(ew.sub_p.bind(div, floordiv), weak_scalar(0.5, get_aval(div).dtype)),
-                           floordiv, ew.add_p.bind(floordiv, _one_like(floordiv)))
-    # y == 0 gives x / y (inf or nan) like numpy.
-    by_zero = ew.eq_p.bind(y, _zero_like(y))
-    floordiv = ew.select_n(by_zero, floordiv, ew.div_p.bind(x, y))
-    return floordiv, mod
+    return ew.round(div), mod
+
+
+def _safe_int_divisor(y):
+    """An integer divisor with its zeros replaced by 1 (jax.numpy's remainder and fmod)."""
+    return ew.select_n(ew.eq_p.bind(y, _zero_like(y)), y, _one_like(y))
 
 
 def _floor_divide_general(x, y):
-    if dtypes.is_float(get_aval(x).dtype):
+    dtype = get_aval(x).dtype
+    if dtypes.is_float(dtype):
         return _float_divmod(x, y)[0]
-    if dtypes.is_int(get_aval(x).dtype):
+    if dtypes.is_unsigned(dtype):
+        return ew.div_p.bind(x, y)
+    if dtypes.is_int(dtype):
+        # as jax.numpy: by zero, lax.div's -1 is adjusted like any quotient (5 // 0 == -2)
         q = ew.div_p.bind(x, y)
-        r = ew.rem_p.bind(x, y)
-        zero = _zero_like(r)
-        adjust = ew.and_p.bind(ew.ne_p.bind(r, zero),
-                               ew.ne_p.bind(ew.lt_p.bind(r, zero), ew.lt_p.bind(y, zero)))
+        adjust = ew.and_p.bind(ew.ne_p.bind(ew.sign_p.bind(x), ew.sign_p.bind(y)),
+                               ew.ne_p.bind(ew.rem_p.bind(x, y), _zero_like(x)))
         return ew.select_n(adjust, q, ew.sub_p.bind(q, _one_like(q)))
-    raise TypeError(f"floor_divide is not defined for {get_aval(x).dtype} arrays")
+    raise TypeError(f"floor_divide is not defined for {dtype} arrays")
 
 
 def _remainder_general(x, y):
-    if get_aval(x).dtype == dtypes.bool_:
+    dtype = get_aval(x).dtype
+    if dtype == dtypes.bool_:
         raise TypeError("remainder is not defined for bool arrays")
-    if dtypes.is_float(get_aval(x).dtype):
-        return _float_divmod(x, y)[1]
+    if dtypes.is_complex(dtype):
+        raise TypeError("remainder is not defined for complex arrays")
+    if dtypes.is_int(dtype):
+        y = _safe_int_divisor(y)   # x % 0 is 0, as in jax.numpy
     r = ew.rem_p.bind(x, y)
     zero = _zero_like(r)
-    wrong_sign = ew.and_p.bind(ew.ne_p.bind(r, zero),
-                               ew.ne_p.bind(ew.lt_p.bind(r, zero), ew.lt_p.bind(y, zero)))
+    wrong_sign = ew.and_p.bind(ew.ne_p.bind(ew.lt_p.bind(r, zero), ew.lt_p.bind(y, zero)),
+                               ew.ne_p.bind(r, zero))
     return ew.select_n(wrong_sign, r, ew.add_p.bind(r, y))
+
+
+def _fmod_general(x, y):
+    if dtypes.is_int(get_aval(x).dtype):
+        y = _safe_int_divisor(y)   # x % 0 is 0, as in jax.numpy
+    return ew.rem_p.bind(x, y)
 
 
 def _zero_like(x):
@@ -296,13 +308,15 @@ multiply = _binary_ufunc("multiply", ew.mul_p, fast=np.multiply,
 true_divide = _binary_ufunc("true_divide", ew.div_p, fast=np.true_divide,
                             fast_dtypes=_INEXACT, inexact=True)
 divide = true_divide
-floor_divide = _binary_ufunc("floor_divide", ew.div_p, fast=np.floor_divide,
-                             fast_dtypes=_FLOATS, general=_floor_divide_general)
-remainder = _binary_ufunc("remainder", ew.rem_p, fast=np.remainder, fast_dtypes=_FLOATS,
+# (no eager shortcut: numpy's floor_divide and remainder differ from jax.numpy's
+# at zero divisors and infinities)
+floor_divide = _binary_ufunc("floor_divide", ew.div_p, fast=None, fast_dtypes=frozenset(),
+                             general=_floor_divide_general)
+remainder = _binary_ufunc("remainder", ew.rem_p, fast=None, fast_dtypes=frozenset(),
                           general=_remainder_general)
 mod = remainder
-fmod = _binary_ufunc("fmod", ew.rem_p, fast=np.fmod, fast_dtypes=_FLOATS)
-_power = _binary_ufunc("power", ew.pow_p, fast=np.power, fast_dtypes=_INEXACT,
+fmod = _binary_ufunc("fmod", ew.rem_p, fast=np.fmod, fast_dtypes=_FLOATS, general=_fmod_general)
+_power = _binary_ufunc("power", ew.pow_p, fast=ew.pow_p.impl, fast_dtypes=_INEXACT,
                        general=_no_bool("power", ew.pow_p))
 
 
@@ -324,8 +338,8 @@ def power(x, y, /):
 
 power.__module__ = __name__
 pow = power  # noqa: A001  (numpy's name)
-maximum = _binary_ufunc("maximum", ew.max_p, fast=np.maximum)
-minimum = _binary_ufunc("minimum", ew.min_p, fast=np.minimum)
+maximum = _binary_ufunc("maximum", ew.max_p, fast=ew.max_p.impl)
+minimum = _binary_ufunc("minimum", ew.min_p, fast=ew.min_p.impl)
 arctan2 = _binary_ufunc("arctan2", ew.atan2_p, fast=np.arctan2, fast_dtypes=_FLOATS,
                         inexact=True)
 atan2 = arctan2
@@ -437,7 +451,7 @@ absolute = _unary_ufunc("absolute", ew.abs_p, fast=np.abs,
                         fast_dtypes=_FLOATS | {dtypes.int8, dtypes.int16, dtypes.int32,
                                                dtypes.int64}, general=_abs_general)
 abs = absolute  # noqa: A001  (numpy's name)
-sign = _unary_ufunc("sign", ew.sign_p, fast=np.sign, fast_dtypes=_NUMERIC - {dtypes.uint8})
+sign = _unary_ufunc("sign", ew.sign_p, fast_dtypes=_NUMERIC - {dtypes.uint8})
 floor = _unary_ufunc("floor", ew.floor_p, fast=np.floor, fast_dtypes=_FLOATS,
                      general=lambda x: x if not dtypes.is_inexact(x.dtype) else ew.floor_p.bind(x))
 ceil = _unary_ufunc("ceil", ew.ceil_p, fast=np.ceil, fast_dtypes=_FLOATS,
@@ -653,15 +667,15 @@ radians, degrees = deg2rad, rad2deg
 
 
 def hypot(x, y, /):
-    """sqrt(x**2 + y**2), without overflow for large inputs."""
+    """sqrt(x**2 + y**2), without overflow for large inputs (JAX's formula and derivatives)."""
     x, y = promote_args_inexact("hypot", *_real_only("hypot", x, y))
     x, y = abs(x), abs(y)
-    big, small = maximum(x, y), minimum(x, y)
-    safe = where(equal(big, 0), 1, big)
-    ratio = true_divide(small, safe)
-    out = where(equal(big, 0), 0, multiply(big, sqrt(add(1, multiply(ratio, ratio)))))
     # IEEE 754: an infinite side makes the hypotenuse infinite, even beside a NaN.
-    return where(logical_or(isinf(x), isinf(y)), float("inf"), out)
+    any_inf = logical_or(isposinf(x), isposinf(y))
+    big, small = maximum(x, y), minimum(x, y)
+    zero = equal(big, 0)
+    out = where(zero, big, multiply(big, sqrt(add(1, square(true_divide(small, where(zero, 1, big)))))))
+    return where(any_inf, float("inf"), out)
 
 
 def copysign(x, y, /):
@@ -685,56 +699,119 @@ def signbit(x, /):
 
 
 def logaddexp(x, y, /):
-    """log(exp(x) + exp(y)), computed stably."""
+    """log(exp(x) + exp(y)), computed stably.
+
+    Its derivative is JAX's: ``exp(x - out)`` and ``exp(y - out)`` (with +inf
+    read as 0), so a tie ``x == y`` gives each side 1/2, and two -inf give NaN.
+
+    Example:
+        >>> import functrans as ft, functrans.numpy as fnp
+        >>> [g.item() for g in ft.grad(fnp.logaddexp, argnums=(0, 1))(1.0, 1.0)]
+        [0.5, 0.5]
+    """
     dtype, weak = inexact_type(x, y)
     x, y = promote_args_inexact("logaddexp", x, y)
-    if dtypes.is_complex(x.dtype):
+    return _typed_like(_logaddexp(x, y), dtype, weak)
+
+
+def _log_add_exp(x, y, exp_, log1p_scale):
+    """The value of logaddexp (``exp_`` = exp, scale 1) or logaddexp2 (exp2, 1/ln 2)."""
+    amax = maximum(x, y)
+    if dtypes.is_complex(get_aval(x).dtype):
         # Factor out the operand with the larger real part (as jax does).
         x_larger = greater_equal(real(x), real(y))
         amax, other = where(x_larger, x, y), where(x_larger, y, x)
-        out = add(amax, log1p(exp(subtract(other, amax))))
-        return _typed_like(out, dtype, weak)
-    amax = maximum(x, y)
+        return add(amax, multiply(log1p(exp_(subtract(other, amax))), log1p_scale))
     delta = subtract(x, y)
-    nan_delta = isnan(delta)
-    out = add(amax, log1p(exp(negative(abs(where(nan_delta, 0, delta))))))
     # delta is NaN when x and y are the same infinity (x + y is then right) or
     # when either is NaN (x + y is NaN too).
+    nan_delta = isnan(delta)
+    safe = where(nan_delta, 0, delta)   # (no inf - inf computed in eager mode)
+    out = add(amax, multiply(log1p(exp_(negative(abs(safe)))), log1p_scale))
     return where(nan_delta, add(x, y), out)
 
 
+def _replace_posinf(x):
+    """x with +inf (of the real part) replaced by 0, as in JAX's logaddexp derivative."""
+    return where(equal(real(x), float("inf")), 0, x)
+
+
+def _log_add_exp_jvp(fn, exp_):
+    def jvp(primals, tangents):
+        (x, y), (tx, ty) = primals, tangents
+        out = fn(x, y)
+        shifted_out = _replace_posinf(out)
+        with np.errstate(invalid="ignore"):   # (-inf) - (-inf): NaN, as in JAX
+            tangent = add(multiply(tx, exp_(subtract(_replace_posinf(x), shifted_out))),
+                          multiply(ty, exp_(subtract(_replace_posinf(y), shifted_out))))
+        return out, tangent
+    return jvp
+
+
+@custom_jvp
+def _logaddexp(x, y):
+    return _log_add_exp(x, y, exp, 1)
+
+
+@custom_jvp
+def _logaddexp2(x, y):
+    return _log_add_exp(x, y, exp2, 1 / math.log(2))
+
+
+_logaddexp.defjvp(_log_add_exp_jvp(_logaddexp, exp))
+_logaddexp2.defjvp(_log_add_exp_jvp(_logaddexp2, exp2))
+
+
 def logaddexp2(x, y, /):
-    """log2(2**x + 2**y), computed stably."""
+    """log2(2**x + 2**y), computed stably (derivatives as :func:`logaddexp`'s)."""
+    dtype, weak = inexact_type(x, y)
     x, y = promote_args_inexact("logaddexp2", x, y)
-    ln2 = math.log(2)
-    return true_divide(logaddexp(multiply(x, ln2), multiply(y, ln2)), ln2)
+    return _typed_like(_logaddexp2(x, y), dtype, weak)
 
 
 def fmax(x, y, /):
-    """Elementwise maximum ignoring NaNs."""
+    """Elementwise maximum ignoring NaNs; a tie (or two NaNs) selects ``y``, as in JAX."""
     x, y = promote_args("fmax", x, y)
-    return where(isnan(y), x, where(isnan(x), y, maximum(x, y)))
+    return where(logical_or(greater(x, y), isnan(y)), x, y)
 
 
 def fmin(x, y, /):
-    """Elementwise minimum ignoring NaNs."""
+    """Elementwise minimum ignoring NaNs; a tie (or two NaNs) selects ``y``, as in JAX."""
     x, y = promote_args("fmin", x, y)
-    return where(isnan(y), x, where(isnan(x), y, minimum(x, y)))
+    return where(logical_or(less(x, y), isnan(y)), x, y)
 
 
 def heaviside(x1, x2, /):
-    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
+    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0 (NaN where x1 is NaN)."""
     dtype, weak = inexact_type(*_real_only("heaviside", x1, x2))
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
-    return _typed_like(where(less(x1, 0), 0, where(greater(x1, 0), 1, x2)), dtype, weak)
+    out = where(less(x1, 0), 0, where(greater(x1, 0), 1, where(isnan(x1), x1, x2)))
+    return _typed_like(out, dtype, weak)
 
 
 def sinc(x, /):
-    """sin(pi x) / (pi x), 1 at 0."""
+    """sin(pi x) / (pi x), 1 at 0 (every derivative at 0 from the Maclaurin series, as JAX)."""
     (x,) = promote_args_inexact("sinc", x)
-    px = multiply(x, np.pi)
     zero = equal(x, 0)
-    return where(zero, 1, true_divide(sin(px), where(zero, 1, px)))
+    px = multiply(np.pi, x)
+    safe = where(zero, 1, px)
+    return where(zero, _sinc_maclaurin(0, px), true_divide(sin(safe), safe))
+
+
+def _sinc_maclaurin_value(k, x):
+    # the k-th derivative of sin(x)/x at 0, shaped like x (x * 0 keeps x's zero sign rules)
+    if k % 2:
+        return multiply(x, 0)
+    return add(multiply(x, 0), (-1) ** (k // 2) / (k + 1))
+
+
+_sinc_maclaurin = custom_jvp(_sinc_maclaurin_value, nondiff_argnums=(0,))
+
+
+@_sinc_maclaurin.defjvp
+def _sinc_maclaurin_jvp(k, primals, tangents):
+    (x,), (t,) = primals, tangents
+    return _sinc_maclaurin(k, x), multiply(_sinc_maclaurin(k + 1, x), t)
 
 
 def float_power(x, y, /):

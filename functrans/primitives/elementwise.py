@@ -83,12 +83,20 @@ def _logistic(x):
         return np.reciprocal(np.exp(-x) + x.dtype.type(1))
 
 
+def _sign(x):
+    # XLA's (and JAX's) sign keeps a zero's sign: sign(-0.0) is -0.0 (numpy's is +0.0)
+    out = np.sign(x)
+    if out.dtype.kind == "f":
+        np.copyto(out, x, where=(x == 0))
+    return out
+
+
 def _is_finite(x):
     return np.isfinite(x)
 
 
 neg_p = unary("neg", np.negative, NUMERIC)
-sign_p = unary("sign", np.sign, NUMERIC)
+sign_p = unary("sign", _sign, NUMERIC)
 floor_p = unary("floor", np.floor, (FLOAT,))
 ceil_p = unary("ceil", np.ceil, (FLOAT,))
 round_p = unary("round", _round_impl, (FLOAT,))
@@ -194,23 +202,36 @@ def _div_impl(x, y):
     dtype = np.result_type(x, y)
     if dtype.kind not in "iu":
         return np.true_divide(x, y)
-    # lax.div rounds integer quotients toward zero (C semantics), not down.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.floor_divide(x, y)
-        r = np.remainder(x, y)
+    # XLA's integer division: rounds toward zero (C semantics), not down; x / 0 is
+    # -1 (all ones), and the overflowing INT_MIN / -1 is INT_MIN.
+    by_zero = y == 0
+    safe_y = np.where(by_zero, np.ones((), dtype), y)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        q = np.floor_divide(x, safe_y)
+        r = np.remainder(x, safe_y)
     if dtype.kind == "i":
-        q = q + ((r != 0) & ((x < 0) != (y < 0))).astype(dtype)
-    return q
+        q = q + ((r != 0) & ((x < 0) != (safe_y < 0))).astype(dtype)
+    return np.where(by_zero, np.array(-1).astype(dtype), q).astype(dtype, copy=False)
 
 
 def _rem_impl(x, y):
+    x, y = np.asarray(x), np.asarray(y)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.fmod(x, y)
+        r = np.fmod(x, y)
+    if np.result_type(x, y).kind in "iu":
+        # XLA's integer remainder: x % 0 is x (numpy: 0)
+        r = np.where(y == 0, x, r).astype(r.dtype, copy=False)
+    return r
 
 
 def _pow_impl(x, y):
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.power(x, y)
+        out = np.power(x, y)
+    if np.ndim(y) == 0 and out.dtype.kind == "f" and y == 0.5:
+        # numpy computes x ** 0.5 (an exponent that is one value) as sqrt(x): NaN and
+        # -0.0 at -inf and -0.0, where pow (C, XLA, JAX) gives +inf and +0.0
+        out = np.where(np.isneginf(x), out.dtype.type(np.inf), out) + out.dtype.type(0)
+    return out
 
 
 def _nextafter_impl(x, y):
@@ -256,8 +277,32 @@ mul_p = binary("mul", np.multiply, NUMERIC)
 div_p = binary("div", _div_impl, NUMERIC)
 rem_p = binary("rem", _rem_impl, (FLOAT,) + INTEGRAL)
 pow_p = binary("pow", _pow_impl, NUMERIC)
-max_p = binary("max", np.maximum, ANY)
-min_p = binary("min", np.minimum, ANY)
+def _signed_zero_extremum(ufunc, is_max):
+    """numpy's maximum/minimum, with XLA's zeros: max(-0.0, +0.0) is +0.0 and
+    min(-0.0, +0.0) is -0.0 in either order (numpy returns the second operand).
+
+    A rank-0 operand that cannot tie with a zero of the other sign (relu's +0.0,
+    clip's bounds) costs nothing more."""
+    def impl(x, y):
+        out = ufunc(x, y)
+        if out.dtype.kind != "f":
+            return out
+        x_np, y_np = np.asarray(x), np.asarray(y)
+        if y_np.ndim == 0 and (y_np != 0 or bool(np.signbit(y_np)) != is_max):
+            return out          # y is not a zero, or the zero that wins a tie anyway
+        if x_np.ndim == 0 and x_np != 0:
+            return out
+        tie = (x_np == 0) & (y_np == 0)
+        if tie.any():
+            # both zero: x + y is -0.0 only when both are; -(-x + -y) is +0.0 only then
+            fixed = x_np + y_np if is_max else -((-x_np) + (-y_np))
+            out = np.where(tie, fixed, out).astype(out.dtype, copy=False)
+        return out
+    return impl
+
+
+max_p = binary("max", _signed_zero_extremum(np.maximum, True), ANY)
+min_p = binary("min", _signed_zero_extremum(np.minimum, False), ANY)
 atan2_p = binary("atan2", np.arctan2, (FLOAT,))
 nextafter_p = binary("nextafter", _nextafter_impl, (FLOAT,))
 
@@ -523,9 +568,18 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
 
 
 def clamp(lo, x, hi):
-    """Elementwise ``min(max(x, lo), hi)``; composed of max and min."""
+    """Elementwise ``min(max(x, lo), hi)``, with JAX's derivatives.
+
+    The derivative in ``x`` is 1 strictly between the bounds and 0 at and beyond
+    them; ``lo`` gets it where ``lo > x`` (and ``lo < hi``), ``hi`` where
+    ``hi < x`` (so at a bound no operand gets it). ``max`` and ``min`` alone
+    would split a tie's tangent in half.
+    """
     lo, x, hi = lax_operands(lo, x, hi)
-    return bind(min_p, bind(max_p, x, lo), hi)
+    value = bind(stop_gradient_p, bind(min_p, bind(max_p, x, lo), hi))   # where no operand is chosen
+    out = select_n(lt_p.bind(hi, x), value, hi)
+    out = select_n(and_p.bind(gt_p.bind(lo, x), lt_p.bind(lo, hi)), out, lo)
+    return select_n(and_p.bind(gt_p.bind(x, lo), lt_p.bind(x, hi)), out, x)
 
 
 __all__ = sorted([k for k in _WRAPPERS if k not in ("and", "or", "not", "xor")]

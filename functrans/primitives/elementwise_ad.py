@@ -23,7 +23,7 @@ Conventions, as in JAX:
   ``select(x >= 0, t, -t)``); for complex ``x`` it is ``real(conj(x) * t) / |x|``
   (0 at x == 0).
 * ``pow(x, y)``: d/dy is ``log(x) * x**y`` with ``log(0)`` replaced by 0, and
-  d/dx is 0 where ``y == 0`` (JAX's float pow gives NaN at x == 0 there).
+  d/dx is ``y * x**(y - 1)`` (NaN at x == 0 for y == 0, as in JAX).
 * ``digamma``'s derivative is ``polygamma(1, x)``; ``polygamma(m, x)`` has
   derivative ``polygamma(m + 1, x)``, so every order is available.
 
@@ -130,6 +130,7 @@ class _LaxOps:
     """The lax functions derivative formulas use (binds)."""
     const = staticmethod(_const)
     polygamma = staticmethod(ew.polygamma)
+    integer_pow = staticmethod(ew.integer_pow)
 
 
 class _HostOps:
@@ -137,6 +138,7 @@ class _HostOps:
     scalar constant keeps the array operand's dtype in numpy (NEP 50)."""
     const = staticmethod(lambda ref, value: value)
     polygamma = staticmethod(lambda m, x: ew.polygamma_p.impl(x, m=m))
+    integer_pow = staticmethod(lambda x, y: ew.integer_pow_p.impl(x, y=y))
 
 
 for _name in ("add", "sub", "mul", "div", "neg", "exp", "cos", "sin", "cosh", "sinh", "rsqrt",
@@ -167,7 +169,9 @@ _unary_jvp(ew.exp2_p, lambda ops, ans, x: ops.mul(ans, ops.const(ans, math.log(2
 _defjvp(ew.log_p, lambda t, ans, x: ew.div(t, x))
 _defjvp(ew.log1p_p, lambda t, ans, x: ew.div(t, ew.add(x, _const(x, 1))))
 _unary_jvp(ew.expm1_p, lambda ops, ans, x: ops.add(ans, ops.const(ans, 1)))
-_unary_jvp(ew.tanh_p, lambda ops, ans, x: ops.sub(ops.const(ans, 1), ops.mul(ans, ans)))
+# (1 + ans) * (1 - ans), as JAX: rounds as JAX does, and is exact near |ans| = 1
+_unary_jvp(ew.tanh_p, lambda ops, ans, x: ops.mul(ops.add(ops.const(ans, 1), ans),
+                                                  ops.sub(ops.const(ans, 1), ans)))
 _unary_jvp(ew.logistic_p, lambda ops, ans, x: ops.mul(ans, ops.sub(ops.const(ans, 1), ans)))
 _unary_jvp(ew.sin_p, lambda ops, ans, x: ops.cos(x))
 _unary_jvp(ew.cos_p, lambda ops, ans, x: ops.neg(ops.sin(x)))
@@ -186,11 +190,12 @@ _unary_jvp(ew.cosh_p, lambda ops, ans, x: ops.sinh(x))
 _unary_jvp(ew.asinh_p, lambda ops, ans, x: ops.rsqrt(ops.add(ops.mul(x, x), ops.const(x, 1))))
 # x**2 - 1 rather than (x + 1)(x - 1), as JAX: the domain is x >= 1.
 _unary_jvp(ew.acosh_p, lambda ops, ans, x: ops.rsqrt(ops.sub(ops.mul(x, x), ops.const(x, 1))))
-_defjvp(ew.atanh_p, lambda t, ans, x: ew.div(t, ew.mul(ew.add(_const(x, 1), x),
-                                                       ew.sub(_const(x, 1), x))))
+# 1 / (1 + x) * (t / (1 - x)), as JAX (so 0, not NaN, at +-inf)
+_defjvp(ew.atanh_p, lambda t, ans, x: ew.mul(ew.integer_pow(ew.add(_const(x, 1), x), -1),
+                                             ew.div(t, ew.sub(_const(x, 1), x))))
 _unary_jvp(ew.sqrt_p, lambda ops, ans, x: ops.div(ops.const(ans, 0.5), ans))
 _unary_jvp(ew.rsqrt_p, lambda ops, ans, x: ops.mul(ops.const(x, -0.5), ops.div(ans, x)))
-_unary_jvp(ew.cbrt_p, lambda ops, ans, x: ops.div(ops.const(x, 1 / 3), ops.mul(ans, ans)))
+_unary_jvp(ew.cbrt_p, lambda ops, ans, x: ops.mul(ops.const(x, 1 / 3), ops.integer_pow(ans, -2)))
 
 
 def _abs_jvp(t, ans, x):
@@ -350,11 +355,9 @@ _defjvp(ew.rem_p,
 
 
 def _pow_jvp_x(t, ans, x, y):
-    # x**0 is constant: its derivative is 0, also at x == 0, where y * x**(y - 1)
-    # is 0 * inf. (JAX gets 0 there through integer_pow for integer exponents;
-    # functrans.numpy's power binds pow with y = 0.0.)
-    jac = ew.mul(y, ew.pow(x, ew.sub(y, _const(y, 1))))
-    return ew.mul(t, ew.select_n(ew.eq(y, _const(y, 0)), jac, _const(y, 0)))
+    # y * x**(y - 1), as JAX's float pow: NaN at x == 0 for y == 0 (0 * inf);
+    # ``x ** 0`` with a Python int is integer_pow, whose derivative is 0.
+    return ew.mul(t, ew.mul(y, ew.pow(x, ew.sub(y, _const(y, 1)))))
 
 
 def _pow_jvp_y(t, ans, x, y):

@@ -5,8 +5,7 @@ Most primitives are one StableHLO (or CHLO) op. Where XLA's op means
 something else than our eager ``impl``, the rule composes ops to match it, and
 says why next to the rule:
 
-* integer ``div``/``rem`` by zero give 0 (XLA: -1 / all ones, and ``x``);
-* ``sign`` of -0.0 is +0.0 and ``sign``/``abs`` of unsigned ints are
+* ``sign``/``abs`` of unsigned ints are
   ``x != 0`` / ``x`` (XLA has no unsigned sign/abs);
 * ``max``/``min`` of complex numbers compare lexicographically with numpy's
   NaN rule (XLA compares real parts only);
@@ -27,12 +26,13 @@ says why next to the rule:
 Checked against XLA (and kept as eager does): float -> int conversion
 saturates with NaN -> 0; shifts by a negative or too-large amount give 0
 (``shift_right_arithmetic``: the sign fill); ``max``/``min`` propagate NaN;
-integer ``div`` rounds toward zero and ``rem`` has the dividend's sign.
+integer ``div`` rounds toward zero and ``rem`` has the dividend's sign; integer
+``x / 0`` is -1 (all ones) and ``x % 0`` is ``x``, as in JAX.
 
 Left different on purpose: integer ``pow`` with a negative exponent raises in
-eager mode (numpy) and gives XLA's value under jit; ``max``/``min`` of +0.0 and
--0.0 give +0.0 / -0.0 under jit, while numpy's loops return the second operand
-(equal values either way); results of inexact ops differ by XLA's rounding.
+eager mode (numpy) and gives XLA's value under jit; results of inexact ops
+differ by XLA's rounding. (``max``/``min`` of +0.0 and -0.0 give +0.0 / -0.0 in
+both modes: the eager impls fix numpy's second-operand choice.)
 """
 
 from __future__ import annotations
@@ -147,10 +147,7 @@ def _sign_lower(ctx, x):
     if dtypes.is_unsigned(aval.dtype):  # no unsigned stablehlo.sign: 1 where x != 0
         return ctx.convert(_compare(ctx, x, zero, aval, "NE"), aval.update(dtype=dtypes.bool_),
                            aval.dtype)
-    out = _op(ctx, "stablehlo.sign", [x], aval)
-    if dtypes.is_float(aval.dtype):  # XLA's sign(-0.0) is -0.0, numpy's is +0.0
-        out = _select(ctx, _compare(ctx, x, zero, aval, "EQ"), zero, out, aval)
-    return out
+    return _op(ctx, "stablehlo.sign", [x], aval)   # sign(-0.0) is -0.0, as in JAX
 
 
 defelementwise(ew.floor_p, "stablehlo.floor")
@@ -255,25 +252,10 @@ defelementwise(ew.sub_p, "stablehlo.subtract")
 defelementwise(ew.mul_p, "stablehlo.multiply")
 
 
-def _int_by_zero_is_zero(opname):
-    """Integer div/rem whose result is 0 where the divisor is 0, as in eager mode.
-
-    XLA gives -1 (all ones) for ``x / 0`` and ``x`` for ``x % 0``; the divisor
-    is replaced by 1 there and the result by 0.
-    """
-    def rule(ctx, x, y):
-        if not dtypes.is_int(ctx.avals_out[0].dtype):
-            return elementwise_op(ctx, opname, [x, y])
-        (x, y), (aval, _) = _full(ctx, [x, y])
-        zero, one = ctx.constant(0, aval), ctx.constant(1, aval)
-        by_zero = _compare(ctx, y, zero, aval, "EQ")
-        safe_y = _select(ctx, by_zero, one, y, aval)
-        return _select(ctx, by_zero, zero, _op(ctx, opname, [x, safe_y], aval), aval)
-    return rule
-
-
-ew.div_p.lower = _int_by_zero_is_zero("stablehlo.divide")
-ew.rem_p.lower = _int_by_zero_is_zero("stablehlo.remainder")
+# Integer x / 0 is -1 (all ones) and x % 0 is x, INT_MIN / -1 is INT_MIN and
+# INT_MIN % -1 is 0: XLA's values, which the eager impls give too (as JAX does).
+defelementwise(ew.div_p, "stablehlo.divide")
+defelementwise(ew.rem_p, "stablehlo.remainder")
 defelementwise(ew.pow_p, "stablehlo.power")
 
 

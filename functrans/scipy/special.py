@@ -10,13 +10,13 @@ values are exact.
 
 from __future__ import annotations
 
-import functools
+import numpy as np
 
 from .. import dtypes
 from ..custom import custom_jvp
 from ..numpy import _reductions as red
 from ..numpy import _ufuncs as uf
-from ..numpy._util import broadcast_shapes, broadcast_to, promote_args_inexact
+from ..numpy._util import promote_args_inexact
 from ..primitives import elementwise as ew
 from ..primitives import reductions as rp
 from ..primitives.shape import reshape, squeeze
@@ -101,8 +101,9 @@ def ndtr(x, /):
     return uf.multiply(uf.add(1, erf(uf.multiply(x, 0.7071067811865476))), 0.5)
 
 
+@custom_jvp
 def logit(p, /):
-    """log(p / (1 - p)), the inverse of :func:`expit`.
+    """log(p / (1 - p)), the inverse of :func:`expit` (derivative 1 / (p (1 - p)), as JAX's).
 
     Example:
         >>> from functrans.scipy.special import logit
@@ -113,8 +114,18 @@ def logit(p, /):
     return uf.log(uf.true_divide(p, uf.subtract(1, p)))
 
 
+@logit.defjvp
+def _logit_jvp(primals, tangents):
+    (p,), (t,) = primals, tangents
+    p = _real_float("logit", p)
+    return logit(p), uf.true_divide(t, uf.multiply(p, uf.subtract(1, p)))
+
+
+@custom_jvp
 def xlogy(x, y, /):
-    """x * log(y), and 0 where x == 0 (even for y == 0).
+    """x * log(y), and 0 where x == 0 (even for y == 0; NaN y propagates).
+
+    Its derivatives are JAX's: ``log(y)`` and ``x / y`` (NaN at x == y == 0).
 
     Example:
         >>> from functrans.scipy.special import xlogy
@@ -122,12 +133,23 @@ def xlogy(x, y, /):
         0.0
     """
     x, y = promote_args_inexact("xlogy", x, y)
-    zero = uf.equal(x, 0)
-    return uf.where(zero, 0, uf.multiply(x, uf.log(uf.where(zero, 1, y))))
+    keep = uf.logical_or(uf.not_equal(x, 0), uf.isnan(y))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return uf.where(keep, uf.multiply(x, uf.log(y)), uf._zeros_keep_weak(x))
 
 
+@xlogy.defjvp
+def _xlogy_jvp(primals, tangents):
+    (x, y), (tx, ty) = primals, tangents
+    out = xlogy(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = uf.add(uf.multiply(tx, uf.log(y)), uf.true_divide(uf.multiply(ty, x), y))
+    return out, t.astype(out.dtype)
+
+
+@custom_jvp
 def xlog1py(x, y, /):
-    """x * log1p(y), and 0 where x == 0 (even for y == -1).
+    """x * log1p(y), and 0 where x == 0 (even for y == -1; NaN y propagates).
 
     Example:
         >>> from functrans.scipy.special import xlog1py
@@ -135,58 +157,69 @@ def xlog1py(x, y, /):
         0.0
     """
     x, y = promote_args_inexact("xlog1py", x, y)
-    zero = uf.equal(x, 0)
-    return uf.where(zero, 0, uf.multiply(x, uf.log1p(uf.where(zero, 0, y))))
+    keep = uf.logical_or(uf.not_equal(x, 0), uf.isnan(y))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return uf.where(keep, uf.multiply(x, uf.log1p(y)), uf._zeros_keep_weak(x))
+
+
+@xlog1py.defjvp
+def _xlog1py_jvp(primals, tangents):
+    (x, y), (tx, ty) = primals, tangents
+    out = xlog1py(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = uf.add(uf.multiply(tx, uf.log1p(y)),
+                   uf.true_divide(uf.multiply(ty, x), uf.add(1, y)))
+    return out, t.astype(out.dtype)
+
+
+@custom_jvp
+def _xlogx(x):
+    return xlogy(x, x)
+
+
+@_xlogx.defjvp
+def _xlogx_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    with np.errstate(divide="ignore"):
+        return _xlogx(x), uf.multiply(t, uf.add(uf.log(x), 1))
 
 
 def entr(x, /):
-    """Elementwise entropy: -x log x for x > 0, 0 at 0, -inf for x < 0 (NaN stays NaN).
+    """-x log(x) for x > 0, 0 at 0, -inf for x < 0 (JAX's derivatives: -(log(x) + 1)).
 
     Example:
         >>> from functrans.scipy.special import entr
-        >>> entr(0.0).item(), entr(-1.0).item()
-        (0.0, -inf)
+        >>> entr(1.0).item()
+        -0.0
     """
     x = _real_float("entr", x)
-    pos = uf.greater(x, 0)
-    value = uf.negative(uf.multiply(x, uf.log(uf.where(pos, x, 1))))
-    other = uf.where(uf.equal(x, 0), 0, uf.where(uf.isnan(x), x, -float("inf")))
-    return uf.where(pos, value, other)
+    return uf.where(uf.less(x, 0), -float("inf"), uf.negative(_xlogx(x)))
 
 
 # --- logsumexp and softmax -----------------------------------------------------------------------
+# Written as jax.scipy.special / jax.nn write them, so that the derivatives agree
+# with JAX's at the edges too: the shift by the maximum is a constant to autodiff
+# (stop_gradient: the derivative is exactly the softmax), and an all -inf
+# reduction has NaN derivatives (log's derivative at 0 times exp's 0), as in JAX.
 
 
-def _shifted_max(a, axis):
-    """max(a) over the sorted tuple ``axis`` (kept), with non-finite maxima (all
-    -inf, or +inf) set to 0, so that ``a - max`` never computes inf - inf.
-
-    The callers' results do not depend on the shift, so it is a constant to
-    autodiff (stop_gradient, as in JAX): the derivative is then exactly the
-    softmax, instead of one in which the max's own derivative (+1 and -1)
-    cancels up to rounding.
-    """
-    # reduce_max gives -inf for an empty axis, where numpy.max would raise.
-    amax = rp.reduce_max_p.bind(ew.stop_gradient(a), axes=axis)
-    amax = reshape(amax, tuple(1 if i in axis else d for i, d in enumerate(a.shape)))
-    return uf.where(uf.isfinite(amax), amax, 0)
-
-
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
     """log(sum(b * exp(a))) over ``axis``, computed stably (shifted by the maximum).
 
     Args:
       a: real array-like.
       axis: None (all elements), an int or a tuple of ints.
       b: optional scale factors, broadcast against ``a``; may be negative with
-        ``return_sign=True``.
+        ``return_sign=True`` (without it, a negative sum gives NaN).
       keepdims: keep the reduced axes with size 1.
       return_sign: also return the sign of the sum; the value is then
         log|sum|.
+      where: optional bool mask (broadcast against ``a``) of the elements to
+        include.
 
     Returns:
-      The result, or ``(result, sign)``. All -inf input gives -inf (sign 0);
-      a +inf gives +inf; NaN propagates.
+      The result, or ``(result, sign)``. All -inf input gives -inf (sign 0,
+      and NaN derivatives, as in JAX); a +inf gives +inf; NaN propagates.
 
     Example:
         >>> import functrans.numpy as fnp
@@ -194,75 +227,74 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         >>> round(logsumexp(fnp.asarray([1000.0, 1000.0])).item(), 2)   # 1000 + log(2)
         1000.69
     """
+    if where is not None:
+        a = uf.where(where, a, 0)
     if b is None:
         (a,) = promote_args_inexact("logsumexp", a)
     else:
         a, b = promote_args_inexact("logsumexp", a, b)
-        shape = broadcast_shapes("logsumexp", tuple(a.shape), tuple(b.shape))
-        a, b = broadcast_to(a, shape), broadcast_to(b, shape)
+        a = uf.where(uf.not_equal(b, 0), a, -float("inf"))
     if dtypes.is_complex(a.dtype):
         raise TypeError("logsumexp: complex input is not supported; pass real values")
     axes = red._axes("logsumexp", axis, a.ndim)
-    if b is None and not return_sign:
-        out = _logsumexp_kept(a, axes)
-        return out if keepdims else squeeze(out, axes)
-    amax = _shifted_max(a, axes)
-    e = uf.exp(uf.subtract(a, amax))
-    if b is not None:
-        e = uf.multiply(b, e)
-    s = red.sum(e, axes, keepdims=True)
-    sign = None
-    if return_sign:
+    # (log(0) = -inf and inf - inf = NaN are the intended values: no eager warnings)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amax = _max_kept(a, axes, where)
+        amax = ew.stop_gradient(uf.where(uf.isfinite(amax), amax, 0))
+        e = uf.exp(uf.subtract(a, amax))
+        if b is not None:
+            e = uf.multiply(e, b)
+        s = red.sum(e, axes, keepdims=True, where=where)
         sign = uf.sign(s)
-        s = uf.abs(s)
-    log_s, _ = _safe_log(s)
-    out = uf.add(log_s, amax)
+        out = uf.add(uf.log(uf.abs(s)), amax)
     if not keepdims:
-        out = squeeze(out, axes)
-        sign = squeeze(sign, axes) if sign is not None else None
-    return (out, sign) if return_sign else out
+        out, sign = squeeze(out, axes), squeeze(sign, axes)
+    if return_sign:
+        return out, sign
+    if b is not None:
+        out = uf.where(uf.less(sign, 0), float("nan"), out)
+    return out
 
 
-def _safe_log(s):
-    """``(log(s), s with 0 replaced by 1)`` for s >= 0 (NaN elsewhere), with no
-    log(0) computed: eager mode then warns about nothing."""
-    positive = uf.greater(s, 0)
-    safe = uf.where(positive, s, 1)
-    log_s = uf.where(positive, uf.log(safe),
-                     uf.where(uf.equal(s, 0), -float("inf"), float("nan")))
-    return log_s, safe
+def _max_kept(a, axes, where):
+    """max(a) over the sorted tuple ``axes`` (kept); -inf where nothing is reduced.
+
+    Only ever used behind stop_gradient: the maximum of a stopped ``a`` has the
+    same value and no derivative to record."""
+    a = ew.stop_gradient(a)
+    if where is None:
+        # reduce_max gives -inf for an empty axis, where numpy.max would raise.
+        amax = rp.reduce_max_p.bind(a, axes=axes)
+        return reshape(amax, tuple(1 if i in axes else d for i, d in enumerate(a.shape)))
+    return red.max(a, axes, keepdims=True, where=where, initial=-float("inf"))
 
 
-def _logsumexp_parts(a, axes):
-    """logsumexp over ``axes`` (kept), ``exp(a - shift)``, and its sum with 0 replaced by 1."""
-    amax = _shifted_max(a, axes)
-    e = uf.exp(uf.subtract(a, amax))
-    s = red.sum(e, axes, keepdims=True)
-    # s >= 0 (or NaN): only s == 0, where every input is -inf, needs its log
-    # spelled out (-inf); NaN stays NaN through log without a warning.
-    zero = uf.equal(s, 0)
-    safe = uf.where(zero, 1, s)
-    log_s = uf.where(zero, -float("inf"), uf.log(safe))
-    return uf.add(log_s, amax), e, safe
+def _softmax_masked(x, axis, where):
+    """jax.nn.softmax: exp(x - max) / sum over ``axis``, 0 where ``where`` is False."""
+    (x,) = promote_args_inexact("softmax", x)
+    axes = red._axes("softmax", axis, x.ndim)
+    with np.errstate(invalid="ignore"):  # a +inf input gives NaN, as in JAX
+        if where is not None:
+            x = uf.where(where, x, -float("inf"))
+        e = uf.exp(uf.subtract(x, _max_kept(x, axes, where)))
+        out = uf.true_divide(e, red.sum(e, axes, keepdims=True, where=where))
+    return out if where is None else uf.where(where, out, 0)
 
 
-@functools.partial(custom_jvp, nondiff_argnums=(1,))
-def _logsumexp_kept(a, axes):
-    return _logsumexp_parts(a, axes)[0]
+def _log_softmax_masked(x, axis, where):
+    """jax.nn.log_softmax: (x - max) - log(sum(exp(x - max))), -inf where ``where`` is False."""
+    (x,) = promote_args_inexact("log_softmax", x)
+    axes = red._axes("log_softmax", axis, x.ndim)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe = x if where is None else uf.where(where, x, -float("inf"))
+        shifted = uf.subtract(safe, _max_kept(x, axes, where))
+        out = uf.subtract(shifted, uf.log(red.sum(uf.exp(shifted), axes, keepdims=True,
+                                                  where=where)))
+    return out if where is None else uf.where(where, out, -float("inf"))
 
 
-@_logsumexp_kept.defjvp
-def _logsumexp_kept_jvp(axes, primals, tangents):
-    # The tangent is sum(t * softmax(a)): one multiply and one sum for reverse
-    # mode to record and transpose, instead of the ~dozen primitives of the
-    # guarded formula above (the same derivative: 0 where every input is -inf).
-    (a,), (t,) = primals, tangents
-    out, e, safe = _logsumexp_parts(a, axes)
-    return out, red.sum(uf.multiply(t, uf.true_divide(e, safe)), axes, keepdims=True)
-
-
-def log_softmax(x, axis=None):
-    """x - logsumexp(x) over ``axis`` (None: all elements, like scipy).
+def log_softmax(x, /, *, axis=None):
+    """x - logsumexp(x) over ``axis`` (None: all elements, like scipy and JAX).
 
     Example:
         >>> import functrans.numpy as fnp
@@ -270,14 +302,11 @@ def log_softmax(x, axis=None):
         >>> round(log_softmax(fnp.asarray([0.0, 0.0])).tolist()[0], 4)
         -0.6931
     """
-    (x,) = promote_args_inexact("log_softmax", x)
-    axes = red._axes("log_softmax", axis, x.ndim)
-    shifted = uf.subtract(x, _shifted_max(x, axes))
-    return uf.subtract(shifted, uf.log(red.sum(uf.exp(shifted), axes, keepdims=True)))
+    return _log_softmax_masked(x, axis, None)
 
 
-def softmax(x, axis=None):
-    """exp(x) / sum(exp(x)) over ``axis`` (None: all elements, like scipy).
+def softmax(x, /, *, axis=None):
+    """exp(x) / sum(exp(x)) over ``axis`` (None: all elements, like scipy and JAX).
 
     Example:
         >>> import functrans.numpy as fnp
@@ -285,7 +314,4 @@ def softmax(x, axis=None):
         >>> softmax(fnp.asarray([1.0, 1.0])).tolist()
         [0.5, 0.5]
     """
-    (x,) = promote_args_inexact("softmax", x)
-    axes = red._axes("softmax", axis, x.ndim)
-    e = uf.exp(uf.subtract(x, _shifted_max(x, axes)))
-    return uf.true_divide(e, red.sum(e, axes, keepdims=True))
+    return _softmax_masked(x, axis, None)
