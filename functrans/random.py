@@ -29,6 +29,7 @@ a raw ``uint32[2]`` key (JAX's typed key arrays are not modelled).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -38,6 +39,7 @@ from .config import config
 from . import numpy as fnp
 from . import lax
 from .core import Tracer, get_aval
+from .jit import jit
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 _KS_PARITY = 0x1BD11BDA
@@ -216,40 +218,51 @@ def bits(key, shape=(), dtype=np.uint32):
 
 
 # --- samplers -----------------------------------------------------------------------------------
+#
+# Each sampler's body is one jitted function with its shape and dtype static, as
+# in JAX, so it runs as one XLA computation even eagerly: the same HLO on the same
+# compiler gives JAX's numbers bit for bit, transcendental functions (erf_inv,
+# log) and 16-bit float arithmetic included, where op-by-op numpy would differ
+# in the last bits.
 
 
-def _float_dtype(fn: str, dtype):
+def _float_dtype(fn: str, dtype, complex_ok: bool = False):
     dtype = dtypes.canonicalize(np.dtype(dtype) if dtype is not None else dtypes.default_float())
-    if not dtypes.is_float(dtype):
+    if not (dtypes.is_float(dtype) or (complex_ok and dtypes.is_complex(dtype))):
         raise TypeError(f"random.{fn}: dtype must be a floating-point type, got {dtype}")
     return dtype
 
 
-def _uniform01(key, shape, dtype):
-    """Floats in [0, 1): random mantissa bits under the exponent of 1.0, minus 1."""
-    nbits = 64 if dtype.itemsize == 8 else 32
-    nmant = np.finfo(dtype).nmant
-    udtype = np.dtype(np.uint64 if nbits == 64 else np.uint32)
-    raw = bits(key, shape, udtype)
-    if dtype.itemsize < 4:
-        # keep the top mantissa bits of a float32 draw, then round down to dtype
-        nmant32 = np.finfo(np.float32).nmant
-        f32 = lax.bitcast_convert_type(
-            lax.shift_right_logical(raw, _u32(32 - nmant32)) | _u32(0x3F800000), np.float32)
-        f32 = f32 - np.float32(1.0)
-        shift = nmant32 - nmant
-        f32 = lax.bitcast_convert_type(
-            lax.shift_left(lax.shift_right_logical(
-                lax.bitcast_convert_type(f32, np.uint32), _u32(shift)), _u32(shift)),
-            np.float32)
-        return lax.convert_element_type(f32, dtype)
+_UINTS = {8: np.dtype(np.uint8), 16: np.dtype(np.uint16), 32: np.dtype(np.uint32),
+          64: np.dtype(np.uint64)}
+
+
+def _uniform01_bits(key, shape, dtype):
+    """Floats in [0, 1) as JAX makes them: random mantissa bits under the exponent of
+    1.0, minus 1. A float of ``nbits`` bits takes ``nbits`` random bits (the low
+    ones of each 32-bit draw), except bfloat16, whose 7 mantissa bits take 8."""
+    finfo = dtypes.finfo(dtype)
+    nbits, nmant = finfo.bits, finfo.nmant
+    rng_bits = 8 if nmant < 8 else nbits
+    udtype = _UINTS[nbits]
+    raw = bits(key, shape, _UINTS[rng_bits])
+    if rng_bits != nbits:
+        raw = lax.convert_element_type(raw, udtype)
     one_bits = np.array(1.0, dtype).view(udtype)
-    fbits = lax.shift_right_logical(raw, np.array(nbits - nmant, udtype)) | one_bits
+    fbits = lax.shift_right_logical(raw, np.array(rng_bits - nmant, udtype)) | one_bits
     return lax.bitcast_convert_type(fbits, dtype) - np.array(1.0, dtype)
 
 
+@functools.partial(jit, static_argnums=(3, 4))
+def _uniform(key, minval, maxval, shape, dtype):
+    minval = lax.convert_element_type(minval, dtype)
+    maxval = lax.convert_element_type(maxval, dtype)
+    floats = _uniform01_bits(key, shape, dtype)
+    return fnp.maximum(minval, fnp.broadcast_to(floats * (maxval - minval) + minval, shape))
+
+
 def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
-    """Uniform floats in ``[minval, maxval)``.
+    """Uniform floats in ``[minval, maxval)`` (JAX's values for the same key).
 
     Example:
         >>> import functrans.random as fr
@@ -260,20 +273,48 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
     key = _check_key("uniform", key)
     shape = _shape("uniform", shape)
     dtype = _float_dtype("uniform", dtype)
-    minval = lax.convert_element_type(fnp.asarray(minval), dtype)
-    maxval = lax.convert_element_type(fnp.asarray(maxval), dtype)
-    floats = _uniform01(key, shape, dtype)
-    return fnp.maximum(minval, fnp.broadcast_to(floats * (maxval - minval) + minval, shape))
+    return _uniform(key, minval, maxval, shape, dtype)
+
+
+@functools.partial(jit, static_argnums=(1, 2))
+def _normal_real(key, shape, dtype):
+    lo = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype), dtype=dtype)
+    u = _uniform(key, lo, np.array(1.0, dtype), shape, dtype)
+    return np.array(np.sqrt(2), dtype) * lax.erf_inv(u)
+
+
+@functools.partial(jit, static_argnums=(1, 2))
+def _normal(key, shape, dtype):
+    if not dtypes.is_complex(dtype):
+        return _normal_real(key, shape, dtype)
+    # real and imaginary parts from two keys, each of variance 1/2 (as in JAX)
+    real = dtypes.real_dtype(dtype)
+    k_re, k_im = split(key)
+    re = lax.convert_element_type(_normal_real(k_re, shape, real), dtype)
+    im = lax.convert_element_type(_normal_real(k_im, shape, real), dtype)
+    return (re + np.array(1j, dtype) * im) / np.array(np.sqrt(2), dtype)
 
 
 def normal(key, shape=(), dtype=None):
-    """Standard normal floats (by the inverse error function of a uniform draw)."""
+    """Standard normal floats (by the inverse error function of a uniform draw);
+    a complex dtype gives independent real and imaginary parts of variance 1/2."""
     key = _check_key("normal", key)
     shape = _shape("normal", shape)
-    dtype = _float_dtype("normal", dtype)
-    lo = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype), dtype=dtype)
-    u = uniform(key, shape, dtype, lo, 1.0)
-    return np.array(np.sqrt(2), dtype) * lax.erf_inv(u)
+    dtype = _float_dtype("normal", dtype, complex_ok=True)
+    return _normal(key, shape, dtype)
+
+
+@functools.partial(jit, static_argnums=(3, 4))
+def _truncated_normal(key, lower, upper, shape, dtype):
+    sqrt2 = np.array(np.sqrt(2), dtype)
+    lower = lax.convert_element_type(lower, dtype)
+    upper = lax.convert_element_type(upper, dtype)
+    a = lax.erf(lower / sqrt2)
+    b = lax.erf(upper / sqrt2)
+    out = sqrt2 * lax.erf_inv(_uniform(key, a, b, shape, dtype))
+    # rounding may land exactly on a bound: keep the result strictly inside
+    return fnp.clip(out, fnp.nextafter(lax.stop_gradient(lower), np.array(np.inf, dtype)),
+                    fnp.nextafter(lax.stop_gradient(upper), np.array(-np.inf, dtype)))
 
 
 def truncated_normal(key, lower, upper, shape=None, dtype=None):
@@ -283,39 +324,67 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
     """
     key = _check_key("truncated_normal", key)
     dtype = _float_dtype("truncated_normal", dtype)
-    lower = lax.convert_element_type(fnp.asarray(lower), dtype)
-    upper = lax.convert_element_type(fnp.asarray(upper), dtype)
     if shape is None:
-        shape = np.broadcast_shapes(lower.shape, upper.shape)
+        shape = np.broadcast_shapes(np.shape(lower), np.shape(upper))
     shape = _shape("truncated_normal", shape)
-    sqrt2 = np.array(np.sqrt(2), dtype)
-    a = lax.erf(lower / sqrt2)
-    b = lax.erf(upper / sqrt2)
-    u = uniform(key, shape, dtype, 0.0, 1.0)
-    u = a + u * (b - a)
-    out = sqrt2 * lax.erf_inv(u)
-    # rounding may land exactly on a bound: keep the result strictly inside
-    return fnp.clip(out, fnp.nextafter(lower, np.array(np.inf, dtype)),
-                    fnp.nextafter(upper, np.array(-np.inf, dtype)))
+    return _truncated_normal(key, lower, upper, shape, dtype)
 
 
-def bernoulli(key, p=0.5, shape=None):
-    """Booleans that are True with probability ``p`` (shape defaults to p's)."""
+@functools.partial(jit, static_argnums=(2, 3))
+def _bernoulli(key, p, shape, mode):
+    dtype = get_aval(p).dtype
+    if mode == "high":
+        # a second draw fills in the bits below the first one's resolution
+        u = _uniform(key, 0.0, 1.0, (2,) + shape, dtype)
+        u1, u2 = u[0], u[1] * np.array(2.0 ** -dtypes.finfo(dtype).nmant, dtype)
+        return u2 < p - u1
+    return _uniform(key, 0.0, 1.0, shape, dtype) < p
+
+
+def bernoulli(key, p=0.5, shape=None, mode: str = "low"):
+    """Booleans that are True with probability ``p`` (shape defaults to p's).
+
+    Args:
+      p: a float or float array (its dtype is the dtype of the uniform draw).
+      mode: "low" (one draw per value) or "high" (two draws, correct for
+        ``p`` below the dtype's resolution, e.g. ``p < 1e-7`` in float32).
+    """
+    if mode not in ("low", "high"):
+        raise ValueError(f"random.bernoulli: mode must be 'low' or 'high', got {mode!r}")
     key = _check_key("bernoulli", key)
-    p = fnp.asarray(p)
-    if not dtypes.is_float(p.dtype):
-        p = lax.convert_element_type(p, dtypes.default_float())
-    shape = p.shape if shape is None else _shape("bernoulli", shape)
-    return uniform(key, shape, p.dtype) < p
+    p = p if isinstance(p, Tracer) else fnp.asarray(p)
+    if not dtypes.is_float(get_aval(p).dtype):
+        raise TypeError(f"random.bernoulli: p must have a floating-point dtype, got "
+                        f"{get_aval(p).str_short()} (write 1.0, not 1)")
+    shape = tuple(get_aval(p).shape) if shape is None else _shape("bernoulli", shape)
+    return _bernoulli(key, p, shape, mode)
 
 
-def gumbel(key, shape=(), dtype=None):
-    """Standard Gumbel floats: ``-log(-log(u))``."""
+@functools.partial(jit, static_argnums=(1, 2, 3))
+def _gumbel(key, shape, dtype, mode):
+    finfo = dtypes.finfo(dtype)
+    if mode == "high":
+        u = _uniform(key, 0.0, 1.0, (2,) + shape, dtype)
+        high, low = u[0], u[1]
+        x = fnp.where(high >= 0.5, high, high + np.array(2.0 ** -finfo.nmant, dtype) * low
+                      + np.array(finfo.tiny, dtype))
+        return -fnp.log(-fnp.log1p(-x))
+    return -fnp.log(-fnp.log(_uniform(key, np.array(finfo.tiny, dtype), np.array(1.0, dtype),
+                                      shape, dtype)))
+
+
+def gumbel(key, shape=(), dtype=None, mode: str = "low"):
+    """Standard Gumbel floats: ``-log(-log(u))``.
+
+    ``mode="high"`` uses two draws per value, for a tail resolved below the
+    dtype's resolution (as JAX's ``mode="high"``).
+    """
+    if mode not in ("low", "high"):
+        raise ValueError(f"random.gumbel: mode must be 'low' or 'high', got {mode!r}")
     key = _check_key("gumbel", key)
     shape = _shape("gumbel", shape)
     dtype = _float_dtype("gumbel", dtype)
-    tiny = np.finfo(dtype).tiny
-    return -fnp.log(-fnp.log(uniform(key, shape, dtype, tiny, 1.0)))
+    return _gumbel(key, shape, dtype, mode)
 
 
 def randint(key, shape, minval, maxval, dtype=None):
@@ -356,22 +425,39 @@ def randint(key, shape, minval, maxval, dtype=None):
     return minval + lax.convert_element_type(offset, dtype)
 
 
-def categorical(key, logits, axis: int = -1, shape=None):
-    """Samples category indices with log-probabilities ``logits`` along ``axis``
-    (the Gumbel-max trick)."""
+def categorical(key, logits, axis: int = -1, shape=None, replace: bool = True):
+    """Samples category indices with log-probabilities ``logits`` along ``axis``.
+
+    With replacement by the Gumbel-max trick, without by Gumbel top-k (as JAX,
+    with the Gumbel noise laid out like ``logits``, so the same key gives JAX's
+    samples).
+    """
     key = _check_key("categorical", key)
-    logits = fnp.asarray(logits)
-    axis = axis % logits.ndim if logits.ndim else 0
+    logits = logits if isinstance(logits, Tracer) else fnp.asarray(logits)
+    ndim = logits.ndim
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"random.categorical: axis {axis} is out of range for logits of shape "
+                         f"{logits.shape}")
+    axis %= ndim
     batch_shape = logits.shape[:axis] + logits.shape[axis + 1:]
-    if shape is None:
-        shape = batch_shape
-    shape = _shape("categorical", shape)
+    shape = batch_shape if shape is None else _shape("categorical", shape)
     if shape[len(shape) - len(batch_shape):] != batch_shape:
         raise ValueError(f"random.categorical: shape {shape} must end with the logits' batch "
                          f"shape {batch_shape} (logits {logits.shape} without axis {axis})")
-    lg = fnp.moveaxis(logits, axis, -1)
-    g = gumbel(key, shape + (logits.shape[axis],), logits.dtype if dtypes.is_float(logits.dtype) else None)
-    return fnp.argmax(g + lg, axis=-1)
+    prefix = shape[:len(shape) - len(batch_shape)]
+    dtype = logits.dtype if dtypes.is_float(logits.dtype) else None
+    if replace:
+        noise_shape = prefix + logits.shape
+        g = gumbel(key, noise_shape, dtype)
+        lg = fnp.reshape(logits, (1,) * len(prefix) + logits.shape)
+        return fnp.argmax(g + lg, axis=len(prefix) + axis)
+    k = math.prod(prefix)
+    if k > logits.shape[axis]:
+        raise ValueError(f"random.categorical: cannot take {k} samples without replacement from "
+                         f"{logits.shape[axis]} categories")
+    noisy = logits + gumbel(key, logits.shape, dtype)
+    idx = lax.top_k(fnp.moveaxis(noisy, axis, -1), k)[1]        # batch_shape + (k,)
+    return fnp.reshape(fnp.moveaxis(idx, -1, 0), shape)
 
 
 def permutation(key, x, axis: int = 0, independent: bool = False):
@@ -404,14 +490,51 @@ def permutation(key, x, axis: int = 0, independent: bool = False):
     return fnp.take(arr, perm, axis=axis)
 
 
+def _search_left(sorted_arr, query):
+    """numpy's ``searchsorted(sorted_arr, query)`` (side left) by JAX's method: a binary
+    search of ``ceil(log2(n + 1))`` halvings, so unsorted input gives JAX's index too."""
+    n = sorted_arr.shape[0]
+    idx_dtype = dtypes.default_int()
+    low = fnp.zeros(query.shape, idx_dtype)
+    high = fnp.full(query.shape, n, idx_dtype)
+    for _ in range(int(np.ceil(np.log2(n + 1)))):
+        mid = (low + high) // 2
+        go_left = query <= fnp.take(sorted_arr, mid, mode="clip")
+        low, high = fnp.where(go_left, low, mid), fnp.where(go_left, mid, high)
+    return high
+
+
+@functools.partial(jit, static_argnums=(2,))
+def _choice_p_replace(key, p, shape):
+    # inverse transform sampling on the running sum of p (not normalized: its last
+    # entry scales the draw), as JAX does
+    p_cuml = fnp.cumsum(p)
+    r = p_cuml[-1] * (1 - _uniform(key, 0.0, 1.0, shape, get_aval(p).dtype))
+    return _search_left(p_cuml, r)
+
+
+@functools.partial(jit, static_argnums=(2,))
+def _choice_p_no_replace(key, p, k):
+    # Gumbel top-k: the k largest of log p + Gumbel noise
+    g = _gumbel(key, tuple(get_aval(p).shape), get_aval(p).dtype, "low") + fnp.log(p)
+    return lax.convert_element_type(lax.top_k(g, k)[1], dtypes.default_int())
+
+
 def choice(key, a, shape=(), replace: bool = True, p=None, axis: int = 0):
     """Random samples from ``arange(a)`` (an int) or the entries of ``a`` along ``axis``.
 
+    The same key gives JAX's samples: uniform integers (``randint``) or a
+    ``permutation`` without ``p``; with ``p``, inverse transform sampling on
+    ``cumsum(p)`` (with replacement) or Gumbel top-k (without).
+
     Args:
+      shape: a tuple: the sample's shape (it replaces ``a``'s ``axis``).
       replace: sample with replacement.
-      p: optional probabilities of each entry (they are normalized).
+      p: optional weights of each entry (need not sum to 1).
     """
     key = _check_key("choice", key)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"random.choice: shape must be a tuple, got {shape!r}")
     shape = _shape("choice", shape)
     if isinstance(a, (int, np.integer)):
         n = int(a)
@@ -420,31 +543,33 @@ def choice(key, a, shape=(), replace: bool = True, p=None, axis: int = 0):
         arr = fnp.asarray(a)
         if arr.ndim == 0:
             raise ValueError("random.choice: a must be an int or an array of rank >= 1")
+        axis = axis % arr.ndim if -arr.ndim <= axis < arr.ndim else axis
         n = arr.shape[axis]
-    if n <= 0 and math.prod(shape) > 0:
-        raise ValueError("random.choice: cannot take a non-empty sample from an empty population")
     size = math.prod(shape)
+    if size == 0:
+        if arr is None:
+            return fnp.zeros(shape, dtypes.default_int())
+        return fnp.zeros(arr.shape[:axis] + shape + arr.shape[axis + 1:], arr.dtype)
+    if n <= 0:
+        raise ValueError("random.choice: cannot take a non-empty sample from an empty population")
     if not replace and size > n:
         raise ValueError(f"random.choice: cannot take {size} samples without replacement from "
                          f"a population of {n}")
-    if p is not None:
-        p = fnp.asarray(p)
-        if p.shape != (n,):
-            raise ValueError(f"random.choice: p must have shape ({n},), got {p.shape}")
-    if replace:
-        if p is None:
+    if p is None:
+        if replace:
             idx = randint(key, shape, 0, n)
         else:
-            logits = fnp.log(p / fnp.sum(p))
-            idx = categorical(key, logits, shape=shape)
+            idx = fnp.reshape(permutation(key, n)[:size], shape)
     else:
-        if p is None:
-            idx = permutation(key, n)[:size]
+        p = p if isinstance(p, Tracer) else fnp.asarray(p)
+        if not dtypes.is_inexact(p.dtype):
+            p = lax.convert_element_type(p, dtypes.to_inexact(p.dtype))
+        if p.shape != (n,):
+            raise ValueError(f"random.choice: p must have shape ({n},), got {p.shape}")
+        if replace:
+            idx = _choice_p_replace(key, p, shape)
         else:
-            # Gumbel top-k: the k largest of log p + Gumbel noise, without replacement
-            g = gumbel(key, (n,), p.dtype if dtypes.is_float(p.dtype) else None)
-            idx = lax.top_k(fnp.log(p) + g, size)[1] if size else fnp.zeros((0,), dtypes.default_int())
-        idx = fnp.reshape(idx, shape)
+            idx = fnp.reshape(_choice_p_no_replace(key, p, size), shape)
     if arr is None:
         return idx
     return fnp.take(arr, idx, axis=axis)
