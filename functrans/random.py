@@ -19,9 +19,13 @@ like any other function) and under ``vmap`` (a batch of keys). Bits are
 derived the way JAX derives them with ``jax_threefry_partitionable`` (its
 default): element ``i`` of a draw of shape ``s`` is Threefry of the key
 applied to the 64-bit counter ``i`` split into two words; so the same key
-gives the same bits here as in JAX for ``bits``, ``split``, ``fold_in``,
-``uniform`` and ``normal`` (tested against JAX). Other samplers follow JAX's
-methods but are not promised to match it bit for bit.
+gives the same bits here as in JAX for ``bits``, ``split``, ``fold_in``. The
+samplers follow JAX's algorithms and run their bodies as one jitted XLA
+computation each, as JAX does, so the same key gives JAX's numbers bit for
+bit in every float dtype (tested against JAX for uniform, normal,
+truncated_normal, bernoulli, gumbel, categorical, randint, permutation and
+choice in float32, float16 and bfloat16). The first call of a sampler for a
+new shape or dtype compiles it.
 
 ``key(seed)`` and ``PRNGKey(seed)`` are the same function here: both return
 a raw ``uint32[2]`` key (JAX's typed key arrays are not modelled).
@@ -387,12 +391,48 @@ def gumbel(key, shape=(), dtype=None, mode: str = "low"):
     return _gumbel(key, shape, dtype, mode)
 
 
-def randint(key, shape, minval, maxval, dtype=None):
-    """Uniform integers in ``[minval, maxval)``.
+def _convert_and_clip_integer(val, dtype):
+    """``val`` (an integer array) in the integer ``dtype``, clipped to its range, not wrapped."""
+    lo = max(int(np.iinfo(dtype).min), int(np.iinfo(val.dtype).min))
+    hi = min(int(np.iinfo(dtype).max), int(np.iinfo(val.dtype).max))
+    return lax.convert_element_type(
+        fnp.clip(val, np.array(lo, val.dtype), np.array(hi, val.dtype)), dtype)
 
-    Two 32-bit (or 64-bit) draws are combined so the result is (nearly)
-    unbiased for any span, as in JAX's method; ``maxval <= minval`` gives
-    ``minval``.
+
+@functools.partial(jit, static_argnums=(3, 4))
+def _randint(key, minval, maxval, shape, dtype):
+    minval, maxval = fnp.asarray(minval), fnp.asarray(maxval)
+    if not dtypes.is_int(minval.dtype):
+        minval = lax.convert_element_type(minval, dtypes.default_int())
+    if not dtypes.is_int(maxval.dtype):
+        maxval = lax.convert_element_type(maxval, dtypes.default_int())
+    # randint(key, shape, 0, 256, uint8): a maxval past the dtype's maximum widens the
+    # span by one, so that the maximum itself can come out
+    too_big = maxval > _convert_and_clip_integer(fnp.asarray(np.iinfo(dtype).max, dtype),
+                                                  maxval.dtype)
+    too_big = fnp.broadcast_to(too_big, shape)
+    minval = fnp.broadcast_to(_convert_and_clip_integer(minval, dtype), shape)
+    maxval = fnp.broadcast_to(_convert_and_clip_integer(maxval, dtype), shape)
+    nbits = np.iinfo(dtype).bits
+    udtype = _UINTS[nbits]
+    # two draws per value, combined modulo the span: (nearly) unbiased for any span
+    k1, k2 = split(key)
+    higher, lower = bits(k1, shape, udtype), bits(k2, shape, udtype)
+    span = lax.convert_element_type(maxval - minval, udtype)
+    span = fnp.where(maxval <= minval, np.array(1, udtype), span)   # then minval comes out
+    span = fnp.where(too_big & (maxval > minval), span + np.array(1, udtype), span)
+    multiplier = lax.rem(np.array(2 ** (nbits // 2), udtype), span)
+    multiplier = lax.rem(multiplier * multiplier, span)
+    offset = lax.rem(lax.rem(higher, span) * multiplier + lax.rem(lower, span), span)
+    return minval + lax.convert_element_type(offset, dtype)
+
+
+def randint(key, shape, minval, maxval, dtype=None):
+    """Uniform integers in ``[minval, maxval)`` (JAX's values for the same key).
+
+    Two draws of the dtype's width (at least 32 bits) are combined modulo the
+    span, as in JAX; bounds are clipped to the dtype's range, and
+    ``maxval <= minval`` gives ``minval``.
     """
     key = _check_key("randint", key)
     shape = _shape("randint", shape)
@@ -400,29 +440,15 @@ def randint(key, shape, minval, maxval, dtype=None):
     if not dtypes.is_int(dtype):
         raise TypeError(f"random.randint: dtype must be an integer type, got {dtype}")
     info = np.iinfo(dtype)
-    nbits = 64 if dtype.itemsize == 8 else 32
-    udtype = np.dtype(np.uint64 if nbits == 64 else np.uint32)
-    minval = fnp.asarray(minval)
-    maxval = fnp.asarray(maxval)
-    # bounds outside the dtype's range are clipped to it (maxval == max+1 stays representable
-    # by drawing up to and including info.max)
-    maxval_too_big = maxval > info.max
-    minval = lax.convert_element_type(fnp.clip(minval, info.min, info.max), dtype)
-    maxval = lax.convert_element_type(fnp.clip(maxval, info.min, info.max), dtype)
-    minval = fnp.broadcast_to(minval, shape)
-    maxval = fnp.broadcast_to(maxval, shape)
-    k1, k2 = split(key)
-    higher = bits(k1, shape, udtype)
-    lower = bits(k2, shape, udtype)
-    span = lax.convert_element_type(maxval, udtype) - lax.convert_element_type(minval, udtype)
-    span = fnp.where(maxval <= minval, np.array(1, udtype), span)
-    # draw over span + 1 when maxval was clipped, so info.max itself can come out
-    span = fnp.where(maxval_too_big & (maxval > minval), span + np.array(1, udtype), span)
-    span = fnp.where(span == 0, np.array(1, udtype), span)  # only if span wrapped: full range
-    multiplier = lax.rem(np.array(2 ** (nbits // 2), udtype) % span, span)
-    multiplier = lax.rem(multiplier * multiplier, span)
-    offset = lax.rem(lax.rem(higher, span) * multiplier + lax.rem(lower, span), span)
-    return minval + lax.convert_element_type(offset, dtype)
+    if info.bits >= 32:
+        return _randint(key, minval, maxval, shape, dtype)
+    # narrower integers are drawn as int32 (unbiased) and converted
+    minval = fnp.clip(lax.convert_element_type(fnp.asarray(minval), np.int32),
+                      int(info.min), int(info.max))
+    maxval = fnp.clip(lax.convert_element_type(fnp.asarray(maxval), np.int32),
+                      int(info.min), int(info.max) + 1)
+    return lax.convert_element_type(_randint(key, minval, maxval, shape, np.dtype(np.int32)),
+                                    dtype)
 
 
 def categorical(key, logits, axis: int = -1, shape=None, replace: bool = True):

@@ -406,6 +406,19 @@ def test_random_samplers_match_jax_bits_under_jit_and_vmap():
         _bit_equal(j, f)
 
 
+RANDINTS = [(0, 10, None), (0, 10, np.uint32), (0, 256, np.uint8), (-5, 100, np.int8),
+            (-5, 1000, np.int16), (-2 ** 31, 2 ** 31 - 1, np.int32), (5, 3, np.int32),
+            (0, 65536, np.uint16), (0.0, 7.9, np.int32)]
+
+
+def test_random_randint_matches_jax():
+    draw = lambda R, np_, k: [R.randint(k, (300,), lo, hi, dt) for lo, hi, dt in RANDINTS] + [
+        R.randint(k, (3, 4), np_.arange(4), 10)]
+    for j, f in zip(jax.jit(lambda k: draw(jax.random, jnp, k))(jax.random.PRNGKey(2)),
+                    draw(fr, fnp, fr.key(2))):
+        _bit_equal(j, f)
+
+
 def test_random_float64_and_complex_match_jax_bits(x64):
     for dtype in (np.float64, np.complex64):
         _bit_equal(jax.random.normal(jax.random.PRNGKey(1), N, dtype),
