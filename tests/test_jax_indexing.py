@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 import functrans as ft
 import functrans.numpy as fnp
-from functrans.numpy._indexing import _index_apply
+from functrans.numpy._indexing import _index_apply, _index_update
 
 jax.config.update("jax_enable_x64", False)
 
@@ -112,6 +112,16 @@ READS = [
 ]
 
 V = np.float32(9.0)
+_SHORT = {"subtract": "sub", "divide": "div", "power": "pow"}
+
+
+def _at(m, x, idx, method, values, mode=None):
+    """``x.at[idx].<method>(values, mode=mode)``; functrans's helper until Array has it."""
+    ref = x.at[idx]
+    if m is jnp or hasattr(ref, method):
+        return getattr(ref, method)(values, mode=mode)
+    return _index_update(x, idx, values, _SHORT[method], mode)
+
 
 # (name, fn(m, x), x, differentiable): updates; JAX drops out-of-bounds updates.
 UPDATES = [
@@ -152,6 +162,17 @@ UPDATES = [
     ("xi.at[arr].add", lambda m, x: x.at[_idx(m, 7, -7, 0)].add(3), XI, False),
     ("xi.at[7].set", lambda m, x: x.at[7].set(3), XI, False),
     ("xb.at[7].set", lambda m, x: x.at[7].set(True), XB, False),
+    # subtract, divide and power (JAX: divide/power by the product scattered into ones)
+    ("at[arr].subtract", lambda m, x: _at(m, x, _idx(m, 1, 1, 7, -1), "subtract", V), X1, True),
+    ("at[arr].divide", lambda m, x: _at(m, x, _idx(m, 1, 1, 7, -1), "divide",
+                                        m.array([2.0, 3.0, 4.0, 0.5])), X1, True),
+    ("at[arr].power(clip)", lambda m, x: _at(m, x, _idx(m, 1, 1, 7), "power",
+                                             m.array([2.0, 1.5, 2.0]), "clip"), X1, True),
+    ("x2.at[7,::-1].subtract", lambda m, x: _at(m, x, (7, slice(None, None, -1)), "subtract",
+                                                1.0), X2, True),
+    ("xu.at[arr].subtract", lambda m, x: _at(m, x, _idx(m, 1, 1, 9), "subtract", 3), XU, False),
+    ("xi.at[arr].divide", lambda m, x: _at(m, x, _idx(m, 1, 1, 9), "divide", 3), XI, False),
+    ("xi.at[7].power(clip)", lambda m, x: _at(m, x, 7, "power", 2, "clip"), XI, False),
 ]
 
 

@@ -44,6 +44,7 @@ from ..primitives import reductions as red
 from ..primitives import shape as sp
 from ..primitives import slicing as sl
 from ..primitives.control_flow import while_loop
+from ._ufuncs import power, true_divide
 from ._util import _contains_tracer, asarray, broadcast_to
 
 __all__ = []  # x[idx] and x.at[idx]; public functions built on them: _selection.py
@@ -407,7 +408,8 @@ def _stack_indices(arrays, batch):
 
 _COMBINE = {"add": ew.add_p, "mul": ew.mul_p, "min": ew.min_p, "max": ew.max_p}
 _BOOL_COMBINE = {"add": ew.or_p, "mul": ew.and_p, "min": ew.min_p, "max": ew.max_p}
-_METHOD = {"set": "set", "add": "add", "mul": "multiply", "min": "min", "max": "max"}
+_METHOD = {"set": "set", "add": "add", "mul": "multiply", "min": "min", "max": "max",
+           "sub": "subtract", "div": "divide", "pow": "power"}
 
 
 def _values_for(op, values, x, shape):
@@ -431,9 +433,12 @@ def _values_for(op, values, x, shape):
 
 
 def _index_update(x, idx, values, how, mode=None):
-    """``x.at[idx].<how>(values)``: a new array; ``how`` in set/add/mul/min/max.
+    """``x.at[idx].<how>(values)``: a new array; ``how`` in set/add/mul/min/max/sub/div/pow.
 
     Values are cast to x's dtype and broadcast to the shape of ``x[idx]``.
+    As in JAX, "sub" adds the negated values, and "div"/"pow" divide x by
+    (raise it to) the product of the values at each position, scattered into
+    ones, so an integer x divided gives floats.
     Duplicate positions accumulate (like ``np.add.at``); for "set" the last
     one wins. Out-of-bounds array indices are dropped (``mode`` None, "drop"
     "fill" or "promise_in_bounds", as in JAX) or clamped into bounds ("clip").
@@ -454,6 +459,16 @@ def _index_update(x, idx, values, how, mode=None):
     __tracebackhide__ = True  # noqa: F841
     try:
         x = _operand(x)
+        if how in ("div", "pow"):
+            ones = sp.broadcast_in_dim(_new_array(np.ones((), x.dtype), x.weak_type),
+                                       tuple(x.shape), ())
+            by = _index_update(ones, idx, values, "mul", mode)
+            return true_divide(x, by) if how == "div" else power(x, by)
+        if how == "sub":
+            values = _operand(values)
+            if values.dtype != x.dtype:
+                values = ew.convert_element_type(values, x.dtype)
+            values, how = ew.neg(values), "add"
         new_shape, entries, gaps = _parse_index(idx, tuple(x.shape))
         op = f"x.at[...].{_METHOD[how]}"
         if all(k == _INT or (k == _SLICE and v[2] == 1) for k, v in entries):
