@@ -509,8 +509,9 @@ def _str_tuple(x, what: str) -> tuple:
 def _infer_argnums_and_argnames(sig, argnums, argnames, what):
     """JAX's rule: given numbers name their positional-or-keyword parameters and the
     other way round; given both (or no signature), each is taken as it is."""
+    given_both = argnums is not None and argnames is not None
     argnums = () if argnums is None else _index_tuple(argnums, what + "_argnums")
-    if sig is None or (argnames is not None and argnums):
+    if sig is None or given_both:
         return argnums, () if argnames is None else _str_tuple(argnames, what + "_argnames")
     params = [(i, k) for i, (k, p) in enumerate(sig.parameters.items())
               if p.kind is p.POSITIONAL_OR_KEYWORD]

@@ -230,6 +230,9 @@ def test_jit_static_numbers_and_names_given_together_are_not_inferred():
         g = mod.jit(f, static_argnums=0, static_argnames="y")
         np.testing.assert_array_equal(np.asarray(g(1, np_.ones(2))), [0.0, 0.0])
         assert g(1, y=3) == 4
+        g = mod.jit(f, static_argnums=(), static_argnames="y")    # () counts as given
+        np.testing.assert_array_equal(np.asarray(g(np_.ones(2), 3)), [-2.0, -2.0])
+        np.testing.assert_array_equal(np.asarray(g(np_.ones(2), y=3)), [4.0, 4.0])
 
 
 def test_jit_donate_argnames():
