@@ -471,3 +471,27 @@ def test_user_numpy_and_functrans_warnings_still_shown():
                                module="functrans.io")
     assert [str(w.message) for w in log] == ["divide by zero encountered in log",
                                              "skipping a corrupt checkpoint"]
+
+
+# Under grad (nothing staged out) a mask, slice bound or nonzero input is concrete, as in JAX.
+CONCRETE_UNDER_GRAD = [
+    ("at[mask].set", lambda m, x: m.sum(m.sin(x.at[x > 0].set(0.0)))),
+    ("x[mask]", lambda m, x: m.sum(x[x > 0] ** 2)),
+    ("nonzero", lambda m, x: m.sum(m.nonzero(x > 0)[1] * x[0, 0])),
+    ("compress", lambda m, x: m.sum(m.compress(x[0] > 0, x, axis=1) ** 2)),
+    ("slice bound", lambda m, x: m.sum(x[:, :m.argmax(x[0])] ** 2)),
+]
+
+
+@pytest.mark.parametrize("name,fn", CONCRETE_UNDER_GRAD, ids=[c[0] for c in CONCRETE_UNDER_GRAD])
+def test_concrete_values_under_grad_against_jax(name, fn):
+    x = np.array([[1.0, -2.0, 3.0], [-1.0, 2.0, 0.5]], np.float32)
+    want = jax.grad(lambda a: fn(jnp, a))(x)
+    got = ft.grad(lambda a: fn(fnp, a))(fnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
+    # Under jit both raise (JAX an IndexError for masks and slice bounds, functrans a
+    # TypeError naming the traced value).
+    with pytest.raises((TypeError, IndexError)):
+        jax.jit(lambda a: fn(jnp, a))(x)
+    with pytest.raises(TypeError):
+        ft.jit(lambda a: fn(fnp, a))(fnp.asarray(x))

@@ -32,12 +32,13 @@ for add/multiply/min/max (like ``np.add.at``); for set the last one wins.
 from __future__ import annotations
 
 import builtins
+import operator
 
 import numpy as np
 
 from .. import dtypes
 from ..array import Array, _new_array
-from ..core import Tracer, _state, get_aval
+from ..core import Tracer, _state, get_aval, to_concrete_value
 from ..errors import filter_traceback
 from ..primitives import elementwise as ew
 from ..primitives import reductions as red
@@ -100,7 +101,11 @@ def _classify(raw):
         raw = asarray(raw)  # a stack
     if isinstance(raw, Tracer):
         if raw.dtype == dtypes.bool_:
-            raise _traced_mask_error(raw.aval)
+            # A mask whose value is known (under grad/jvp/vjp, not staged out) works, as in JAX.
+            value = to_concrete_value(raw)
+            if value is None:
+                raise _traced_mask_error(raw.aval)
+            return _MASK, np.asarray(value._value if type(value) is Array else value)
         if not _is_int_dtype(raw.dtype):
             raise _index_type_error(raw)
         return _ARRAY, raw
@@ -121,6 +126,9 @@ def _classify(raw):
 
 
 def _slice_bounds(s: builtins.slice, size: int) -> tuple:
+    if any(isinstance(b, Tracer) for b in (s.start, s.stop, s.step)):
+        # Bounds whose value is known (under grad/jvp/vjp, not staged out) work, as in JAX.
+        s = builtins.slice(*(_concrete_bound(b) for b in (s.start, s.stop, s.step)))
     for b in (s.start, s.stop, s.step):
         if isinstance(b, Tracer):
             raise TypeError(
@@ -132,6 +140,11 @@ def _slice_bounds(s: builtins.slice, size: int) -> tuple:
         return s.indices(size)
     except TypeError:
         raise TypeError(f"invalid slice {s}: slice bounds must be integers or None") from None
+
+
+def _concrete_bound(b):
+    value = to_concrete_value(b) if isinstance(b, Tracer) else b
+    return b if value is None else operator.index(value)
 
 
 def _parse_index(idx, shape):

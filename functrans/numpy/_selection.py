@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import dtypes
 from ..array import Array, _new_array
-from ..core import Tracer, get_aval
+from ..core import Tracer, get_aval, to_concrete_value
 from ..errors import api_boundary
 from ..primitives import elementwise as ew
 from ..primitives import shape as sp
@@ -43,7 +43,12 @@ def _index_operand(op, indices):
 
 
 def _concrete(op, x, hint="Use fnp.where(condition, x, y) to keep shapes static."):
-    """The host value of ``x``, or a TypeError explaining why it must be concrete."""
+    """The host value of ``x``, or a TypeError explaining why it must be concrete.
+
+    A tracer whose value is known (under grad/jvp/vjp, not staged out) has one, as in JAX.
+    """
+    if isinstance(x, Tracer) and to_concrete_value(x) is not None:
+        x = to_concrete_value(x)
     if isinstance(x, Tracer):
         raise TypeError(
             f"{op} needs a concrete array, got a traced value {x.aval.str_short()}: the shape "
