@@ -292,7 +292,10 @@ def _signed_zero_extremum(ufunc, is_max):
             return out          # y is not a zero, or the zero that wins a tie anyway
         if x_np.ndim == 0 and x_np != 0:
             return out
-        tie = (x_np == 0) & (y_np == 0)
+        zero = out == 0          # (one pass; the tie test only where a zero came out)
+        if not zero.any():
+            return out
+        tie = zero & (x_np == 0) & (y_np == 0)
         if tie.any():
             # both zero: x + y is -0.0 only when both are; -(-x + -y) is +0.0 only then
             fixed = x_np + y_np if is_max else -((-x_np) + (-y_np))
