@@ -87,7 +87,7 @@ def _sign(x):
     # XLA's (and JAX's) sign keeps a zero's sign: sign(-0.0) is -0.0 (numpy's is +0.0)
     out = np.sign(x)
     if out.dtype.kind == "f":
-        np.copyto(out, x, where=(x == 0))
+        out = np.where(x == 0, x, out)
     return out
 
 
