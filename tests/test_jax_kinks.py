@@ -390,6 +390,28 @@ def test_where_with_nan_in_other_branch_matches_jax():
     _check_table(WHERE, (_f32(POINTS),))
 
 
+LAX_UNARY = [(f"lax.{n}", getattr(flax, n), getattr(jlax, n)) for n in (
+    "neg", "sign", "floor", "ceil", "is_finite", "exp", "exp2", "log", "log1p", "expm1", "tanh",
+    "logistic", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
+    "atanh", "sqrt", "rsqrt", "cbrt", "abs", "erf", "erf_inv", "lgamma", "digamma")] + [
+    ("lax.integer_pow 3", lambda x: flax.integer_pow(x, 3), lambda x: jlax.integer_pow(x, 3)),
+    ("lax.integer_pow -2", lambda x: flax.integer_pow(x, -2),
+     lambda x: jlax.integer_pow(x, -2)),
+    ("lax.round half even", lambda x: flax.round(x, 1),
+     lambda x: jlax.round(x, jlax.RoundingMethod.TO_NEAREST_EVEN)),
+]
+LAX_BINARY = [(f"lax.{n}", getattr(flax, n), getattr(jlax, n)) for n in (
+    "add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2", "nextafter")]
+_ROUGH_LAX = {"lax.lgamma", "lax.digamma", "lax.erf_inv", "lax.erf", "lax.cbrt", "lax.exp2"}
+
+
+def test_lax_elementwise_at_special_points_match_jax():
+    x = (_f32(POINTS),)
+    _check_table([r for r in LAX_UNARY if r[0] not in _ROUGH_LAX], x, order=1)
+    _check_table([r for r in LAX_UNARY if r[0] in _ROUGH_LAX], x, order=1, rtol=1e-4)
+    _check_table(LAX_BINARY, (_X, _Y), order=1)
+
+
 # --- 5. integer division and remainder by zero and by -1 ---------------------------------------
 
 INT_DIV = [

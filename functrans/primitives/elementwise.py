@@ -91,6 +91,29 @@ def _sign(x):
     return out
 
 
+# scipy's special functions, with XLA's (JAX's) values where scipy's differ:
+
+
+def _erf_inv(x):
+    return np.where(x == 0, x, scipy.special.erfinv(x))     # erf_inv(-0.0) is -0.0
+
+
+def _lgamma(x):
+    return np.where(np.isneginf(x), np.inf, scipy.special.gammaln(x))   # +inf at -inf
+
+
+def _polygamma(m, x):
+    """digamma (m = 0) or polygamma(m, x): at a pole (an integer x <= 0, or -inf)
+    NaN, or +inf for odd m; NaN at +inf for m >= 1."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = scipy.special.digamma(x) if m == 0 else scipy.special.polygamma(m, x)
+        pole = (x <= 0) & (np.floor(x) == x)
+    out = np.where(pole, np.inf if m % 2 else np.nan, out)
+    if m:
+        out = np.where(np.isposinf(x), np.nan, out)
+    return out.astype(x.dtype, copy=False)
+
+
 def _is_finite(x):
     return np.isfinite(x)
 
@@ -124,9 +147,9 @@ rsqrt_p = unary("rsqrt", _rsqrt, INEXACT)
 cbrt_p = unary("cbrt", np.cbrt, (FLOAT,))
 abs_p = unary("abs", np.abs, NUMERIC, out_dtype=dtypes.real_dtype)
 erf_p = unary("erf", _with_low_precision_upcast(scipy.special.erf), (FLOAT,))
-erf_inv_p = unary("erf_inv", _with_low_precision_upcast(scipy.special.erfinv), (FLOAT,))
-lgamma_p = unary("lgamma", _with_low_precision_upcast(scipy.special.gammaln), (FLOAT,))
-digamma_p = unary("digamma", _with_low_precision_upcast(scipy.special.digamma), (FLOAT,))
+erf_inv_p = unary("erf_inv", _with_low_precision_upcast(_erf_inv), (FLOAT,))
+lgamma_p = unary("lgamma", _with_low_precision_upcast(_lgamma), (FLOAT,))
+digamma_p = unary("digamma", _with_low_precision_upcast(lambda x: _polygamma(0, x)), (FLOAT,))
 not_p = unary("not", np.invert, (BOOL,) + INTEGRAL)
 real_p = unary("real", np.real, (COMPLEX,), out_dtype=dtypes.real_dtype)
 imag_p = unary("imag", np.imag, (COMPLEX,), out_dtype=dtypes.real_dtype)
@@ -160,7 +183,7 @@ integer_pow_p.abstract_eval = _integer_pow_abstract_eval
 
 
 def _polygamma_impl(x, *, m):
-    return _with_low_precision_upcast(lambda v: scipy.special.polygamma(m, v))(x)
+    return _with_low_precision_upcast(lambda v: _polygamma(m, v))(x)
 
 
 def _polygamma_abstract_eval(x: ShapedArray, *, m: int) -> ShapedArray:

@@ -16,9 +16,8 @@ says why next to the rule:
   ``bitcast_convert_type`` to or from bool is ``x != 0`` / a convert (XLA
   cannot bitcast its 1-bit predicates);
 * erf, erf_inv, lgamma, digamma and polygamma compute float16/bfloat16 inputs
-  in float32, as the eager impl does with scipy; lgamma(-inf), erf_inv(-0.0) and
-  digamma / polygamma at their poles and at +inf take scipy's values (XLA: +inf,
-  -0.0, NaN);
+  in float32, as the eager impl does with scipy (whose impls take XLA's values,
+  as JAX has them, where scipy's differ: lgamma(-inf), erf_inv(-0.0), the poles);
 * ``complex`` of float16/bfloat16 parts converts them to float32 first;
 * ``integer_pow`` is a chain of multiplies (square-and-multiply), ``exp2`` is
   ``pow(2, x)`` (exact at integers).
@@ -102,39 +101,6 @@ def _lower_upcast(opname, param_fn=None, fixup=None):
     return rule
 
 
-def _erf_inv_fixup(ctx, x, out, aval):
-    # scipy's erfinv(-0.0) is +0.0; XLA's keeps the sign
-    zero = ctx.constant(0, aval)
-    return _select(ctx, _compare(ctx, x, zero, aval, "EQ"), zero, out, aval)
-
-
-def _lgamma_fixup(ctx, x, out, aval):
-    # scipy's gammaln(-inf) is -inf; XLA's lgamma (like C's) gives +inf
-    ninf = ctx.constant(-np.inf, aval)
-    return _select(ctx, _compare(ctx, x, ninf, aval, "EQ"), ninf, out, aval)
-
-
-def _polygamma_fixup(ctx, x, out, aval, m=0):
-    """scipy's values where XLA's digamma/polygamma give NaN: the poles and +inf.
-
-    digamma(+-0) is -+inf (``-1 / x``); for m >= 1, polygamma(m, x) at a
-    pole (an integer x <= 0) is (-1)**(m+1) * inf and at +inf it is
-    (-1)**(m+1) * 0.
-    """
-    zero = ctx.constant(0, aval)
-    if m == 0:
-        at_zero = _compare(ctx, x, zero, aval, "EQ")
-        neg_recip = _op(ctx, "stablehlo.divide", [ctx.constant(-1, aval), x], aval)
-        return _select(ctx, at_zero, neg_recip, out, aval)
-    sign = 1.0 if m % 2 else -1.0
-    pred = aval.update(dtype=dtypes.bool_)
-    pole = _bool_op(ctx, "stablehlo.and", _compare(ctx, x, zero, aval, "LE"),
-                    _compare(ctx, _op(ctx, "stablehlo.floor", [x], aval), x, aval, "EQ"), pred)
-    out = _select(ctx, pole, ctx.constant(sign * np.inf, aval), out, aval)
-    at_inf = _compare(ctx, x, ctx.constant(np.inf, aval), aval, "EQ")
-    return _select(ctx, at_inf, ctx.constant(sign * 0.0, aval), out, aval)
-
-
 # --- unary ------------------------------------------------------------------------------------
 
 defelementwise(ew.neg_p, "stablehlo.negate")
@@ -200,9 +166,9 @@ def _abs_lower(ctx, x):
 
 
 ew.erf_p.lower = _lower_upcast("chlo.erf")
-ew.erf_inv_p.lower = _lower_upcast("chlo.erf_inv", fixup=_erf_inv_fixup)
-ew.lgamma_p.lower = _lower_upcast("chlo.lgamma", fixup=_lgamma_fixup)
-ew.digamma_p.lower = _lower_upcast("chlo.digamma", fixup=_polygamma_fixup)
+ew.erf_inv_p.lower = _lower_upcast("chlo.erf_inv")
+ew.lgamma_p.lower = _lower_upcast("chlo.lgamma")
+ew.digamma_p.lower = _lower_upcast("chlo.digamma")
 defelementwise(ew.not_p, "stablehlo.not")
 defelementwise(ew.real_p, "stablehlo.real")
 defelementwise(ew.imag_p, "stablehlo.imag")
@@ -241,8 +207,7 @@ def _integer_pow_lower(ctx, x, *, y):
     return acc
 
 
-ew.polygamma_p.lower = _lower_upcast("chlo.polygamma", param_fn=lambda m: m,
-                                     fixup=_polygamma_fixup)
+ew.polygamma_p.lower = _lower_upcast("chlo.polygamma", param_fn=lambda m: m)
 
 
 # --- binary -----------------------------------------------------------------------------------
