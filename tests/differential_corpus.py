@@ -40,12 +40,12 @@ FT = types.SimpleNamespace(
     name="functrans", np=fnp, nn=fnn, lax=flax, grad=ft.grad, value_and_grad=ft.value_and_grad,
     jvp=ft.jvp, vjp=ft.vjp, vmap=ft.vmap, jit=ft.jit, hessian=ft.hessian, jacfwd=ft.jacfwd,
     jacrev=ft.jacrev, stop_gradient=ft.stop_gradient, custom_jvp=ft.custom_jvp,
-    tree_map=ft.tree_map, asarray=fnp.asarray)
+    tree_map=ft.tree_map, asarray=fnp.asarray, random=ft.random)
 JX = types.SimpleNamespace(
     name="jax", np=jnp, nn=jax.nn, lax=jax.lax, grad=jax.grad, value_and_grad=jax.value_and_grad,
     jvp=jax.jvp, vjp=jax.vjp, vmap=jax.vmap, jit=jax.jit, hessian=jax.hessian, jacfwd=jax.jacfwd,
     jacrev=jax.jacrev, stop_gradient=jax.lax.stop_gradient, custom_jvp=jax.custom_jvp,
-    tree_map=jax.tree_util.tree_map, asarray=jnp.asarray)
+    tree_map=jax.tree_util.tree_map, asarray=jnp.asarray, random=jax.random)
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 F32, F16, I32, I8, U8, B = np.float32, np.float16, np.int32, np.int8, np.uint8, np.bool_
@@ -1051,6 +1051,32 @@ COLLECTIVES = [
 ]
 for _id, _cov, _p in COLLECTIVES:
     add(f"lax.{_id}", _p, (_COLL,), _cov, diff=(0,), jit=True)
+
+# --- known-open items of issue 15 that have no table of their own --------------------------------
+
+OPEN_ITEMS = [
+    ("python-int-2**70", lambda L: L.np.asarray(2**70), ()),
+    ("python-int-2**70-add", lambda L, x: x + 2**70, (I34,)),
+    ("python-int-2**31-add", lambda L, x: x + 2**31, (I34,)),
+    ("python-int-2**70-float", lambda L, x: x * 2**70, (X23,)),
+    ("jit-static_argnums-oob", lambda L, x: L.jit(lambda a, n: a * n, static_argnums=5)(x, 2), (X23,)),
+    ("jit-static_argnums-ok", lambda L, x: L.jit(lambda a, n: a * n, static_argnums=1)(x, 2), (X23,)),
+    ("jit-static_argnums-neg", lambda L, x: L.jit(lambda a, n: a * n, static_argnums=-1)(x, 3), (X23,)),
+    ("jit-static_argnames-bad", lambda L, x: L.jit(lambda a, n: a * n, static_argnames="m")(x, n=2), (X23,)),
+    ("jit-static-unhashable", lambda L, x: L.jit(lambda a, n: a * n[0], static_argnums=1)(x, [2]), (X23,)),
+    ("random-uniform-f32", lambda L: L.random.uniform(L.random.PRNGKey(0), (5,)), ()),
+    ("random-uniform-f16", lambda L: L.random.uniform(L.random.PRNGKey(1), (5,), dtype=L.np.float16), ()),
+    ("random-uniform-bf16", lambda L: L.random.uniform(L.random.PRNGKey(1), (5,), dtype=L.np.bfloat16), ()),
+    ("random-normal-f16", lambda L: L.random.normal(L.random.PRNGKey(2), (4,), dtype=L.np.float16), ()),
+    ("random-normal", lambda L: L.random.normal(L.random.PRNGKey(2), (2, 3)), ()),
+    ("random-split", lambda L: L.random.split(L.random.PRNGKey(3), 3), ()),
+    ("random-randint", lambda L: L.random.randint(L.random.PRNGKey(4), (6,), -5, 5), ()),
+    ("random-fold_in", lambda L: L.random.fold_in(L.random.PRNGKey(4), 7), ()),
+    ("random-bernoulli", lambda L: L.random.bernoulli(L.random.PRNGKey(5), 0.3, (6,)), ()),
+    ("random-permutation", lambda L: L.random.permutation(L.random.PRNGKey(6), 6), ()),
+]
+for _id, _p, _a in OPEN_ITEMS:
+    add(f"open.{_id}", _p, _a, (), diff=_float_args(_a), jit=_id.startswith("random"))
 
 # --- tutorial-style programs, end to end ----------------------------------------------------------
 
