@@ -43,7 +43,7 @@ from .config import config
 from .core import Tracer, bind, get_aval, input_aval
 from .errors import _FILTER, UnexpectedTracerError, api_boundary, filter_traceback
 from .interpreters import lowering, xla
-from .interpreters.tracing import trace_to_ir
+from .interpreters.tracing import arg_leaf_names, trace_to_ir
 from .jit_call import _closure_convert, jit_call_p  # the primitive jit binds under transformations
 
 logger = logging.getLogger("functrans.jit")
@@ -161,7 +161,6 @@ class Jitted:
         self._name = name if isinstance(name, str) else type(fun).__name__
         nums, names, donate, donate_names = _resolve_argnums(
             fun, self._name, static_argnums, static_argnames, donate_argnums, donate_argnames)
-        self._params = _positional_params(fun)
         self._static_argnums = frozenset(nums)
         self._static_argnames = frozenset(names)
         self._donate_argnums = frozenset(donate)
@@ -315,7 +314,8 @@ class Jitted:
             box.append(out_tree)
             return out_flat
 
-        closed = trace_to_ir(flat_fun, avals, f"jit({self._name})")
+        closed = trace_to_ir(flat_fun, avals, f"jit({self._name})",
+                             arg_names=lambda: self._leaf_names(form))
         tr = _Trace(closed, box[0], self._leaf_names(form),
                     self._donated_leaves(form, in_tree))
         if not any(isinstance(c, Tracer) for c in closed.consts):
@@ -370,17 +370,8 @@ class Jitted:
 
     def _leaf_names(self, form):
         dyn_args, dyn_kwargs, statics = form
-        static_pos = {w for w, _ in statics if isinstance(w, int)}
-        positions = [i for i in range(len(dyn_args) + len(static_pos)) if i not in static_pos]
-        names = []
-        for i, a in zip(positions, dyn_args):
-            base = self._params[i] if i < len(self._params) else f"args[{i}]"
-            for path, _ in tree_util.tree_flatten_with_path(a)[0]:
-                names.append(base + tree_util.keystr(path))
-        for k in sorted(dyn_kwargs):
-            for path, _ in tree_util.tree_flatten_with_path(dyn_kwargs[k])[0]:
-                names.append(k + tree_util.keystr(path))
-        return names
+        return arg_leaf_names(self.fun, dyn_args, dyn_kwargs,
+                              {w for w, _ in statics if isinstance(w, int)})
 
     def _log_miss(self, what, key, flat, form):
         if not config.log_compiles:
@@ -585,15 +576,6 @@ def _resolve_argnums(fun, name, static_argnums, static_argnames, donate_argnums,
                          f"{both} (static_argnums={nums}, static_argnames={names}, "
                          f"donate_argnums={dnums}, donate_argnames={dnames})")
     return nums, names, dnums, dnames
-
-
-def _positional_params(fun) -> list:
-    try:
-        sig = inspect.signature(fun)
-    except (TypeError, ValueError):
-        return []
-    return [p.name for p in sig.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _arg_aval(name, x, i):
