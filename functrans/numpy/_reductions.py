@@ -330,7 +330,10 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     return _finish(_divide(s, n), dtype, a.shape, axes, keepdims)
 
 
-def _var(name, a, axis, dtype, out, ddof, keepdims, where, correction):
+def _var(name, a, axis, dtype, out, ddof, keepdims, where, correction, *, zero_nan=False):
+    """(variance, out dtype, a's shape, axes); ``zero_nan`` zeroes the NaNs' deviations
+    (nanvar's double where, as in jnp.nanvar: their squares are masked out anyway, and
+    without it grad's 0 * d(NaN**2) would be NaN and reach the mean)."""
     _no_out(name, out)
     if correction is not None:
         if ddof != 0:
@@ -347,6 +350,8 @@ def _var(name, a, axis, dtype, out, ddof, keepdims, where, correction):
     kept = tuple(i for i in range(a.ndim) if i not in axes)
     mean_b = sp.broadcast_in_dim(_divide(s, n), tuple(a.shape), kept)
     centered = uf.subtract(_convert(a, compute), mean_b)
+    if zero_nan:
+        centered = uf.where(uf.isnan(a), 0, centered)
     if dtypes.is_complex(compute):
         sq = uf.real(uf.multiply(centered, uf.conjugate(centered)))
     else:
@@ -526,7 +531,9 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     a = _operand(a)
     if not dtypes.is_inexact(a.dtype):
         return var(a, axis, dtype, out, ddof, keepdims, where=where)
-    return var(a, axis, dtype, out, ddof, keepdims, where=_not_nan(a, where))
+    res, dtype, shape, axes = _var("nanvar", a, axis, dtype, out, ddof, keepdims,
+                                   _not_nan(a, where), None, zero_nan=True)
+    return _finish(res, dtype, shape, axes, keepdims)
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None):

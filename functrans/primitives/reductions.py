@@ -478,15 +478,18 @@ def _reduce_prod_jvp(t, ans, x, *, axes):
 
 
 def _chooser_jvp(t, ans, x, *, axes):
-    # The tangent at the extremal positions, averaged over ties (as JAX does).
+    # The tangent at the extremal positions, averaged over ties (JAX's
+    # _reduce_chooser_jvp_rule). JAX multiplies by the 0/1 indicators, which XLA
+    # rewrites into a select under jit; we select, so eager and jit agree with
+    # jax.jit: where the result is NaN (no position equals it, counts = 0), the
+    # cotangent NaN = ct / 0 reaches no input (0, not NaN * 0).
     aval = get_aval(x)
     if any(aval.shape[a] == 0 for a in axes):
         return Zero(tangent_aval(get_aval(ans)))
     dtype = get_aval(t).dtype
     where = bind(eq_p, x, broadcast_in_dim(ans, aval.shape, _kept(aval.ndim, axes)))
-    indicators = convert_element_type(where, dtype)
-    counts = bind(reduce_sum_p, indicators, axes=axes)
-    return bind(div_p, bind(reduce_sum_p, bind(mul_p, t, indicators), axes=axes), counts)
+    counts = bind(reduce_sum_p, convert_element_type(where, dtype), axes=axes)
+    return bind(div_p, bind(reduce_sum_p, select_n(where, 0, t), axes=axes), counts)
 
 
 deflinear(reduce_sum_p)
