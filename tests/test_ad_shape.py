@@ -107,8 +107,9 @@ CASES = {
     "gather_rows": (lambda x: lax.gather(x, I3[:, None], GDN_ROWS, (1, 5)), [normal(4, 5)]),
     "gather_window": (lambda x: lax.gather(x, ints([0, 1], [3, 4], [2, 0]),
                                            lax.GatherDimensionNumbers((1,), (0,), (0, 1)),
-                                           (1, 2)), [normal(4, 5)]),
-    "gather_clip": (lambda x: lax.gather(x, I_OOB[:, None], GDN_ROWS, (1, 5)), [normal(4, 5)]),
+                                           (1, 2), mode="clip"), [normal(4, 5)]),
+    "gather_clip": (lambda x: lax.gather(x, I_OOB[:, None], GDN_ROWS, (1, 5), mode="clip"),
+                    [normal(4, 5)]),
     "gather_fill": (lambda x: lax.gather(x, I_OOB[:, None], GDN_ROWS, (1, 5), mode="fill",
                                          fill_value=2.0), [normal(4, 5)]),
     "scatter_add": (lambda x, u: lax.scatter_add(x, I3[:, None], u, DN_ROWS),
@@ -379,9 +380,10 @@ def test_scatter_mul_duplicates_with_zeros_exact():
 jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 
-# Reads here stay in bounds: jax's x[i] is a gather in mode "promise_in_bounds",
-# which clamps an out-of-bounds read but whose transpose drops its cotangent,
-# while functrans clamps in both (the "gather_clip" case checks it numerically).
+# Reads here stay in bounds: x[i] is a gather in mode "promise_in_bounds" (in
+# jax and functrans alike), which clamps an out-of-bounds read but whose
+# transpose drops its cotangent; only mode "clip" clamps in both directions
+# (the "gather_clip" and "gather_window" cases check it numerically).
 ORACLE_CASES = {
     "gather_scatter_chain": lambda m, x, u: m.sum(
         m.sin(x[np.asarray([[0, 2], [2, 1]])]) * x.at[np.asarray([3, 0, 3]), 1:].add(u[:, 1:])[:2, None]),
