@@ -21,8 +21,9 @@ for bfloat16, unreliable (NaN warnings); the result is cast back.
 Autodiff (rules at the end): reduce_sum and cumsum are linear (transposes: a
 broadcast, a reverse cumsum); reduce_prod and cumprod differentiate without
 dividing by x, so inputs with zeros are exact; reduce_max/min average the
-tangent over ties like JAX; cummax/cummin read the tangent at the running
-extremum; reduce_and/or and argmax/argmin have zero tangents.
+tangent over ties like JAX; cummax/cummin differentiate JAX's associative scan
+of max/min (its tree splits ties); reduce_and/or and argmax/argmin have zero
+tangents.
 
 vmap keeps the batch axis in place and renumbers the reduced axes around it.
 jit: reduce_* are a stablehlo.reduce, argmax/argmin a variadic reduce of
@@ -41,10 +42,11 @@ from ..interpreters.jvp import Zero, defjvp, defjvp_zero, deflinear, tangent_ava
 from ..interpreters.lowering import i64_array
 from ._rules import (ANY, BOOL, INTEGRAL, NUMERIC, ORDERED, check_dtype, normalize_axes,
                      normalize_axis)
-from .elementwise import add_p, convert_element_type, div_p, eq_p, mul_p, select_n
-from .shape import broadcast_in_dim, broadcasted_iota, pad, reshape, transpose
-from .sorting import (gather_along_axis, iota_dtype, lower_compare, lower_isnan, lower_logical,
-                      lower_order, lower_select)
+from .elementwise import (add_p, convert_element_type, div_p, eq_p, max_p, min_p, mul_p,
+                          select_n)
+from .shape import broadcast_in_dim, concatenate, pad, reshape, rev, transpose
+from .slicing import slice_in_dim
+from .sorting import lower_compare, lower_isnan, lower_logical, lower_order, lower_select
 
 __all__ = ["reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and",
            "reduce_or", "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin"]
@@ -523,26 +525,52 @@ def _cumprod_jvp(t, ans, x, *, axis, reverse):
     return d
 
 
-def _cum_extremum_jvp(t, ans, x, *, axis, reverse):
-    # Output i is x at the position of the running extremum: the last "record"
-    # (x_j == y_j) at or before i (at or after it when reverse). The tangent is
-    # read from there with a gather.
-    aval = get_aval(x)
-    n = aval.shape[axis]
-    iota = broadcasted_iota(iota_dtype(n), aval.shape, axis)
-    record = bind(eq_p, x, ans)
-    if reverse:
-        idx = cummin(select_n(record, n, iota), axis, reverse=True)
-    else:
-        idx = cummax(select_n(record, -1, iota), axis)
-    return gather_along_axis(t, idx, axis)
+def _associative_scan(combine, elems: list, axis: int) -> list:
+    """JAX's ``lax.associative_scan`` (forward) of a list of arrays along ``axis``:
+    adjacent pairs combined, the half-length scan recursed on, the even positions
+    filled in. ``combine(a, b)`` maps two lists of arrays to one."""
+    n = get_aval(elems[0]).shape[axis]
+    if n < 2:
+        return elems
+    reduced = combine([slice_in_dim(e, 0, -1, 2, axis) for e in elems],
+                      [slice_in_dim(e, 1, None, 2, axis) for e in elems])
+    odd = _associative_scan(combine, reduced, axis)
+    left = [slice_in_dim(o, 0, -1, 1, axis) for o in odd] if n % 2 == 0 else odd
+    even = combine(left, [slice_in_dim(e, 2, None, 2, axis) for e in elems])
+    even = [concatenate([slice_in_dim(e, 0, 1, 1, axis), r], axis) for e, r in zip(elems, even)]
+    return [_interleave(a, b, axis) for a, b in zip(even, odd)]
 
 
+def _interleave(a, b, axis: int):
+    """a[0], b[0], a[1], b[1], ... along ``axis`` (``a`` as long as ``b`` or one longer)."""
+    ndim, na, nb = get_aval(a).ndim, get_aval(a).shape[axis], get_aval(b).shape[axis]
+    cfg_a, cfg_b = [(0, 0, 0)] * ndim, [(0, 0, 0)] * ndim
+    cfg_a[axis] = (0, 1 if na == nb else 0, 1)
+    cfg_b[axis] = (1, 0 if na == nb else 1, 1)
+    return bind(add_p, pad(a, 0, cfg_a), pad(b, 0, cfg_b))
+
+
+def _cum_extremum_jvp(chooser):
+    # JAX differentiates cummax/cummin as an associative scan of max/min
+    # (_cumulative_jvp_rule): each combine passes on the tangent of the operand it
+    # chose, half of each on a tie (max/min's jvp), none where the result is NaN.
+    # Which ties meet in a combine depends on the scan's tree, so it is JAX's tree.
+    def combine(a, b):
+        (pa, ta), (pb, tb) = a, b
+        ans, tangent = chooser.jvp((pa, pb), (ta, tb))
+        return [ans, tangent]
+
+    def jvp(t, ans, x, *, axis, reverse):
+        if reverse:
+            x, t = rev(x, (axis,)), rev(t, (axis,))
+        _, out = _associative_scan(combine, [x, t], axis)
+        return rev(out, (axis,)) if reverse else out
+    return jvp
 deflinear(cumsum_p)
 cumsum_p.def_transpose(_cumsum_transpose)
 defjvp(cumprod_p, _cumprod_jvp)
-defjvp(cummax_p, _cum_extremum_jvp)
-defjvp(cummin_p, _cum_extremum_jvp)
+defjvp(cummax_p, _cum_extremum_jvp(max_p))
+defjvp(cummin_p, _cum_extremum_jvp(min_p))
 
 
 # --- batch rules ---------------------------------------------------------------------------------
