@@ -15,6 +15,9 @@ from functrans import ir
 from functrans.errors import ImmutableArrayError
 from functrans.numpy import _indexing
 
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+
 A = np.array
 S = slice
 E = Ellipsis
@@ -193,15 +196,15 @@ def test_array_indices_out_of_bounds_are_clamped():
     check_ir(lambda x, i: x[i], [fx, fnp.asarray(A([7, -1], np.int32))], x[[4, 4]])
 
 
-def test_static_int_out_of_bounds_raises_like_numpy():
-    fx = fnp.ones((3, 4))
+def test_static_int_out_of_bounds_clamps_like_jax():
+    # numpy raises; jax clamps a static out-of-bounds int like any other index
+    x = np.arange(12.0).reshape(3, 4)
+    fx = fnp.asarray(x)
     for idx in [3, -4, (0, 4), (E, -5), ([0], 4), (4, [0])]:
-        with pytest.raises(IndexError, match="out of bounds for axis"):
-            fx[idx]
-        with pytest.raises(IndexError, match="out of bounds"):
-            ft.make_ir(lambda x: x[idx])(fx)
-    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 0 with size 3"):
-        _indexing._rewriting_take(fx, 3)
+        want = np.asarray(jnp.asarray(x)[idx])
+        np.testing.assert_array_equal(fx[idx], want)
+        np.testing.assert_array_equal(_indexing._rewriting_take(fx, idx), want)
+        check_ir(lambda x: x[idx], [fx], want)
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -344,27 +347,31 @@ def test_at_update_out_of_bounds_indices_are_dropped():
     assert out.tolist() == x.tolist()
     out = ir.eval_ir(closed.ir, closed.consts, [x, fnp.asarray(np.int32(-2))])[0]
     assert out.tolist() == [0, 1, 2, -1, 4]
-    with pytest.raises(IndexError, match="out of bounds"):
-        x.at[5].set(1.0)
+    # a static out-of-bounds int is dropped too (numpy would raise)
+    assert x.at[5].set(1.0).tolist() == jnp.arange(5.0).at[5].set(1.0).tolist() == x.tolist()
 
 
 def test_at_update_modes():
     x = fnp.arange(5.0)
+    jx = jnp.arange(5.0)
     idx = A([1, 7, -1, -9])
-    for mode in [None, "drop", "fill"]:
-        assert _indexing._index_update(x, idx, -1.0, "set", mode).tolist() == [0, -1, 2, 3, -1]
-    for mode in ["clip", "promise_in_bounds"]:  # 7 -> 4, -9 -> 0
-        assert _indexing._index_update(x, idx, 1.0, "add", mode).tolist() == [1, 2, 2, 3, 6]
+    for mode in [None, "drop", "fill", "clip", "promise_in_bounds"]:
+        for op, v in [("set", -1.0), ("add", 1.0)]:
+            want = getattr(jx.at[idx], op)(v, mode=mode)
+            got = _indexing._index_update(x, idx, v, op, mode)
+            np.testing.assert_array_equal(got, want, err_msg=f"{op} mode={mode}")
     x2 = fnp.zeros((3, 4))
-    out = _indexing._index_update(x2, (S(None, None, 2), A([5, 0])), 1.0, "add", "clip")
-    np.testing.assert_array_equal(out, [[1, 0, 0, 1], [0, 0, 0, 0], [1, 0, 0, 1]])
-    out = _indexing._index_update(x2, (S(None, None, 2), A([5, 0])), 1.0, "add")
-    np.testing.assert_array_equal(out, [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]])
+    for mode in [None, "clip"]:
+        want = jnp.zeros((3, 4)).at[::2, A([5, 0])].add(1.0, mode=mode)
+        out = _indexing._index_update(x2, (S(None, None, 2), A([5, 0])), 1.0, "add", mode)
+        np.testing.assert_array_equal(out, want, err_msg=f"mode={mode}")
     with pytest.raises(ValueError, match="mode must be"):
         _indexing._index_update(x, 0, 1.0, "set", "bogus")
-    np.testing.assert_array_equal(_indexing._index_get(x, A([1, 9]), "fill", -1.0), [1, -1])
-    np.testing.assert_array_equal(_indexing._index_get(x, A([1, 9]), "drop"), [1, np.nan])
-    np.testing.assert_array_equal(_indexing._index_get(x, A([1, 9])), [1, 4])
+    i = A([1, 9])
+    np.testing.assert_array_equal(_indexing._index_get(x, i, "fill", -1.0),
+                                  jx.at[i].get(mode="fill", fill_value=-1.0))
+    np.testing.assert_array_equal(_indexing._index_get(x, i, "drop"), jx.at[i].get(mode="drop"))
+    np.testing.assert_array_equal(_indexing._index_get(x, i), jx.at[i].get())
     with pytest.raises(ValueError, match="get: mode must be"):
         _indexing._index_get(x, 0, "bogus")
 
@@ -426,11 +433,14 @@ def test_take_numpy_modes(mode):
 
 
 def test_take_default_and_fill_modes_and_errors():
-    x = fnp.arange(5.0)
-    assert fnp.take(x, A([-1, 7])).tolist() == [4.0, 4.0]
-    out = fnp.take(x, A([-1, 7, 2]), mode="fill")
-    np.testing.assert_array_equal(out, [4.0, np.nan, 2.0])
-    assert fnp.take(x, A([9]), mode="fill", fill_value=-1).tolist() == [-1.0]
+    x, jx = fnp.arange(5.0), jnp.arange(5.0)
+    # the default mode is "fill" (NaN past the end), as in jax
+    for i, kw in [(A([-1, 7]), {}), (A([-1, 7, 2]), {"mode": "fill"}),
+                  (A([9]), {"mode": "fill", "fill_value": -1}), (A([-1, 7, -9]), {"mode": "clip"})]:
+        want = jnp.take(jx, i, **kw)
+        out = fnp.take(x, i, **kw)
+        assert out.dtype == want.dtype
+        np.testing.assert_array_equal(out, want, err_msg=str(kw))
     with pytest.raises(IndexError, match=r"take: invalid index 5: values must be in \[-5, 5\)"):
         fnp.take(x, A([5]), mode="raise")
     with pytest.raises(TypeError, match="take needs a concrete array.*mode='clip'"):
