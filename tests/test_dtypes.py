@@ -75,8 +75,26 @@ def test_python_scalars_do_not_widen_arrays():
     assert (fnp.ones(2, dtype=fnp.bfloat16) * 2.0).dtype == dtypes.bfloat16
     assert (fnp.arange(3) * 1.5).dtype == np.float32
     assert (fnp.ones(2, dtype=fnp.int32) + fnp.ones(2, dtype=fnp.float16)).dtype == np.float16
+
+
+@pytest.mark.parametrize("dt,value", [("uint8", 300), ("uint8", -1), ("uint8", 256),
+                                      ("int8", 200), ("int8", -129), ("int16", 70000)])
+def test_python_ints_out_of_a_narrow_dtype_wrap_like_jax(dt, value):
+    # jax converts the int (it fits int32) to the array's dtype, wrapping, eager and jit alike
+    want = jnp.ones(2, dtype=dt) + value
+    for f in (lambda x: x + value, ft.jit(lambda x: x + value)):
+        got = f(fnp.ones(2, dtype=dt))
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+@pytest.mark.parametrize("value", [2 ** 31, -2 ** 31 - 1, 2 ** 63])
+def test_python_ints_past_int32_raise_overflow_like_jax(value):
     with pytest.raises(OverflowError):
-        fnp.ones(2, dtype=fnp.uint8) + 300
+        jnp.ones(2, dtype=jnp.uint8) + value
+    for f in (lambda x: x + value, ft.jit(lambda x: x + value)):
+        with pytest.raises(OverflowError):
+            f(fnp.ones(2, dtype=fnp.uint8))
 
 
 def test_result_type():
