@@ -38,9 +38,10 @@ def asarray(a, dtype=None, copy=None):
     if dtype is not None:
         dtype = dtypes.canonicalize(dtype)
     if isinstance(a, (Array, Tracer)):
-        if dtype is None or a.dtype == dtype:
+        if dtype is None or (a.dtype == dtype and not a.weak_type):
             return a
-        return ew.convert_element_type(a, dtype)
+        # An explicit dtype gives a strongly typed result, as in JAX.
+        return ew.convert_element_type(a, dtype, weak_type=False)
     if type(a) in _PY_SCALARS:
         if dtype is None:
             return _new_array(np.asarray(a, dtypes.scalar_dtype(a)), type(a) is not bool)
@@ -53,12 +54,26 @@ def asarray(a, dtype=None, copy=None):
         v = np.array(a, copy=True)
     except Exception as e:
         raise TypeError(f"cannot convert {type(a).__name__} to a functrans Array: {e}") from None
+    if v.dtype == object and isinstance(a, (list, tuple)):
+        # numpy keeps ints past 64 bits as objects; JAX raises, as for any int
+        # that does not fit its dtype (below)
+        try:
+            v = np.array(a, dtype=dtype if dtype is not None else np.int64)
+        except (TypeError, ValueError):
+            pass  # not numbers: the error below
     if v.dtype == object:
         raise TypeError(f"cannot convert {a!r:.80} to a functrans Array: it is not a rectangular "
                         "array of numbers")
     target = dtype if dtype is not None else dtypes.canonicalize(v.dtype)
     if v.dtype != target:
-        v = v.astype(target)
+        if isinstance(a, (list, tuple)) and v.dtype.kind in "iu":
+            # The list's numbers converted to the target dtype by numpy's rules,
+            # as JAX does: an int that does not fit raises an OverflowError
+            # (``asarray([1, 2**40])`` without x64, ``asarray([300], uint8)``)
+            # where a cast would wrap silently.
+            v = np.array(a, dtype=target)
+        else:
+            v = v.astype(target)
     return _new_array(v, False)
 
 

@@ -82,13 +82,18 @@ _SCALARS: dict = {}
 
 
 def scalar_constant(x, dtype, weak: bool) -> Array:
-    """A shared 0-d Array holding the Python scalar ``x`` as ``dtype`` (see weak_scalar)."""
+    """A shared 0-d Array holding the Python scalar ``x`` as ``dtype`` (see weak_scalar).
+
+    ``x`` is converted as JAX converts it (:func:`dtypes.scalar_to_numpy`): an
+    int that does not fit the default int dtype raises an OverflowError, one
+    that does wraps into a narrower integer ``dtype`` (``uint8 + 300`` adds 44).
+    """
     t = type(x)
     # the sign tells 0.0 from -0.0, which compare (and hash) equal; NaN never hits
     key = (t, x, dtype, weak, t is float and math.copysign(1.0, x) < 0)
     a = _SCALARS.get(key)
     if a is None:
-        a = _new_array(np.asarray(x, dtype), weak)
+        a = _new_array(dtypes.scalar_to_numpy(x, dtype), weak)
         if len(_SCALARS) >= 4096:
             _SCALARS.clear()
         _SCALARS[key] = a
