@@ -13,35 +13,86 @@ import operator
 import numpy as np
 
 from .. import dtypes
-from ..core import Tracer, get_aval
+from ..array import Array, _new_array
+from ..core import _PY_SCALARS, Tracer, get_aval, to_concrete_value
+from ..errors import ConcretizationError
 from ..primitives import elementwise as ew
 from ..primitives import shape as sp
 from ._util import asarray, canonical_dtype_arg
 
 
+def _static_int(op, d) -> int:
+    """``d`` as a Python int: a shape entry must be known now (it may be a concrete
+    tracer under grad/jvp/vjp, as in JAX, but not a value being staged or batched)."""
+    value = to_concrete_value(d)
+    if value is None:
+        raise TypeError(f"{op}: shapes must be static, got a traced value "
+                        f"{d.aval.str_short()} (under jit, mark the argument static with "
+                        "static_argnums, or use a Python int)")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{op}: shape must be an int or a tuple of ints, got {d!r}") from None
+
+
 def _shape(op, shape) -> tuple:
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
+    if isinstance(shape, (Array, Tracer)) and not shape.ndim:
+        return (_static_int(op, shape),)
     try:
-        return tuple(operator.index(d) for d in shape)
+        entries = tuple(shape)
     except TypeError:
-        raise TypeError(f"{op}: shape must be an int or a tuple of ints, got {shape!r}; shapes "
-                        "must be static (not traced values)") from None
+        raise TypeError(f"{op}: shape must be an int or a tuple of ints, got {shape!r}") from None
+    return tuple(_static_int(op, d) for d in entries)
+
+
+def _fill_value(fill_value, dtype):
+    """A Python scalar fill value as a 0-d numpy array of ``dtype``, converted as
+    JAX's ``full`` converts it: an int is cast (wrapping into a narrower integer
+    dtype: ``full(2, 300, uint8)`` is 44s, ``full(2, 2**40)`` is int32 zeros
+    without x64) unless it does not fit 64 bits; for a float dtype it is rounded
+    once."""
+    if type(fill_value) is int and not dtypes.is_inexact(dtype):
+        return np.asarray(fill_value).astype(dtype)
+    return np.asarray(fill_value, dtype)
 
 
 def full(shape, fill_value, dtype=None):
     """An array of ``shape`` filled with ``fill_value``.
+
+    Without ``dtype`` the result is weakly typed where ``fill_value`` is (a
+    Python int or float, or a weak array), as in JAX.
 
     Example:
         >>> import functrans.numpy as fnp
         >>> fnp.full((2,), 7).tolist()
         [7, 7]
     """
-    shape = _shape("full", shape)
+    return _full("full", shape, fill_value, dtype, None)
+
+
+def _full(op, shape, fill_value, dtype, weak):
+    """``full``, with the weak type given (``*_like`` of a weak value) or, for None,
+    that of ``fill_value`` where no dtype is given."""
+    shape = _shape(op, shape)
     dtype = canonical_dtype_arg(dtype)
-    value = asarray(fill_value, dtype)
-    if value.weak_type and dtype is None:
-        value = ew.convert_element_type(value, value.dtype, weak_type=False)
+    if type(fill_value) in _PY_SCALARS:
+        if weak is None:
+            weak = dtype is None and type(fill_value) is not bool
+        if dtype is None:
+            dtype = dtypes.scalar_dtype(type(fill_value)(0))
+        value = _new_array(_fill_value(fill_value, dtype), weak)
+    else:
+        if isinstance(fill_value, (list, tuple)):
+            raise TypeError(f"{op}: fill_value must be a scalar or an array, got a "
+                            f"{type(fill_value).__name__}; pass asarray({type(fill_value).__name__})")
+        value = asarray(fill_value)
+        if weak is None:
+            weak = dtype is None and value.weak_type
+        dtype = value.dtype if dtype is None else dtype
+        if value.dtype != dtype or value.weak_type != weak:
+            value = ew.convert_element_type(value, dtype, weak_type=weak)
     if value.ndim:
         from ._util import broadcast_to
         return broadcast_to(value, shape)
@@ -63,36 +114,45 @@ def empty(shape, dtype=None):
     return zeros(shape, dtype)
 
 
-def _like(a, dtype, shape):
+def _like(op, a, fill_value, dtype, shape):
+    """``full(shape, fill_value, dtype)`` with a's shape and dtype where not given;
+    weakly typed where ``a`` is and no dtype is given, as in JAX."""
     aval = get_aval(a) if isinstance(a, Tracer) else get_aval(asarray(a))
-    return (aval.shape if shape is None else shape), (aval.dtype if dtype is None else dtype)
+    weak = dtype is None and aval.weak_type
+    return _full(op, aval.shape if shape is None else shape, fill_value,
+                 aval.dtype if dtype is None else dtype, weak)
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
     """An array with a's shape and dtype (unless given) filled with fill_value."""
-    shape, dtype = _like(a, dtype, shape)
-    return full(shape, fill_value, dtype)
+    return _like("full_like", a, fill_value, dtype, shape)
 
 
 def zeros_like(a, dtype=None, shape=None):
-    shape, dtype = _like(a, dtype, shape)
-    return full(shape, 0, dtype)
+    """Zeros with a's shape and dtype (unless given)."""
+    return _like("zeros_like", a, 0, dtype, shape)
 
 
 def ones_like(a, dtype=None, shape=None):
-    shape, dtype = _like(a, dtype, shape)
-    return full(shape, 1, dtype)
+    """Ones with a's shape and dtype (unless given)."""
+    return _like("ones_like", a, 1, dtype, shape)
 
 
 def empty_like(a, dtype=None, shape=None):
-    return zeros_like(a, dtype, shape)
+    """Like zeros_like: arrays are immutable, so an uninitialised one is of no use."""
+    return _like("empty_like", a, 0, dtype, shape)
 
 
 def _concrete_scalar(op, x):
-    if isinstance(x, Tracer):
-        raise TypeError(f"{op}: the range bounds must be concrete Python numbers, got a traced "
-                        f"value {x.aval.str_short()}; ranges determine shapes, which are static")
-    return x.item() if hasattr(x, "item") else x
+    """A range bound as a Python number: it may be a concrete tracer under
+    grad/jvp/vjp (as in JAX), not a value being staged or batched."""
+    value = to_concrete_value(x)
+    if value is None:  # (JAX raises its ConcretizationTypeError here too)
+        err = ConcretizationError(x, "index")
+        err.args = (f"{op}: the range bounds determine the shape, so they must be known "
+                    f"while tracing. {err.args[0]}",)
+        raise err
+    return value.item() if hasattr(value, "item") else value
 
 
 def arange(start, stop=None, step=None, dtype=None):
