@@ -19,6 +19,8 @@ same as JAX's):
   RuntimeWarning for invalid values (e.g. ``log(-1.0)``); jit does not.
 """
 
+import numpy as _np
+
 from ..array import attach_numpy as _attach_numpy
 from .. import dtypes as _dtypes
 from ._util import asarray, array, broadcast_to, broadcast_shapes as _broadcast_shapes_op  # noqa: F401
@@ -32,17 +34,62 @@ from ._indexing import _getitem, _index_update  # noqa: F401
 from ._linalg import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
 
-bool_ = _dtypes.bool_.type
-int8, int16, int32, int64 = (d.type for d in (_dtypes.int8, _dtypes.int16, _dtypes.int32, _dtypes.int64))
-uint8, uint16, uint32, uint64 = (d.type for d in (_dtypes.uint8, _dtypes.uint16, _dtypes.uint32, _dtypes.uint64))
-float16, float32, float64 = (d.type for d in (_dtypes.float16, _dtypes.float32, _dtypes.float64))
-bfloat16 = _dtypes.bfloat16.type
-complex64, complex128 = _dtypes.complex64.type, _dtypes.complex128.type
-dtype = _dtypes.np.dtype
+
+
+class _ScalarType(type):
+    """The type of ``fnp.float32`` and its kin: usable wherever numpy takes a dtype
+    (``x.astype(fnp.float32)``, ``x.dtype == fnp.float32``), and, called, an Array
+    rather than a numpy scalar, as in JAX: ``fnp.float32(1.0)`` is a strongly
+    typed 0-d float32 Array, so it promotes like one (``fnp.float32(1) * x``).
+    """
+
+    dtype: _np.dtype
+
+    @property
+    def __numpy_dtype__(cls):  # (numpy 2.4's protocol for np.dtype(fnp.float32))
+        return cls.dtype
+
+    def __hash__(cls):
+        return hash(cls.dtype.type)
+
+    def __eq__(cls, other):
+        return cls is other or cls.dtype.type == other
+
+    def __ne__(cls, other):
+        return not cls == other
+
+    def __call__(cls, x):
+        return asarray(x, cls.dtype)
+
+    def __instancecheck__(cls, x):
+        return isinstance(x, cls.dtype.type)
+
+    def __repr__(cls):
+        return f"<class 'functrans.numpy.{cls.__name__}'>"
+
+
+def _scalar_type(dtype) -> _ScalarType:
+    name = "bool" if dtype == _dtypes.bool_ else dtype.name
+    return _ScalarType(name, (), {"dtype": dtype, "__module__": __name__,
+                                  "__doc__": f"The {name} dtype; calling it makes a 0-d Array."})
+
+
+bool_ = _scalar_type(_dtypes.bool_)
+int8, int16, int32, int64 = (_scalar_type(d) for d in (_dtypes.int8, _dtypes.int16, _dtypes.int32, _dtypes.int64))
+uint8, uint16, uint32, uint64 = (_scalar_type(d) for d in (_dtypes.uint8, _dtypes.uint16, _dtypes.uint32, _dtypes.uint64))
+float16, float32, float64 = (_scalar_type(d) for d in (_dtypes.float16, _dtypes.float32, _dtypes.float64))
+bfloat16 = _scalar_type(_dtypes.bfloat16)
+complex64, complex128 = _scalar_type(_dtypes.complex64), _scalar_type(_dtypes.complex128)
+# numpy's abstract scalar classes, as in JAX: for issubdtype(x.dtype, fnp.floating)
+generic, number, inexact, floating, complexfloating = (
+    _np.generic, _np.number, _np.inexact, _np.floating, _np.complexfloating)
+integer, signedinteger, unsignedinteger = _np.integer, _np.signedinteger, _np.unsignedinteger
+character, flexible = _np.character, _np.flexible
+dtype = _np.dtype
 result_type = _dtypes.result_type
 promote_types = lambda a, b: _dtypes.promote_types((_dtypes.canonicalize(a), False), (_dtypes.canonicalize(b), False))[0]  # noqa: E731
 finfo, iinfo = _dtypes.finfo, _dtypes.iinfo
-pi, e, inf, nan, newaxis = _dtypes.np.pi, _dtypes.np.e, float("inf"), float("nan"), None
+pi, e, inf, nan, newaxis = _np.pi, _np.e, float("inf"), float("nan"), None
 from ..array import Array as ndarray  # noqa: E402,F401
 
 
@@ -65,7 +112,11 @@ def size(a, axis=None):
 
 
 def astype(x, dtype, /, *, copy=True):
-    """x converted to ``dtype`` (canonicalized: float64 -> float32 unless x64)."""
+    """x converted to ``dtype`` (canonicalized: float64 -> float32 unless x64).
+
+    The result is strongly typed, as in JAX: ``fnp.asarray(1.0).astype(fnp.float32)``
+    promotes like a float32 array, no longer like a Python float.
+    """
     return asarray(x, dtype)
 
 
@@ -73,8 +124,24 @@ def iscomplexobj(x):
     return _dtypes.is_complex(asarray(x).dtype)
 
 
-def issubdtype(arg1, arg2):
-    return _dtypes.np.issubdtype(arg1, arg2)
+_BFLOAT16_BASES = (_np.floating, _np.inexact, _np.number, _np.generic)
+
+
+def issubdtype(arg1, arg2) -> bool:
+    """Whether dtype ``arg1`` is ``arg2`` or below it in numpy's hierarchy of scalar types.
+
+    As numpy.issubdtype, except that bfloat16 is a floating dtype (in numpy it is
+    not), as in JAX.
+
+    Example:
+        >>> import functrans.numpy as fnp
+        >>> fnp.issubdtype(fnp.bfloat16, fnp.floating), fnp.issubdtype(fnp.int8, fnp.inexact)
+        (True, False)
+    """
+    if arg2 in _BFLOAT16_BASES and not (isinstance(arg1, type) and issubclass(arg1, _np.generic)):
+        if _np.dtype(arg1) == _dtypes.bfloat16:
+            return True
+    return _np.issubdtype(arg1, arg2)
 
 
 _attach_numpy(__import__(__name__, fromlist=["_"]))
