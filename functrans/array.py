@@ -411,29 +411,114 @@ class _IndexUpdateHelper:
 
 
 class _IndexUpdateRef:
-    """``x.at[idx]``: each method returns a new array."""
+    """``x.at[idx]``: each method returns a new array.
+
+    Every method takes JAX's keyword-only options: ``mode`` (see
+    ``functrans.numpy._indexing._index_update``), ``wrap_negative_indices``
+    (False: a negative integer index is out of bounds, not counted from the
+    end), and ``indices_are_sorted`` / ``unique_indices``, promises that JAX
+    may use for speed and functrans does not need (the results are the same
+    when the promise holds).
+    """
 
     __slots__ = ("array", "index")
 
     def __init__(self, array, index):
         self.array, self.index = array, index
 
-    def get(self, *, mode=None, fill_value=None):
-        return _fnp._indexing._index_get(self.array, self.index, mode, fill_value)
+    def _index(self, wrap_negative_indices):
+        if wrap_negative_indices:
+            return self.index
+        return _negative_out_of_bounds(self.index, tuple(_core.get_aval(self.array).shape))
 
-    def set(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "set", mode=mode)
+    def _update(self, values, how, mode, wrap_negative_indices):
+        return _fnp._index_update(self.array, self._index(wrap_negative_indices), values, how,
+                                  mode=mode)
 
-    def add(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "add", mode=mode)
+    def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None,
+            fill_value=None, wrap_negative_indices=True):
+        """``x[idx]``, with out-of-bounds indices clamped or (mode "fill") filled."""
+        return _fnp._indexing._index_get(self.array, self._index(wrap_negative_indices), mode,
+                                         fill_value)
 
-    def multiply(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "mul", mode=mode)
+    def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None,
+            wrap_negative_indices=True):
+        """``x`` with ``x[idx] = values``."""
+        return self._update(values, "set", mode, wrap_negative_indices)
+
+    def apply(self, func, *, indices_are_sorted=False, unique_indices=False, mode=None,
+              wrap_negative_indices=True):
+        """``x`` with ``x[idx] = func(x[idx])`` for an elementwise ``func`` (applied
+        once per time a position is indexed, as JAX's scatter_apply)."""
+        return _fnp._indexing._index_apply(self.array, self._index(wrap_negative_indices),
+                                           func, mode)
+
+    def add(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None,
+            wrap_negative_indices=True):
+        """``x`` with ``x[idx] += values`` (repeated indices accumulate)."""
+        return self._update(values, "add", mode, wrap_negative_indices)
+
+    def subtract(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None,
+                 wrap_negative_indices=True):
+        """``x`` with ``x[idx] -= values`` (repeated indices accumulate)."""
+        return self._update(values, "sub", mode, wrap_negative_indices)
+
+    def multiply(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None,
+                 wrap_negative_indices=True):
+        """``x`` with ``x[idx] *= values`` (repeated indices accumulate)."""
+        return self._update(values, "mul", mode, wrap_negative_indices)
 
     mul = multiply
 
-    def min(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "min", mode=mode)
+    def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None,
+               wrap_negative_indices=True):
+        """``x`` with ``x[idx] /= values`` (repeated indices accumulate)."""
+        return self._update(values, "div", mode, wrap_negative_indices)
 
-    def max(self, values, *, mode=None):
-        return _fnp._index_update(self.array, self.index, values, "max", mode=mode)
+    def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None,
+              wrap_negative_indices=True):
+        """``x`` with ``x[idx] **= values`` (repeated indices accumulate)."""
+        return self._update(values, "pow", mode, wrap_negative_indices)
+
+    def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None,
+            wrap_negative_indices=True):
+        """``x`` with ``x[idx] = minimum(x[idx], values)``."""
+        return self._update(values, "min", mode, wrap_negative_indices)
+
+    def max(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None,
+            wrap_negative_indices=True):
+        """``x`` with ``x[idx] = maximum(x[idx], values)``."""
+        return self._update(values, "max", mode, wrap_negative_indices)
+
+
+def _is_bool_index(e) -> bool:
+    if type(e) is bool:
+        return True
+    if isinstance(e, (list, tuple)):
+        e = np.asarray(e)
+    return getattr(e, "dtype", None) == dtypes.bool_
+
+
+def _negative_out_of_bounds(index, shape: tuple):
+    """``index`` with each negative integer index (static or in an integer array)
+    made out of bounds, for ``wrap_negative_indices=False``: ``-(n + 1)`` is out
+    of bounds however the index is then read (dropped, filled, or clamped to 0
+    with mode "clip", as JAX clamps a negative index it does not wrap)."""
+    entries = list(index) if type(index) is tuple else [index]
+    # How many dims each entry indexes: an Ellipsis takes those the others leave.
+    used = [0 if e is None or e is Ellipsis else
+            (np.ndim(e) if _is_bool_index(e) else 1) for e in entries]
+    dim, out = 0, []
+    for e, k in zip(entries, used):
+        if e is Ellipsis:
+            dim += len(shape) - sum(used)
+        elif k == 1 and not isinstance(e, slice) and not _is_bool_index(e) and dim < len(shape):
+            n = shape[dim]
+            if isinstance(e, (int, np.integer)):
+                e = -(n + 1) if e < 0 else e
+            else:
+                e = _fnp.asarray(e)
+                e = _fnp.where(e < 0, -(n + 1), e)
+        dim += k
+        out.append(e)
+    return tuple(out) if type(index) is tuple else out[0]
