@@ -16,7 +16,9 @@ Outputs keep the operand's weak type (``argmax``'s indices are never weak).
 functrans.numpy decides dtypes (sum of int8 -> int32) before binding.
 
 Impls upcast float16/bfloat16 to float32, where numpy's loops are slow or,
-for bfloat16, unreliable (NaN warnings); the result is cast back.
+for bfloat16, unreliable (NaN warnings); the result is cast back. cumsum and
+cumprod instead round every step to the 16-bit dtype in XLA's order, as JAX's
+do (``_xla_scan``).
 
 Autodiff (rules at the end): reduce_sum and cumsum are linear (transposes: a
 broadcast, a reverse cumsum); reduce_prod and cumprod differentiate without
@@ -337,7 +339,11 @@ def _cumulative_abstract_eval(name, allowed):
 
 
 def _cumsum_np(x, axis):
-    return np.cumsum(x, axis=axis, dtype=x.dtype)
+    out = np.cumsum(x, axis=axis, dtype=x.dtype)
+    if x.dtype.kind in "fc" and x.shape[axis] > 1:
+        # XLA adds from +0 (0 + -0 = +0); a single element is passed through.
+        out += 0
+    return out
 
 
 def _cumprod_np(x, axis):
@@ -356,6 +362,8 @@ def _cumulative_impl(np_fn):
     def impl(x, *, axis, reverse):
         x = np.asarray(x)
         dtype = x.dtype
+        if dtype in _LOW_FLOATS and np_fn in _XLA_SCAN_OPS:
+            return _xla_scan(x, _XLA_SCAN_OPS[np_fn], axis, reverse)
         x = _upcast(x)
         if reverse:
             x = np.flip(x, axis)
@@ -364,6 +372,77 @@ def _cumulative_impl(np_fn):
             out = np.flip(out, axis)
         return out.astype(dtype, copy=False)
     return impl
+
+
+# float16/bfloat16 cumsum and cumprod round every step to the operand's dtype, so
+# the order of the steps shows; the impl follows the order of XLA:CPU, which JAX
+# (eager and jit) and our lowering run: XLA's ReduceWindowRewriter splits a
+# window over more than _XLA_SCAN_BASE elements into blocks of that many, scans
+# each block, scans the blocks' totals exclusively (recursively), and combines
+# the two; a window of at most _XLA_SCAN_BASE is combined left to right from the
+# identity (for a reverse scan too: output i is ((0 + x_i) + x_i+1) + ...).
+_XLA_SCAN_BASE = 16
+_XLA_SCAN_OPS = {_cumsum_np: (np.add, 0), _cumprod_np: (np.multiply, 1)}
+
+
+def _xla_scan(x: np.ndarray, op_identity, axis: int, reverse: bool) -> np.ndarray:
+    dtype = x.dtype
+    if x.shape[axis] == 1 and dtype == dtypes.float16:
+        # XLA:CPU passes a float16 element through (-0 stays), while bfloat16 (and
+        # longer axes) add it to +0 (measured against jax 0.10).
+        return x.copy()
+    xs = np.moveaxis(x, axis, -1).astype(np.float32)
+    out = _xla_scan_last(xs, op_identity, reverse, dtype)
+    return np.ascontiguousarray(np.moveaxis(out, -1, axis)).astype(dtype)
+
+
+def _xla_scan_last(x, op_identity, reverse, dtype, exclusive=False):
+    """The scan of ``x`` (float32 holding ``dtype`` values) along its last axis,
+    every step rounded to ``dtype``."""
+    op, ident = op_identity
+    n = x.shape[-1]
+    if n <= _XLA_SCAN_BASE:
+        out = _window_scan(x, op, ident, reverse, dtype)
+    else:
+        k = -(-n // _XLA_SCAN_BASE) * _XLA_SCAN_BASE
+        padded = np.concatenate([x, np.full(x.shape[:-1] + (k - n,), ident, x.dtype)], -1)
+        blocks = _window_scan(padded.reshape(x.shape[:-1] + (k // _XLA_SCAN_BASE,
+                                                            _XLA_SCAN_BASE)),
+                              op, ident, reverse, dtype)
+        totals = blocks[..., 0] if reverse else blocks[..., -1]
+        before = _xla_scan_last(totals, op_identity, reverse, dtype, exclusive=True)
+        out = _round(op(blocks, before[..., None]), dtype).reshape(padded.shape)[..., :n]
+    if exclusive:
+        ident_col = np.full(x.shape[:-1] + (1,), ident, x.dtype)
+        parts = [out[..., 1:], ident_col] if reverse else [ident_col, out[..., :-1]]
+        out = np.concatenate(parts, -1)
+    return out
+
+
+def _window_scan(x, op, ident, reverse, dtype):
+    """Output i combines (from the identity, left to right) x[..., :i + 1], or x[..., i:]
+    if ``reverse``: XLA's reduce_window over a short axis."""
+    n = x.shape[-1]
+    out = np.empty_like(x)
+    if n == 0:
+        return out
+    if not reverse:
+        acc = np.full(x.shape[:-1], ident, x.dtype)
+        for i in range(n):
+            acc = out[..., i] = _round(op(acc, x[..., i]), dtype)
+        return out
+    acc = _round(op(np.float32(ident), x), dtype)  # acc[i] combines x[i:i + k + 1]
+    out[..., n - 1] = acc[..., n - 1]
+    for k in range(1, n):
+        acc = _round(op(acc[..., :n - k], x[..., k:]), dtype)
+        out[..., n - 1 - k] = acc[..., n - 1 - k]
+    return out
+
+
+def _round(x, dtype):
+    """float32 -> ``dtype`` -> float32: one correctly rounded 16-bit add or multiply
+    (float32 holds the exact result's rounding)."""
+    return x.astype(dtype).astype(np.float32)
 
 
 def _cumulative_primitive(name, np_fn, allowed) -> Primitive:
@@ -611,8 +690,8 @@ for _p in (cumsum_p, cumprod_p, cummax_p, cummin_p):
 #
 # reduce_* are one stablehlo.reduce with a scalar region; argmax/argmin a
 # variadic reduce of (value, index) pairs; cum* a stablehlo.reduce_window over
-# the whole axis. float16/bfloat16 sums and products (and cum*) accumulate in
-# float32, as the impls do.
+# the whole axis. float16/bfloat16 sums and products accumulate in float32, as
+# the impls do; cumsum/cumprod in the operand's dtype, as JAX's.
 
 
 def _lower_extremum(bool_op, direction, real_op):
@@ -743,10 +822,9 @@ def _cumulative_lower(kind):
         # identity so output i combines inputs 0..i (i..n-1 when reverse): XLA
         # rewrites this into a scan; compiling and running it measured several
         # times faster on the CPU than a log-depth scan of pads.
+        # float16/bfloat16 accumulate in their own dtype, as in JAX (see _xla_scan).
         aval = ctx.avals_in[0]
-        dtype = np.dtype(np.float32) if aval.dtype in _LOW_FLOATS else aval.dtype  # as the impl
-        x = ctx.convert(x, aval, dtype)
-        aval = aval.update(dtype=dtype)
+        dtype = aval.dtype
         scalar = ShapedArray((), dtype)
         init = ctx.constant(identity(dtype), scalar)
         n = aval.shape[axis]
@@ -761,7 +839,7 @@ def _cumulative_lower(kind):
                      f"window_dimensions = {i64_array(window)}, "
                      f"padding = dense<[{pad_text}]> : tensor<{aval.ndim}x2xi64>",
                      regions=[region])
-        return ctx.convert(out, aval, ctx.avals_out[0].dtype)
+        return out
     return rule
 
 
