@@ -107,8 +107,11 @@ def soft_sign(x):
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x)) (the ``logistic`` primitive)."""
-    return special.expit(x)
+    """1 / (1 + exp(-x)) (the ``logistic`` primitive).
+
+    As ``jax.nn.sigmoid``, integer inputs are rejected (TypeError), not promoted.
+    """
+    return ew.logistic_p.bind(fnp.asarray(x))
 
 
 def sparse_sigmoid(x):

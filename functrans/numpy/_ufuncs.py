@@ -26,6 +26,7 @@ from ..core import _state, get_aval
 from ..custom import custom_jvp
 from ..errors import filter_traceback
 from ..primitives import elementwise as ew
+from ..primitives._rules import scalar_constant
 from ._util import (asarray, broadcast_shapes, inexact_type, promote_args,
                     promote_args_inexact, weak_scalar)
 
@@ -128,8 +129,8 @@ def _eager_promoted(x, y):
     return xv, yv, dtype, weak
 
 
-def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
-                  inexact=False, general=None, doc=""):
+def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, inexact=False, general=None,
+                  doc=""):
     """Builds a numpy-style binary function over a primitive.
 
     Args:
@@ -137,7 +138,6 @@ def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
       prim: the primitive bound on the general path (after promotion).
       fast: the numpy ufunc with the primitive's semantics, for the eager path.
       fast_dtypes: promoted dtypes for which ``fast`` is exact.
-      out_bool: the result is bool (comparisons).
       inexact: integer inputs are promoted to the default float first.
       general: ``general(x, y)`` for the general path, given promoted and
         broadcast operands (default: bind ``prim``).
@@ -178,7 +178,8 @@ def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, out_bool=False,
             out = fast(xv, yv)
         except ValueError:
             raise _shape_error(name, xv, yv) from None
-        return _new_array(out, False if out_bool else weak)
+        # (a comparison of weak operands is a weak bool, as in JAX)
+        return _new_array(out, weak)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc or f"Elementwise {name}, like numpy.{name}, with JAX's dtype promotion."
@@ -363,9 +364,8 @@ right_shift = _binary_ufunc("right_shift", ew.shift_right_arithmetic_p, fast=Non
 bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
 
 _ALL = _NUMERIC | {dtypes.bool_}
-equal = _binary_ufunc("equal", ew.eq_p, fast=np.equal, fast_dtypes=_ALL, out_bool=True)
-not_equal = _binary_ufunc("not_equal", ew.ne_p, fast=np.not_equal, fast_dtypes=_ALL,
-                          out_bool=True)
+equal = _binary_ufunc("equal", ew.eq_p, fast=np.equal, fast_dtypes=_ALL)
+not_equal = _binary_ufunc("not_equal", ew.ne_p, fast=np.not_equal, fast_dtypes=_ALL)
 _ORDERED = _ALL - {dtypes.complex64, dtypes.complex128}
 
 
@@ -382,14 +382,14 @@ def _ordered(prim):
     return general
 
 
-less = _binary_ufunc("less", ew.lt_p, fast=np.less, fast_dtypes=_ORDERED, out_bool=True,
+less = _binary_ufunc("less", ew.lt_p, fast=np.less, fast_dtypes=_ORDERED,
                      general=_ordered(ew.lt_p))
 less_equal = _binary_ufunc("less_equal", ew.le_p, fast=np.less_equal, fast_dtypes=_ORDERED,
-                           out_bool=True, general=_ordered(ew.le_p))
+                           general=_ordered(ew.le_p))
 greater = _binary_ufunc("greater", ew.gt_p, fast=np.greater, fast_dtypes=_ORDERED,
-                        out_bool=True, general=_ordered(ew.gt_p))
+                        general=_ordered(ew.gt_p))
 greater_equal = _binary_ufunc("greater_equal", ew.ge_p, fast=np.greater_equal,
-                              fast_dtypes=_ORDERED, out_bool=True, general=_ordered(ew.ge_p))
+                              fast_dtypes=_ORDERED, general=_ordered(ew.ge_p))
 
 
 def divmod(x, y, /):  # noqa: A001
@@ -398,37 +398,42 @@ def divmod(x, y, /):  # noqa: A001
 
 
 def _to_bool(x):
+    """x != 0 (x itself when bool), as jax.numpy compares: with a weak zero only for
+    a rank-0 weak x (lax._const), so a weak bool only then."""
     x = asarray(x)
-    return x if x.dtype == dtypes.bool_ else not_equal(x, 0)
+    if x.dtype == dtypes.bool_:
+        return x
+    return ew.ne_p.bind(x, scalar_constant(0, x.dtype, x.weak_type and x.ndim == 0))
 
 
-def _logical(name, op, x, y):
-    x, y = _to_bool(x), _to_bool(y)
+def _logical(name, prim, x, y):
+    # As jax.numpy: promote first, then compare each with zero, then the bitwise
+    # primitive (so two weak scalars give a weak bool).
     try:
-        broadcast_shapes(name, get_aval(x).shape, get_aval(y).shape)
-    except ValueError as e:
+        x, y = promote_args(name, x, y)
+    except (TypeError, ValueError) as e:
         _reraise(e)
-    return op(x, y)
+    return prim.bind(_to_bool(x), _to_bool(y))
 
 
 def logical_and(x, y, /):
     """Elementwise truth-value and."""
-    return _logical("logical_and", bitwise_and, x, y)
+    return _logical("logical_and", ew.and_p, x, y)
 
 
 def logical_or(x, y, /):
     """Elementwise truth-value or."""
-    return _logical("logical_or", bitwise_or, x, y)
+    return _logical("logical_or", ew.or_p, x, y)
 
 
 def logical_xor(x, y, /):
     """Elementwise truth-value xor."""
-    return _logical("logical_xor", bitwise_xor, x, y)
+    return _logical("logical_xor", ew.xor_p, x, y)
 
 
 def logical_not(x, /):
     """Elementwise truth-value not."""
-    return invert(_to_bool(x))
+    return ew.not_p.bind(_to_bool(x))
 
 
 # --- unary ----------------------------------------------------------------------------------
@@ -491,31 +496,37 @@ isfinite = _unary_ufunc("isfinite", ew.is_finite_p, fast=np.isfinite, fast_dtype
 
 def _isfinite_other(x):
     if dtypes.is_complex(x.dtype):
-        return logical_and(isfinite(real(x)), isfinite(imag(x)))
-    return _full_like_bool(x, True)
+        return ew.and_p.bind(isfinite(real(x)), isfinite(imag(x)))
+    return _full_like_bool(x, True, x.weak_type)
 
 
-def _full_like_bool(x, value: bool):
+def _full_like_bool(x, value: bool, weak: bool = False):
     from ..primitives.shape import broadcast_in_dim
-    return broadcast_in_dim(asarray(value), x.shape, ())
+    return broadcast_in_dim(scalar_constant(value, dtypes.bool_, weak), x.shape, ())
+
+
+def _strong_like(x, value):
+    """``value`` as a strong rank-0 constant of x's dtype (jax.numpy's _constant_like):
+    a result computed with it is strong, whatever x's weak type."""
+    return scalar_constant(value, get_aval(x).dtype, False)
 
 
 def isnan(x, /):
-    """Elementwise test for NaN."""
+    """Elementwise test for NaN (weak for a weak x, as in JAX)."""
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
-        return _full_like_bool(x, False)
-    return not_equal(x, x)
+        return _full_like_bool(x, False, x.weak_type)
+    return ew.ne_p.bind(x, x)
 
 
 def isinf(x, /):
-    """Elementwise test for +/- infinity."""
+    """Elementwise test for +/- infinity (a strong bool, as in JAX)."""
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
         return _full_like_bool(x, False)
     if dtypes.is_complex(x.dtype):
-        return logical_or(isinf(real(x)), isinf(imag(x)))
-    return equal(abs(x), float("inf"))
+        return ew.or_p.bind(isinf(real(x)), isinf(imag(x)))
+    return ew.eq_p.bind(ew.abs_p.bind(x), _strong_like(x, float("inf")))
 
 
 def _real_only(op, *args):
@@ -533,15 +544,19 @@ def _typed_like(out, dtype, weak):
 
 
 def isposinf(x, /):
-    """True where x is +inf."""
+    """True where x is +inf (a strong bool, as in JAX)."""
     (x,) = _real_only("isposinf", x)
-    return equal(x, float("inf"))
+    if not dtypes.is_float(x.dtype):
+        return _full_like_bool(x, False)
+    return ew.eq_p.bind(x, _strong_like(x, float("inf")))
 
 
 def isneginf(x, /):
-    """True where x is -inf."""
+    """True where x is -inf (a strong bool, as in JAX)."""
     (x,) = _real_only("isneginf", x)
-    return equal(x, float("-inf"))
+    if not dtypes.is_float(x.dtype):
+        return _full_like_bool(x, False)
+    return ew.eq_p.bind(x, _strong_like(x, float("-inf")))
 
 
 invert = _unary_ufunc("invert", ew.not_p, fast=np.invert, fast_dtypes=_INTS_BOOL)
@@ -613,21 +628,20 @@ fix = trunc
 
 
 def round(a, decimals: int = 0):  # noqa: A001
-    """Rounds half to even to ``decimals`` places, like numpy.round."""
+    """Rounds half to even to ``decimals`` places, like numpy.round.
+
+    As jax.numpy: integers are returned as they are for ``decimals >= 0`` (a
+    NotImplementedError for negative ``decimals``), and bools are rejected.
+    """
     a = asarray(a)
+    if a.dtype == dtypes.bool_:
+        raise ValueError("round: bool arrays cannot be rounded; convert them to a "
+                         "numeric dtype first")
     if not dtypes.is_inexact(a.dtype):
-        if decimals >= 0 or a.dtype == dtypes.bool_:
-            return a
-        factor = 10 ** (-decimals)
-        if factor > dtypes.iinfo(a.dtype).max:
-            return _zeros_keep_weak(a)
-        # Half to even on the integers, without forming a + factor / 2 (overflow).
-        q = floor_divide(a, factor)
-        r = subtract(a, multiply(q, factor))
-        rest = subtract(factor, r)
-        up = logical_or(greater(r, rest),
-                        logical_and(equal(r, rest), not_equal(remainder(q, 2), 0)))
-        return multiply(add(q, up.astype(a.dtype)), factor)
+        if decimals < 0:
+            raise NotImplementedError("round: integers with decimals < 0 are not "
+                                      "implemented (as in jax.numpy)")
+        return a
     if dtypes.is_complex(a.dtype):
         return ew.complex_p.bind(round(real(a), decimals), round(imag(a), decimals))
     if decimals == 0:
@@ -639,18 +653,26 @@ def round(a, decimals: int = 0):  # noqa: A001
 around = round
 
 
+def _log_base(name, x, base):
+    """log(x) / log(base), as jax.numpy divides: by a strong constant (so the result
+    is strong), the parts of a complex log separately."""
+    (x,) = promote_args_inexact(name, x)
+    out = log(x)
+    if dtypes.is_complex(out.dtype):
+        re, im = ew.real_p.bind(out), ew.imag_p.bind(out)
+        ln = _strong_like(re, math.log(base))
+        return ew.complex_p.bind(ew.div_p.bind(re, ln), ew.div_p.bind(im, ln))
+    return ew.div_p.bind(out, _strong_like(out, math.log(base)))
+
+
 def log2(x, /):
-    """Base-2 logarithm."""
-    (x,) = promote_args_inexact("log2", x)
-    # a weak constant: the result is weak where x is (jax >= 0.11; 0.10 divided by a
-    # strong one)
-    return true_divide(log(x), math.log(2))
+    """Base-2 logarithm (a strong result, as in JAX)."""
+    return _log_base("log2", x, 2)
 
 
 def log10(x, /):
-    """Base-10 logarithm."""
-    (x,) = promote_args_inexact("log10", x)
-    return true_divide(log(x), math.log(10))   # weak, as log2
+    """Base-10 logarithm (a strong result, as in JAX)."""
+    return _log_base("log10", x, 10)
 
 
 def deg2rad(x, /):
@@ -675,7 +697,10 @@ def hypot(x, y, /):
     big, small = maximum(x, y), minimum(x, y)
     zero = equal(big, 0)
     out = where(zero, big, multiply(big, sqrt(add(1, square(true_divide(small, where(zero, 1, big)))))))
-    return where(any_inf, float("inf"), out)
+    # jax.numpy's inf here is weak only for a rank-0 weak out (lax._const): otherwise
+    # a strong constant, which makes the result strong
+    inf = scalar_constant(float("inf"), out.dtype, out.weak_type and out.ndim == 0)
+    return where(any_inf, inf, out)
 
 
 def copysign(x, y, /):
@@ -690,7 +715,7 @@ def signbit(x, /):
     """True where the sign bit is set (including -0.0)."""
     (x,) = _real_only("signbit", x)
     if dtypes.is_int(x.dtype) and not dtypes.is_unsigned(x.dtype):
-        return less(x, 0)
+        return ew.lt_p.bind(x, _strong_like(x, 0))
     if not dtypes.is_float(x.dtype):
         return _full_like_bool(x, False)
     # Read the sign bit itself, so -0.0 and -nan count as negative.

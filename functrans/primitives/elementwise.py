@@ -44,9 +44,9 @@ def _unary_abstract_eval(name, allowed, out_dtype):
     def abstract_eval(x: ShapedArray, **params) -> ShapedArray:
         check_dtype(name, x, allowed)
         dtype = out_dtype(x.dtype) if out_dtype else x.dtype
-        # A weak operand gives a weak result (abs/real/imag of a weak complex
-        # are weak reals, as in JAX); bool results are never weak.
-        return ShapedArray(x.shape, dtype, x.weak_type and dtype != dtypes.bool_)
+        # A weak operand gives a weak result, as in JAX: abs/real/imag of a weak
+        # complex are weak reals, is_finite of a weak float a weak bool.
+        return ShapedArray(x.shape, dtype, x.weak_type)
     return abstract_eval
 
 
@@ -205,9 +205,9 @@ def _binary_abstract_eval(name, allowed, out_dtype):
             check_dtype(name, a, allowed)
         check_same_dtypes(name, avals)
         shape = elementwise_shape(name, avals)
-        if out_dtype is not None:
-            return ShapedArray(shape, out_dtype, False)
-        return ShapedArray(shape, avals[0].dtype, all(a.weak_type for a in avals))
+        # weak when every operand is, bool results (comparisons) too, as in JAX
+        return ShapedArray(shape, avals[0].dtype if out_dtype is None else out_dtype,
+                           all(a.weak_type for a in avals))
     return abstract_eval
 
 
