@@ -74,3 +74,37 @@ def test_cum_extremum_derivatives_match_jax(name, reverse):
     w = w[:3, :5]
     np.testing.assert_allclose(np.asarray(ft.hessian(loss(ft, w))(x)),
                                np.asarray(jax.hessian(loss(jax, w))(x)), rtol=1e-6)
+
+
+_CONCRETE_SHAPES = {  # a shape argument computed from the differentiated value
+    "reshape": lambda L, np_, x: np_.reshape(x, (np_.sum(x > -100).astype(int),)),
+    "split": lambda L, np_, x: np_.split(x, [np_.sum(x > 3).astype(int)])[0],
+    "tile": lambda L, np_, x: np_.tile(x, np_.sum(x > 3).astype(int)),
+    "dynamic_slice": lambda L, np_, x: L.lax.dynamic_slice(x, (0,), (np_.sum(x > 3).astype(int),)),
+    "gather": lambda L, np_, x: L.lax.gather(
+        x, np.array([[1]]), L.lax.GatherDimensionNumbers((1,), (), (0,)),
+        (np_.sum(x > 3).astype(int),)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CONCRETE_SHAPES))
+def test_shape_from_a_differentiated_value_works_under_grad(name):
+    """A shape argument whose value is known under grad is read, as in JAX; under jit
+    it is unknown and both libraries raise."""
+    x = np.arange(6.0, dtype=np.float32)
+    f = _CONCRETE_SHAPES[name]
+    w = np.asarray(jax.grad(lambda v: (f(jax, jnp, v) ** 2).sum())(x))
+    g = np.asarray(ft.grad(lambda v: (f(ft, fnp, v) ** 2).sum())(x))
+    np.testing.assert_array_equal(g, w)
+    with pytest.raises(TypeError):
+        jax.jit(lambda v: f(jax, jnp, v))(x)
+    with pytest.raises(TypeError):
+        ft.jit(lambda v: f(ft, fnp, v))(x)
+
+
+def test_lax_slice_bounds_stay_static_under_grad():
+    """lax.slice's bounds are Python ints in JAX even under grad (it raises): so here."""
+    x = np.arange(6.0, dtype=np.float32)
+    for L, np_ in ((jax, jnp), (ft, fnp)):
+        with pytest.raises(TypeError):
+            L.grad(lambda v: L.lax.slice(v, (np_.sum(v > 3),), (6,)).sum())(x)

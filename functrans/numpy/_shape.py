@@ -11,7 +11,7 @@ import operator
 import numpy as np
 
 from ..array import Array
-from ..core import Tracer
+from ..core import Tracer, to_concrete_value
 from ..errors import api_boundary
 from ..primitives import shape as sp
 from ..primitives import slicing as sl
@@ -21,8 +21,12 @@ from ._util import promote_dtypes
 
 def _static_int(op, x, what="value"):
     if isinstance(x, Tracer):
-        raise TypeError(f"{op}: {what} must be a static Python int, got a traced value "
-                        f"{x.aval.str_short()}")
+        # A value known now (under grad/jvp/vjp, not staged out) works, as in JAX.
+        value = to_concrete_value(x)
+        if value is None:
+            raise TypeError(f"{op}: {what} must be a static Python int, got a traced value "
+                            f"{x.aval.str_short()}")
+        x = value
     return operator.index(x)
 
 
@@ -301,7 +305,8 @@ def dsplit(ary, indices_or_sections):
 def tile(A, reps):
     """Repeats the whole array ``reps`` times along each axis."""
     A = asarray(A)
-    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    reps = ((reps,) if isinstance(reps, (int, np.integer)) or np.ndim(reps) == 0
+            else tuple(reps))
     reps = tuple(_static_int("tile", r, "reps") for r in reps)
     nd = max(A.ndim, len(reps))
     reps = (1,) * (nd - len(reps)) + reps

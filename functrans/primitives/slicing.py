@@ -36,12 +36,22 @@ import numpy as np
 
 from .. import dtypes
 from ..array import _new_array
-from ..core import Primitive, ShapedArray, Tracer, bind, get_aval, is_scalar_literal
+from ..core import (Primitive, ShapedArray, Tracer, bind, get_aval, is_scalar_literal,
+                    to_concrete_value)
 from . import elementwise as ew
 from ._rules import INTEGRAL, check_dtype, check_same_dtypes, lax_operands, normalize_axis
 
 
-def _static_ints(op: str, what: str, values) -> tuple:
+def _static_ints(op: str, what: str, values, *, concrete_ok: bool = False) -> tuple:
+    """``values`` as a tuple of ints. ``concrete_ok``: a traced value known now (under
+    grad/jvp/vjp, not staged out) is read, as JAX reads shape arguments (dynamic_slice's
+    and gather's slice_sizes; lax.slice's bounds must be Python ints in JAX too)."""
+    if concrete_ok:
+        if isinstance(values, Tracer):
+            known = to_concrete_value(values)
+            values = values if known is None else known.tolist()
+        else:
+            values = [_known_or_self(v) for v in values]
     if isinstance(values, Tracer) or any(isinstance(v, Tracer) for v in values):
         raise TypeError(f"{op}: {what} must be static Python ints, got a traced value; use "
                         "dynamic_slice / dynamic_update_slice for positions known only at run "
@@ -50,6 +60,11 @@ def _static_ints(op: str, what: str, values) -> tuple:
         return tuple(int(v) for v in values)
     except TypeError:
         raise TypeError(f"{op}: {what} must be a sequence of Python ints, got {values!r}") from None
+
+
+def _known_or_self(v):
+    known = to_concrete_value(v) if isinstance(v, Tracer) else None
+    return v if known is None else known
 
 
 # --- slice --------------------------------------------------------------------------------
@@ -228,7 +243,7 @@ def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices
         >>> lax.dynamic_slice(fnp.arange(5), (fnp.array(4),), (2,)).tolist()   # clamped to 3
         [3, 4]
     """
-    sizes = _static_ints("dynamic_slice", "slice_sizes", slice_sizes)
+    sizes = _static_ints("dynamic_slice", "slice_sizes", slice_sizes, concrete_ok=True)
     starts = _start_indices("dynamic_slice", operand, start_indices, allow_negative_indices)
     return bind(dynamic_slice_p, operand, *starts, slice_sizes=sizes)
 
@@ -562,7 +577,8 @@ def gather(operand, indices, dimension_numbers, slice_sizes, *, mode=None, fill_
         raise ValueError(f"gather: mode must be 'clip', 'fill', 'drop' or "
                          f"'promise_in_bounds', got {mode!r}")
     return bind(gather_p, operand, indices, dimension_numbers=_gather_dnums(dimension_numbers),
-                slice_sizes=_static_ints("gather", "slice_sizes", slice_sizes),
+                slice_sizes=_static_ints("gather", "slice_sizes", slice_sizes,
+                                                 concrete_ok=True),
                 mode=_GATHER_MODES[mode], fill_value=_static_fill_value("gather", fill_value))
 
 
