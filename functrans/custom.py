@@ -64,6 +64,18 @@ def _host(vals):
     return [v._value if type(v) is Array else np.asarray(v) for v in vals]
 
 
+def _runs_eagerly(args) -> bool:
+    """Whether a call on ``args`` would be evaluated, not traced: no transformation is
+    active, or one is (inside another rule, on known primals: grad's forward pass) but
+    no argument is its tracer and nothing is being staged out. The function then just
+    runs, as JAX runs it on known values (a Python ``if`` on them works); binding would
+    trace it for its output types."""
+    if core.is_eager():
+        return True
+    return core._state.dynamic is None and not any(isinstance(x, core.Tracer)
+                                                  for x in tree_flatten(list(args))[0])
+
+
 def _out_avals(fun, avals):
     closed = trace_to_ir(lambda *xs: fun(*xs), avals, what="custom function")
     return closed.out_avals
@@ -198,7 +210,7 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"custom_jvp function {name} has no rule: register one with "
                                  f"@{name}.defjvp")
-        if core.is_eager():
+        if _runs_eagerly(args):
             return self.fun(*args)
         nondiff, diff, flat, in_tree, flat_fun = _flatten_call(self.fun, self.nondiff_argnums, args)
         rule = self.jvp
@@ -379,7 +391,7 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"custom_vjp function {name} has no rule: register one with "
                                  f"{name}.defvjp(fwd, bwd)")
-        if core.is_eager():
+        if _runs_eagerly(args):
             return self.fun(*args)
         nondiff, diff, flat, in_tree, flat_fun = _flatten_call(self.fun, self.nondiff_argnums, args)
         diff_tree = tree_flatten(tuple(diff))[1]

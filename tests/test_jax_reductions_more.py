@@ -108,3 +108,38 @@ def test_lax_slice_bounds_stay_static_under_grad():
     for L, np_ in ((jax, jnp), (ft, fnp)):
         with pytest.raises(TypeError):
             L.grad(lambda v: L.lax.slice(v, (np_.sum(v > 3),), (6,)).sum())(x)
+
+
+def _custom_with_python_if(L, np_):
+    @L.custom_jvp
+    def f(x):
+        if x > 0:  # a Python branch on the value: fine where the value is known
+            return np_.sin(x)
+        return x
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return f(x), (np_.cos(x) if x > 0 else 1.0) * t
+
+    @L.custom_vjp
+    def g(x):
+        if x > 0:
+            return np_.sin(x)
+        return x
+    g.defvjp(lambda x: (g(x), x), lambda x, ct: (ct * x,))
+    return f, g
+
+
+def test_custom_rules_run_python_control_flow_on_known_primals():
+    """The rule calls the function on known primals: it runs (JAX runs it too) rather
+    than being traced for its output types; under jit and vmap both libraries raise."""
+    (f, g), (jf, jg) = _custom_with_python_if(ft, fnp), _custom_with_python_if(jax, jnp)
+    for x in (1.5, -0.5):
+        for ours, theirs in ((ft.grad(f), jax.grad(jf)), (ft.grad(g), jax.grad(jg)),
+                             (ft.hessian(f), jax.hessian(jf))):
+            np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-6)
+    with pytest.raises(TypeError):
+        ft.jit(ft.grad(f))(1.5)
+    with pytest.raises(TypeError):
+        jax.jit(jax.grad(jf))(1.5)
