@@ -51,6 +51,10 @@ BF16 = np.dtype(ml_dtypes.bfloat16)
 F32, F16, I32, I8, U8, B = np.float32, np.float16, np.int32, np.int8, np.uint8, np.bool_
 
 
+_DTYPE_CLASSES = ("generic", "number", "inexact", "floating", "complexfloating", "integer",
+                  "signedinteger", "unsignedinteger", "character", "flexible")
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
     """One program and its inputs.
@@ -587,6 +591,11 @@ CREATION = [
     ("iinfo", "np.iinfo", lambda L: (int(L.np.iinfo(L.np.int8).min), int(L.np.iinfo(L.np.uint16).max))),
     ("issubdtype", "np.issubdtype", lambda L: (L.np.issubdtype(L.np.float16, L.np.floating),
                                                L.np.issubdtype(L.np.int8, L.np.inexact))),
+    # the abstract dtype classes, every pair of (concrete dtype, class), bfloat16 included
+    ("issubdtype-classes", tuple("np." + c for c in _DTYPE_CLASSES),
+     lambda L: [[L.np.issubdtype(t, getattr(L.np, c)) for c in _DTYPE_CLASSES]
+                for t in (L.np.bool_, L.np.int8, L.np.uint16, L.np.int32, L.np.float16,
+                          L.np.bfloat16, L.np.float32, L.np.complex64)]),
     ("iscomplexobj", "np.iscomplexobj", lambda L: L.np.iscomplexobj(L.np.zeros(2))),
     ("dtype", "np.dtype", lambda L: str(L.np.dtype("float32"))),
     ("scalar-types", ("np.float32", "np.int8", "np.uint8", "np.int16", "np.int32", "np.int64",
