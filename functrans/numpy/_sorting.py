@@ -83,13 +83,12 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     x = sp.transpose(_convert(a, compute), tuple(kept) + axes)
     x = sp.reshape(x, tuple(shape[i] for i in kept) + (n,))
     qshape = tuple(q.shape)
-    if n == 0:
-        res = sp.broadcast_in_dim(asarray(float("nan"), compute),
-                                  qshape + tuple(shape[i] for i in kept), ())
-    else:
-        res = _interpolate(srt.sort(x, dimension=-1), q, qv, n, method)
-        has_nan = rp.reduce_or_p.bind(uf.isnan(x), axes=(x.ndim - 1,))
-        res = uf.where(has_nan, float("nan"), res)
+    if n == 0:  # JAX raises a TypeError here too (numpy warns and gives NaN)
+        raise TypeError(f"quantile: cannot take a quantile of an empty slice: the reduced "
+                         f"axes {axes} of an array of shape {shape} have no elements")
+    res = _interpolate(srt.sort(x, dimension=-1), q, qv, n, method)
+    has_nan = rp.reduce_or_p.bind(uf.isnan(x), axes=(x.ndim - 1,))
+    res = uf.where(has_nan, float("nan"), res)
     if keepdims:
         res = sp.reshape(res, qshape + tuple(1 if i in axes else d for i, d in enumerate(shape)))
     return _convert(res, dtype)
