@@ -278,7 +278,7 @@ def _axis_index_batch(args, bdims, *, axis_name):
 @axis_index_p.def_jvp
 def _axis_index_jvp(primals, tangents, *, axis_name):
     out = bind(axis_index_p, axis_name=axis_name)
-    return out, Zero(ShapedArray((), dtypes.float0))
+    return out, Zero(ShapedArray((), np.dtype(np.int32)))  # (an integer output: a zero tangent)
 
 
 @axis_index_p.def_lower
