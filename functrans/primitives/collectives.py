@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import core, dtypes, tree_util
+from .. import core, tree_util
 from ..core import Primitive, ShapedArray, bind, get_aval
 from ..interpreters.batching import moveaxis, rule_main
 from ..interpreters.jvp import Zero, deflinear
