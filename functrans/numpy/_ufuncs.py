@@ -272,8 +272,6 @@ def _floor_divide_general(x, y):
 
 def _remainder_general(x, y):
     dtype = get_aval(x).dtype
-    if dtype == dtypes.bool_:
-        raise TypeError("remainder is not defined for bool arrays")
     if dtypes.is_complex(dtype):
         raise TypeError("remainder is not defined for complex arrays")
     if dtypes.is_int(dtype):
@@ -299,6 +297,39 @@ def _one_like(x):
     return weak_scalar(1, get_aval(x).dtype)
 
 
+def _numeric(general):
+    """``general(x, y)`` for promoted operands, with bool ones first converted to
+    the default int, as jax.numpy's promote_args_numeric does (``True % True`` is 0)."""
+    def numeric(x, y):
+        if get_aval(x).dtype == dtypes.bool_:
+            x = ew.convert_element_type(x, dtypes.default_int())
+            y = ew.convert_element_type(y, dtypes.default_int())
+        return general(x, y)
+    return numeric
+
+
+def _pow_int_int(x, y):
+    """Integer x ** y, as jax.numpy computes it: square-and-multiply over the six low
+    bits of y read as unsigned (so negative exponents give what XLA's wrapping gives:
+    1 ** -1 == 1, (-1) ** -1 == -1, 0 for most others). Eager and jit agree."""
+    zero, one = _strong_like(y, 0), _strong_like(y, 1)
+    # 1, or 0 where x == 0 and y != 0 (so that 0 ** y is 0)
+    acc = ew.convert_element_type(
+        ew.not_p.bind(ew.and_p.bind(ew.eq_p.bind(x, zero), ew.ne_p.bind(y, zero))),
+        get_aval(x).dtype)
+    for _ in range(6):   # (more bits would overflow for any |x| > 1)
+        acc = ew.select_n(ew.ne_p.bind(ew.and_p.bind(y, one), zero), acc, ew.mul_p.bind(acc, x))
+        x = ew.mul_p.bind(x, x)
+        y = ew.shift_right_logical_p.bind(y, one)
+    return acc
+
+
+def _power_general(x, y):
+    if dtypes.is_int(get_aval(x).dtype):
+        return _pow_int_int(x, y)
+    return ew.pow_p.bind(x, y)
+
+
 add = _binary_ufunc("add", ew.add_p, fast=np.add, fast_dtypes=_NUMERIC | {dtypes.bool_},
                     general=_bool_or(ew.add_p, ew.or_p))
 subtract = _binary_ufunc("subtract", ew.sub_p, fast=np.subtract,
@@ -312,13 +343,16 @@ divide = true_divide
 # (no eager shortcut: numpy's floor_divide and remainder differ from jax.numpy's
 # at zero divisors and infinities)
 floor_divide = _binary_ufunc("floor_divide", ew.div_p, fast=None, fast_dtypes=frozenset(),
-                             general=_floor_divide_general)
+                             general=_numeric(_floor_divide_general))
 remainder = _binary_ufunc("remainder", ew.rem_p, fast=None, fast_dtypes=frozenset(),
-                          general=_remainder_general)
+                          general=_numeric(_remainder_general))
 mod = remainder
-fmod = _binary_ufunc("fmod", ew.rem_p, fast=np.fmod, fast_dtypes=_FLOATS, general=_fmod_general)
+fmod = _binary_ufunc("fmod", ew.rem_p, fast=np.fmod, fast_dtypes=_FLOATS,
+                     general=_numeric(_fmod_general))
+
+
 _power = _binary_ufunc("power", ew.pow_p, fast=ew.pow_p.impl, fast_dtypes=_INEXACT,
-                       general=_no_bool("power", ew.pow_p))
+                       general=_numeric(_power_general))
 
 
 def power(x, y, /):
@@ -327,11 +361,15 @@ def power(x, y, /):
     A Python int exponent becomes the ``integer_pow`` primitive when traced (as
     in JAX): ``x ** 2`` is then ``x * x`` for XLA and its derivative is exact at 0.
     """
-    if type(y) is int and _state.stack:
+    if type(y) is int and (_state.stack or y < 0 or type(x) is not Array
+                           or x._value.dtype not in _INEXACT):
+        # As jax.numpy for a concrete int y (integers to a negative power raise);
+        # the eager float case is _power's fast path, which gives the same values.
         try:
-            (x_p, _) = promote_args("power", x, y)
-            if get_aval(x_p).dtype != dtypes.bool_ and (y >= 0 or dtypes.is_inexact(get_aval(x_p).dtype)):
-                return ew.integer_pow(x_p, y)
+            (x_p,) = promote_args("power", x)   # x alone, as jax.numpy
+            if get_aval(x_p).dtype == dtypes.bool_:
+                x_p = ew.convert_element_type(x_p, dtypes.default_int())
+            return ew.integer_pow(x_p, y)
         except (TypeError, ValueError) as e:
             _reraise(e)
     return _power(x, y)
@@ -358,9 +396,10 @@ def _right_shift_general(x, y):
     return p.bind(x, y)
 
 
-left_shift = _binary_ufunc("left_shift", ew.shift_left_p, fast=None, fast_dtypes=frozenset())
+left_shift = _binary_ufunc("left_shift", ew.shift_left_p, fast=None, fast_dtypes=frozenset(),
+                           general=_numeric(ew.shift_left_p.bind))
 right_shift = _binary_ufunc("right_shift", ew.shift_right_arithmetic_p, fast=None,
-                            fast_dtypes=frozenset(), general=_right_shift_general)
+                            fast_dtypes=frozenset(), general=_numeric(_right_shift_general))
 bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
 
 _ALL = _NUMERIC | {dtypes.bool_}

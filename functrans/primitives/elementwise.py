@@ -24,7 +24,8 @@ from ..core import Primitive, ShapedArray, bind, get_aval, is_scalar_literal
 from ..interpreters.batching import (broadcast_batch, broadcast_batcher, defbroadcasting,
                                      defvectorized)
 from ._rules import (ANY, BOOL, COMPLEX, FLOAT, INEXACT, INTEGRAL, NUMERIC, ORDERED,
-                     category, check_dtype, check_same_dtypes, elementwise_shape, lax_operands)
+                     category, check_dtype, check_same_dtypes, elementwise_shape, lax_operands,
+                     scalar_constant)
 
 
 def _with_low_precision_upcast(fn):
@@ -479,15 +480,17 @@ def bitcast_convert_type(x, new_dtype):
 # One function per primitive, as JAX's lax module spells them.
 
 
+_SCALAR_TYPES = frozenset([bool, int, float, complex])
+
+
 def _unary_wrapper(p, doc):
     def f(x):
+        if type(x) in _SCALAR_TYPES:   # a weakly typed operand, as in JAX
+            (x,) = lax_operands(x)
         return bind(p, x)
     f.__name__ = f.__qualname__ = p.name
     f.__doc__ = doc
     return f
-
-
-_SCALAR_TYPES = frozenset([bool, int, float, complex])
 
 
 def _binary_wrapper(p, doc):
@@ -547,6 +550,16 @@ bitwise_and, bitwise_or, bitwise_not = _WRAPPERS["and"], _WRAPPERS["or"], _WRAPP
 bitwise_xor = _WRAPPERS["xor"]
 
 
+def conj(x):
+    """Complex conjugate; of a real x, ``complex(x, +0)`` (as ``jax.lax.conj``)."""
+    if type(x) in _SCALAR_TYPES:
+        (x,) = lax_operands(x)
+    aval = get_aval(x)
+    if aval.dtype in (dtypes.float32, dtypes.float64):   # (jax rejects float16)
+        return bind(complex_p, x, scalar_constant(0, aval.dtype, aval.weak_type))
+    return bind(conj_p, x)
+
+
 def round(x, rounding_method=0):  # noqa: A001  (lax's name)
     """Elementwise rounding: method 0 rounds half away from zero, 1 half to even."""
     return bind(round_p, x, rounding_method=int(rounding_method))
@@ -558,20 +571,50 @@ def integer_pow(x, y: int):
 
 
 def polygamma(m, x):
-    """The polygamma function of static order ``m``: the (m+1)-th derivative of lgamma.
+    """The polygamma function of order ``m``: the (m+1)-th derivative of lgamma.
 
-    ``m`` must be a non-negative Python int (``polygamma(0, x)`` is digamma).
+    ``m`` is a float (as in ``jax.lax.polygamma``, where it has x's dtype) or a
+    Python int, and must be concrete (not traced): each distinct order is a
+    ``polygamma`` primitive of static order. An order that is not a non-negative
+    integer gives NaN, as in JAX. ``polygamma(0, x)`` is digamma.
 
     Example:
         >>> import functrans.numpy as fnp
         >>> from functrans import lax
-        >>> print(f"{lax.polygamma(1, fnp.asarray(1.0)).item():.4f}")   # pi**2 / 6
+        >>> print(f"{lax.polygamma(1.0, fnp.asarray(1.0)).item():.4f}")   # pi**2 / 6
         1.6449
     """
-    if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)):
-        raise TypeError(f"polygamma: the order m must be a static non-negative int, got "
-                        f"{type(m).__name__} {m!r}")
-    return bind(polygamma_p, x, m=int(m))
+    if type(x) in _SCALAR_TYPES:
+        (x,) = lax_operands(x)
+    if isinstance(m, (int, np.integer)) and not isinstance(m, (bool, np.bool_)):
+        return bind(polygamma_p, x, m=int(m))
+    from ..core import to_concrete_value
+    value = to_concrete_value(m)
+    if value is None:
+        raise TypeError("polygamma: the order m must be concrete (each order is a "
+                        "separate computation); it is traced here")
+    aval, m_aval = get_aval(x), get_aval(value)
+    if dtypes.is_complex(m_aval.dtype) or m_aval.dtype == dtypes.bool_:
+        raise TypeError(f"polygamma: the order m must be real, got {m_aval.dtype}")
+    orders = np.asarray(value)
+    shape = np.broadcast_shapes(orders.shape, aval.shape)
+    if shape != aval.shape:
+        from .shape import broadcast_in_dim
+        x = broadcast_in_dim(x, shape, tuple(range(len(shape) - aval.ndim, len(shape))))
+    orders = np.broadcast_to(orders, shape)
+    nan = scalar_constant(float("nan"), aval.dtype, aval.weak_type)
+    out = None
+    for order in np.unique(orders):
+        valid = order >= 0 and float(order).is_integer()
+        part = bind(polygamma_p, x, m=int(order)) if valid else nan
+        if out is None:
+            out = part
+        else:
+            out = select_n(np.asarray(orders == order), out, part)
+    if get_aval(out).shape != shape:   # every order invalid: NaN of x's shape
+        from .shape import broadcast_in_dim
+        out = broadcast_in_dim(out, shape, ())
+    return out
 
 
 def select_n(which, *cases):

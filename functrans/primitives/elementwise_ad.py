@@ -433,15 +433,16 @@ ew.select_n_p.def_transpose(_select_n_transpose)
 def _convert_jvp(t, ans, x, *, new_dtype, weak_type=False):
     if not dtypes.is_inexact(get_aval(x).dtype):
         return _zero_tangent(ans)
-    # complex -> real keeps the real part, like the primal conversion.
-    return ew.convert_element_type(t, new_dtype)
+    # complex -> real keeps the real part, like the primal conversion; the tangent
+    # has the result's weak type (JAX's convert is linear: the same conversion)
+    return ew.convert_element_type(t, new_dtype, weak_type=weak_type)
 
 
 def _convert_transpose(ct, x, *, new_dtype, weak_type=False):
     if not dtypes.is_inexact(x.aval.dtype):
         return [None]
     # The transpose of real -> complex is real(ct); of complex -> real is complex(ct, 0).
-    return [ew.convert_element_type(ct, x.aval.dtype)]
+    return [ew.convert_element_type(ct, x.aval.dtype, weak_type=x.aval.weak_type)]
 
 
 _defjvp(ew.convert_element_type_p, _convert_jvp)

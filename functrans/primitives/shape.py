@@ -164,9 +164,17 @@ def _reshape_lower(ctx, x, **params):
 reshape_p.def_lower(_reshape_lower)
 
 
-def reshape(x, new_sizes):
-    """Reshapes x (row-major) to ``new_sizes``; a no-op when the shape is unchanged."""
+def reshape(x, new_sizes, dimensions=None):
+    """Reshapes x (row-major) to ``new_sizes``; a no-op when the shape is unchanged.
+
+    ``dimensions``, as in ``jax.lax.reshape``: the order in which x's axes are
+    read (x is transposed by it first).
+    """
     new_sizes = _shape_tuple("reshape", new_sizes)
+    if dimensions is not None:
+        dimensions = tuple(int(d) for d in dimensions)
+        if dimensions != tuple(range(get_aval(x).ndim)):
+            x = transpose(x, dimensions)
     if get_aval(x).shape == new_sizes:
         return x
     return bind(reshape_p, x, new_sizes=new_sizes)
