@@ -452,6 +452,8 @@ def _logical(name, prim, x, y):
         x, y = promote_args(name, x, y)
     except (TypeError, ValueError) as e:
         _reraise(e)
+    if get_aval(x).dtype == dtypes.bool_:   # bools promote to a strong bool
+        x, y = _typed_like(x, dtypes.bool_, False), _typed_like(y, dtypes.bool_, False)
     return prim.bind(_to_bool(x), _to_bool(y))
 
 
@@ -501,12 +503,14 @@ floor = _unary_ufunc("floor", ew.floor_p, fast=np.floor, fast_dtypes=_FLOATS,
 ceil = _unary_ufunc("ceil", ew.ceil_p, fast=np.ceil, fast_dtypes=_FLOATS,
                     general=lambda x: x if not dtypes.is_inexact(x.dtype) else ew.ceil_p.bind(x))
 def _rint_general(x):
+    if not dtypes.is_inexact(x.dtype):   # as jax.numpy: a strong default float
+        return ew.convert_element_type(x, dtypes.default_float())
     if dtypes.is_complex(x.dtype):
         return ew.complex_p.bind(ew.round(real(x), 1), ew.round(imag(x), 1))
     return ew.round(x, 1)
 
 
-rint = _unary_ufunc("rint", ew.round_p, fast=np.rint, fast_dtypes=_FLOATS, inexact=True,
+rint = _unary_ufunc("rint", ew.round_p, fast=np.rint, fast_dtypes=_FLOATS,
                     general=_rint_general)
 exp = _unary_ufunc("exp", ew.exp_p, inexact=True)
 exp2 = _unary_ufunc("exp2", ew.exp2_p, inexact=True)
@@ -536,7 +540,7 @@ isfinite = _unary_ufunc("isfinite", ew.is_finite_p, fast=np.isfinite, fast_dtype
 def _isfinite_other(x):
     if dtypes.is_complex(x.dtype):
         return ew.and_p.bind(isfinite(real(x)), isfinite(imag(x)))
-    return _full_like_bool(x, True, x.weak_type)
+    return _full_like_bool(x, True)
 
 
 def _full_like_bool(x, value: bool, weak: bool = False):
@@ -714,14 +718,24 @@ def log10(x, /):
     return _log_base("log10", x, 10)
 
 
+def _like_lax_const(out):
+    """``out`` made strong unless it is rank 0: jax.numpy functions that compute with
+    ``lax._const(x, c)`` (deg2rad, sinc, heaviside, logaddexp2, ...) get a weak
+    constant only for a rank-0 weak x, a strong one (and a strong result) otherwise."""
+    aval = get_aval(out)
+    if aval.weak_type and aval.ndim:
+        return ew.convert_element_type(out, aval.dtype, weak_type=False)
+    return out
+
+
 def deg2rad(x, /):
     (x,) = promote_args_inexact("deg2rad", x)
-    return multiply(x, np.pi / 180)
+    return _like_lax_const(multiply(x, np.pi / 180))
 
 
 def rad2deg(x, /):
     (x,) = promote_args_inexact("rad2deg", x)
-    return multiply(x, 180 / np.pi)
+    return _like_lax_const(multiply(x, 180 / np.pi))
 
 
 radians, degrees = deg2rad, rad2deg
@@ -830,7 +844,7 @@ def logaddexp2(x, y, /):
     """log2(2**x + 2**y), computed stably (derivatives as :func:`logaddexp`'s)."""
     dtype, weak = inexact_type(x, y)
     x, y = promote_args_inexact("logaddexp2", x, y)
-    return _typed_like(_logaddexp2(x, y), dtype, weak)
+    return _like_lax_const(_typed_like(_logaddexp2(x, y), dtype, weak))
 
 
 def fmax(x, y, /):
@@ -850,7 +864,7 @@ def heaviside(x1, x2, /):
     dtype, weak = inexact_type(*_real_only("heaviside", x1, x2))
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
     out = where(less(x1, 0), 0, where(greater(x1, 0), 1, where(isnan(x1), x1, x2)))
-    return _typed_like(out, dtype, weak)
+    return _like_lax_const(_typed_like(out, dtype, weak))
 
 
 def sinc(x, /):
@@ -859,7 +873,7 @@ def sinc(x, /):
     zero = equal(x, 0)
     px = multiply(np.pi, x)
     safe = where(zero, 1, px)
-    return where(zero, _sinc_maclaurin(0, px), true_divide(sin(safe), safe))
+    return _like_lax_const(where(zero, _sinc_maclaurin(0, px), true_divide(sin(safe), safe)))
 
 
 def _sinc_maclaurin_value(k, x):
@@ -973,7 +987,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     close = logical_or(close, equal(a, b))  # equal infinities
     if equal_nan:
         close = logical_or(close, logical_and(isnan(a), isnan(b)))
-    return close
+    return _typed_like(close, dtypes.bool_, False)   # strong, as jax.numpy's
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
