@@ -249,6 +249,10 @@ def _rem_impl(x, y):
 
 
 def _pow_impl(x, y):
+    # (Python scalars, from the fast path of functrans.numpy, stay as they are: NEP 50)
+    if getattr(y, "dtype", None) is not None and y.dtype.kind in "iu" \
+            and np.asarray(x).dtype.kind in "fc":   # an integer exponent: XLA converts it
+        y = y.astype(np.asarray(x).dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.power(x, y)
     if np.ndim(y) == 0 and out.dtype.kind == "f" and y == 0.5:
@@ -301,6 +305,18 @@ mul_p = binary("mul", np.multiply, NUMERIC)
 div_p = binary("div", _div_impl, NUMERIC)
 rem_p = binary("rem", _rem_impl, (FLOAT,) + INTEGRAL)
 pow_p = binary("pow", _pow_impl, NUMERIC)
+_pow_same_dtypes = pow_p.abstract_eval
+
+
+def _pow_abstract_eval(x: ShapedArray, y: ShapedArray) -> ShapedArray:
+    # As jax.lax.pow: a float or complex x may have an integer exponent.
+    if dtypes.is_inexact(x.dtype) and category(y.dtype) in INTEGRAL:
+        return ShapedArray(elementwise_shape("pow", (x, y)), x.dtype,
+                           x.weak_type and y.weak_type)
+    return _pow_same_dtypes(x, y)
+
+
+pow_p.abstract_eval = _pow_abstract_eval
 def _signed_zero_extremum(ufunc, is_max):
     """numpy's maximum/minimum, with XLA's zeros: max(-0.0, +0.0) is +0.0 and
     min(-0.0, +0.0) is -0.0 in either order (numpy returns the second operand).

@@ -357,6 +357,11 @@ _defjvp(ew.rem_p,
 def _pow_jvp_x(t, ans, x, y):
     # y * x**(y - 1), as JAX's float pow: NaN at x == 0 for y == 0 (0 * inf);
     # ``x ** 0`` with a Python int is integer_pow, whose derivative is 0.
+    if not dtypes.is_inexact(get_aval(y).dtype):
+        # an integer exponent (as JAX): 0 where y == 0, so 0 ** 0 has derivative 0
+        jac = ew.mul(ew.convert_element_type(y, get_aval(x).dtype),
+                     ew.pow(x, ew.sub(y, _const(y, 1))))
+        return ew.mul(t, ew.select_n(ew.eq(y, _const(y, 0)), jac, _const(jac, 0)))
     return ew.mul(t, ew.mul(y, ew.pow(x, ew.sub(y, _const(y, 1)))))
 
 

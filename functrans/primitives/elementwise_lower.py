@@ -221,7 +221,14 @@ defelementwise(ew.mul_p, "stablehlo.multiply")
 # INT_MIN % -1 is 0: XLA's values, which the eager impls give too (as JAX does).
 defelementwise(ew.div_p, "stablehlo.divide")
 defelementwise(ew.rem_p, "stablehlo.remainder")
-defelementwise(ew.pow_p, "stablehlo.power")
+
+
+@ew.pow_p.def_lower
+def _pow_lower(ctx, x, y):
+    (x, y), (aval, y_aval) = _full(ctx, [x, y])
+    if y_aval.dtype != aval.dtype:   # an integer exponent: converted, as XLA's pow needs
+        y = ctx.convert(y, y_aval, aval.dtype)
+    return _op(ctx, "stablehlo.power", [x, y], aval)
 
 
 def _complex_minmax(direction):
