@@ -10,13 +10,17 @@ same as JAX's):
   ``float16_array * 2.0`` stays float16; ``int32 + float16`` is float16
   (numpy: float64 for some mixes). Creation functions and integer division
   follow the same rules.
-* Out-of-bounds gather indices are clamped, out-of-bounds scatter updates are
-  dropped (numpy raises IndexError), because values are not always known
-  when a function is traced.
+* Out-of-bounds indices do not raise: reads clamp (``x[7]`` on length 5 is
+  ``x[4]``; an integer array index too), ``take``/``take_along_axis`` fill
+  (NaN for floats) by default, and out-of-bounds updates of ``x.at[i]`` are
+  dropped; ``mode=`` chooses ("clip", "fill", "drop", "promise_in_bounds"),
+  because values are not always known when a function is traced.
 * Functions whose output shape depends on values (``nonzero``, boolean mask
   indexing, ``unique``) need concrete inputs: they fail inside jit/vmap.
-* Eager mode computes on the host with numpy and may emit numpy's
-  RuntimeWarning for invalid values (e.g. ``log(-1.0)``); jit does not.
+* Integer division by zero gives XLA's values, eagerly too (``5 // 0`` is -2,
+  ``5 % 0`` is 0), and no numpy RuntimeWarning leaves a functrans operation
+  (``log(0.0)`` is ``-inf`` silently, as under jit).
+* ``median``/``quantile`` of an empty slice raise (numpy: NaN and a warning).
 """
 
 import numpy as _np
