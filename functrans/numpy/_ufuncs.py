@@ -862,9 +862,11 @@ def fmin(x, y, /):
 def heaviside(x1, x2, /):
     """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0 (NaN where x1 is NaN)."""
     dtype, weak = inexact_type(*_real_only("heaviside", x1, x2))
+    x1_rank0 = get_aval(x1).ndim == 0   # (jax's constants are made from x1 unbroadcast)
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
-    out = where(less(x1, 0), 0, where(greater(x1, 0), 1, where(isnan(x1), x1, x2)))
-    return _like_lax_const(_typed_like(out, dtype, weak))
+    out = _typed_like(where(less(x1, 0), 0, where(greater(x1, 0), 1, where(isnan(x1), x1, x2))),
+                      dtype, weak)
+    return out if x1_rank0 else _like_lax_const(out)
 
 
 def sinc(x, /):
