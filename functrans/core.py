@@ -523,7 +523,7 @@ def eval_primitive(prim: Primitive, args, params):
     try:
         out = impl(*vals, **params) if params else impl(*vals)
     except RuntimeWarning:
-        out = _quietly(impl, vals, params)
+        out = quietly(impl, vals, params)
     if prim.multiple_results:
         return [_new_array(_as_dtype(o, a.dtype), a.weak_type) for o, a in zip(out, out_avals)]
     if type(out) is not np.ndarray or out.dtype != out_avals.dtype:
@@ -588,10 +588,10 @@ def eval_host_pair(ufunc, a, b):
     try:
         return host_array(ufunc(a._value, b._value), aval)
     except RuntimeWarning:
-        return host_array(_quietly(ufunc, (a._value, b._value), None), aval)
+        return host_array(quietly(ufunc, (a._value, b._value), None), aval)
 
 
-def _quietly(fn, vals, params):
+def quietly(fn, vals, params):
     """``fn(*vals, **params)`` with numpy's floating-point warnings off.
 
     functrans filters those warnings at import (JAX never warns about inf or NaN),

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import dtypes
 from ..array import Array, ArrayOps, _new_array
-from ..core import _state, get_aval
+from ..core import _state, get_aval, quietly
 from ..custom import custom_jvp
 from ..errors import filter_traceback
 from ..primitives import elementwise as ew
@@ -45,6 +45,10 @@ def _clear_cache(name):
 
 
 from ..config import config  # noqa: E402
+
+# Python ints the eager fast path hands to numpy as they are (others take the general
+# path, which checks them as JAX does)
+_INT32_MIN, _INT32_MAX = -2**31, 2**31 - 1
 
 config.on_change(_clear_cache)
 
@@ -174,10 +178,17 @@ def _binary_ufunc(name, prim, *, fast, fast_dtypes=_NUMERIC, inexact=False, gene
             xv = xv.astype(dtype)
         if type(y) is Array and yv.dtype != dtype:
             yv = yv.astype(dtype)
+        if (type(xv) is int and not _INT32_MIN <= xv <= _INT32_MAX
+                or type(yv) is int and not _INT32_MIN <= yv <= _INT32_MAX):
+            return general_path(x, y)  # JAX's checks of a large Python int (OverflowError)
         try:
             out = fast(xv, yv)
         except ValueError:
             raise _shape_error(name, xv, yv) from None
+        except OverflowError:  # numpy's NEP 50: uint8 + 300; JAX wraps it (general path)
+            return general_path(x, y)
+        except RuntimeWarning:  # a user's filter made numpy's warning an error (see core)
+            out = quietly(fast, (xv, yv), None)
         # (a comparison of weak operands is a weak bool, as in JAX)
         return _new_array(out, weak)
 
@@ -206,7 +217,10 @@ def _unary_ufunc(name, prim, *, fast=None, fast_dtypes=_INEXACT, inexact=False,
     def fn(x, /):
         if _state.dynamic is not None or type(x) is not Array or x._value.dtype not in fast_dtypes:
             return general_path(x)
-        return _new_array(fast(x._value), x._weak_type)
+        try:
+            return _new_array(fast(x._value), x._weak_type)
+        except RuntimeWarning:  # a user's filter made numpy's warning an error (see core)
+            return _new_array(quietly(fast, (x._value,), None), x._weak_type)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc or f"Elementwise {name}, like numpy.{name}."
