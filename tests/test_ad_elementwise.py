@@ -271,8 +271,12 @@ def test_polygamma_values_and_errors():
         np.testing.assert_allclose(np.asarray(lax.polygamma(m, fnp.asarray(x))),
                                    scipy.special.polygamma(m, x.astype(np.float64)), rtol=1e-5)
     assert lax.polygamma(1, fnp.asarray(x)).dtype == np.float32
-    with pytest.raises(TypeError, match="polygamma"):
-        lax.polygamma(1.0, fnp.asarray(x))
+    # A float order is valid, as in jax.lax.polygamma (non-integral or negative: NaN).
+    for m in (1.0, 2.0, 1.5, -1.0):
+        got = lax.polygamma(m, fnp.asarray(x))
+        want = jax.lax.polygamma(m, jnp.asarray(x))
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5)
     with pytest.raises(ValueError, match="non-negative"):
         lax.polygamma(-1, fnp.asarray(x))
     with pytest.raises(TypeError, match="polygamma"):
