@@ -449,16 +449,12 @@ def _numpy_accepts(ref, args):
     return True
 
 
-# Some jax.numpy functions end with a strongly typed constant (jnp.hypot and
-# jnp.heaviside: where(..., _lax_const(x, ...), ...); jnp.logaddexp2: a log(2) constant;
-# jnp.rint of integers: convert_element_type to float_; jnp.logaddexp of complex: internal
-# lax ops), so their result is strong even where jax's own promotion is weak
-# (int32_array with 1.5). jnp.log2 and jnp.log10 divided by a strong log(2)/log(10) in
-# jax 0.10; jax 0.11 made log2 weak and kept log10 strong. functrans is held to the
-# promotion rule instead: the weak type jnp.true_divide (jnp.sin) gives the same operands.
-_JAX_WEAK_QUIRKS = {"hypot": jnp.true_divide, "heaviside": jnp.true_divide,
-                    "logaddexp2": jnp.true_divide, "logaddexp": jnp.true_divide,
-                    "rint": jnp.sin, "log2": jnp.sin, "log10": jnp.sin}
+# jnp.logaddexp of complex ends in internal lax ops with strongly typed constants, so its
+# result is strong even where jax's own promotion is weak (int32_array with 1.5).
+# functrans is held to the promotion rule there: the weak type jnp.true_divide gives the
+# same operands. Everything else (hypot, heaviside, logaddexp2, rint, log2, log10) must
+# match jax 0.10 exactly, strongly typed constants included.
+_JAX_WEAK_QUIRKS = {"logaddexp": jnp.true_divide}
 
 
 def _int_exponent(row, args):
