@@ -436,7 +436,9 @@ def _select_n_impl(which, *cases):
                 and np.broadcast_shapes(which.shape, f.shape, t.shape) == which.shape:
             return _select_bits(which, f, t)
         return np.where(which, t, f)
-    return np.choose(which, np.broadcast_arrays(*cases))
+    # an index out of [0, n) takes the nearest case, as the lowering's tree of
+    # ``which < mid`` selects does (XLA's and JAX's values; np.choose would raise)
+    return np.choose(np.clip(which, 0, len(cases) - 1), np.broadcast_arrays(*cases))
 
 
 # --- convert_element_type ------------------------------------------------------------------
