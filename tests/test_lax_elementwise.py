@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
+import jax
 import ml_dtypes
 import numpy as np
 import pytest
@@ -754,8 +755,20 @@ def test_bitcast_convert_type_reinterprets_bits(src, tgt, rng):
 
 
 def test_bitcast_convert_type_errors():
-    with pytest.raises(TypeError, match="bitcast_convert_type"):
-        lax.bitcast_convert_type(fnp.ones(3, np.float32), np.int8)  # widths differ
+    # widths differ: a narrower type adds a trailing axis, a wider one needs it (as jax)
+    for x, dt in [(np.ones(3, np.float32), np.int8), (np.ones((3, 2), np.uint8), np.float32),
+                  (np.arange(8, dtype=np.uint8).reshape(2, 4), np.float32),
+                  (np.float32(1.5), np.uint16), (np.ones(3, np.float64), np.float16),
+                  (np.ones((3, 2), np.bool_), np.uint16), (np.ones(3, np.bool_), np.uint16)]:
+        try:
+            want = jax.lax.bitcast_convert_type(x, dt)
+        except (TypeError, ValueError) as e:
+            with pytest.raises(type(e), match="bitcast_convert_type"):
+                lax.bitcast_convert_type(fnp.asarray(x), dt)
+            continue
+        got = lax.bitcast_convert_type(fnp.asarray(x), dt)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+        assert np.asarray(got).dtype == np.asarray(want).dtype
     with pytest.raises(TypeError, match="bitcast_convert_type"):
         lax.bitcast_convert_type(fnp.ones(3, np.complex64), np.int64)
 

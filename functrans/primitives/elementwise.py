@@ -21,8 +21,8 @@ import scipy.special
 
 from .. import dtypes
 from ..core import Primitive, ShapedArray, bind, get_aval, is_scalar_literal
-from ..interpreters.batching import (broadcast_batch, broadcast_batcher, defbroadcasting,
-                                     defvectorized)
+from ..interpreters.batching import (bdim_to_front, broadcast_batch, broadcast_batcher,
+                                     defbroadcasting, defvectorized)
 from ._rules import (ANY, BOOL, COMPLEX, FLOAT, INEXACT, INTEGRAL, NUMERIC, ORDERED,
                      category, check_dtype, check_same_dtypes, elementwise_shape, lax_operands,
                      scalar_constant)
@@ -476,21 +476,40 @@ bitcast_convert_type_p = Primitive("bitcast_convert_type")
 
 @bitcast_convert_type_p.def_abstract_eval
 def _bitcast_abstract_eval(x: ShapedArray, *, new_dtype) -> ShapedArray:
-    if np.dtype(new_dtype).itemsize != x.dtype.itemsize:
-        raise TypeError(f"bitcast_convert_type: {x.dtype} and {np.dtype(new_dtype)} have "
-                        "different widths; only same-width bitcasts are supported")
+    new_dtype = np.dtype(new_dtype)
     if dtypes.is_complex(x.dtype) or dtypes.is_complex(new_dtype):
         raise TypeError("bitcast_convert_type does not support complex dtypes")
-    return ShapedArray(x.shape, new_dtype, False)
+    old_size, new_size = x.dtype.itemsize, new_dtype.itemsize
+    if old_size == new_size:
+        return ShapedArray(x.shape, new_dtype, False)
+    # As JAX (and XLA): a narrower type adds a trailing axis of old/new elements; a wider
+    # one consumes a trailing axis of new/old.
+    if new_size < old_size:
+        return ShapedArray(x.shape + (old_size // new_size,), new_dtype, False)
+    if not x.shape or x.shape[-1] != new_size // old_size:  # (ValueError, as JAX)
+        raise ValueError(f"bitcast_convert_type: {x.dtype}{list(x.shape)} to {new_dtype} needs a "
+                        f"last axis of {new_size // old_size} elements")
+    if dtypes.bool_ in (x.dtype, new_dtype):
+        raise TypeError(f"bitcast_convert_type: {x.dtype} to {new_dtype}: a bool bitcasts "
+                        "only to bool (use astype)")
+    return ShapedArray(x.shape[:-1], new_dtype, False)
 
 
 @bitcast_convert_type_p.def_impl
 def _bitcast_impl(x, *, new_dtype):
-    return np.asarray(x).view(new_dtype)
+    x = np.asarray(x)
+    new_dtype = np.dtype(new_dtype)
+    if new_dtype.itemsize == x.dtype.itemsize:
+        return x.view(new_dtype)
+    flat = np.ascontiguousarray(x).reshape(-1)  # (a view of other widths needs contiguity)
+    if new_dtype.itemsize < x.dtype.itemsize:
+        return flat.view(new_dtype).reshape(x.shape + (x.dtype.itemsize // new_dtype.itemsize,))
+    return flat.view(new_dtype).reshape(x.shape[:-1])
 
 
 def bitcast_convert_type(x, new_dtype):
-    """Reinterprets the bits of x as ``new_dtype`` (of the same width)."""
+    """Reinterprets the bits of x as ``new_dtype``; a narrower type adds a trailing axis
+    (f32[3] -> u8[3,4]), a wider one consumes it (u8[3,4] -> f32[3]), as in JAX."""
     return bind(bitcast_convert_type_p, x, new_dtype=dtypes.canonicalize(new_dtype))
 
 
@@ -681,12 +700,19 @@ __all__ = sorted([k for k in _WRAPPERS if k not in ("and", "or", "not", "xor")]
 # (broadcast_batcher also handles rank-0 operands, mapped or not, and
 # select_n's rank-0 selector or cases).
 
-for _p in UNARY_PRIMITIVES + (round_p, integer_pow_p, polygamma_p, convert_element_type_p,
-                              bitcast_convert_type_p):
+for _p in UNARY_PRIMITIVES + (round_p, integer_pow_p, polygamma_p, convert_element_type_p):
     defvectorized(_p)
 for _p in BINARY_PRIMITIVES:
     defbroadcasting(_p)
 del _p
+
+
+@bitcast_convert_type_p.def_batch
+def _bitcast_batch(args, bdims, *, new_dtype):
+    # (the batch axis in front: a change of width adds or consumes the trailing axis)
+    (x,), (bdim,) = args, bdims
+    x = bdim_to_front(x, bdim, get_aval(x).shape[bdim])
+    return bind(bitcast_convert_type_p, x, new_dtype=new_dtype), 0
 
 
 @select_n_p.def_batch

@@ -355,4 +355,4 @@ def _bitcast_lower(ctx, x, *, new_dtype):
         return ctx.convert(x, aval, new_dtype)
     if new_dtype == dtypes.bool_:   # XLA has no bitcast to its 1-bit pred: any set bit is True
         return _compare(ctx, x, ctx.constant(0, aval), aval, "NE")
-    return _op(ctx, "stablehlo.bitcast_convert", [x], aval, aval.update(dtype=new_dtype))
+    return ctx.op("stablehlo.bitcast_convert", [x], [aval], ctx.avals_out[0])
