@@ -263,7 +263,8 @@ amax, amin = max, min
 def _truth(name, prim, fill, a, axis, out, keepdims, where):
     _no_out(name, out)
     a = asarray(a)
-    x = a if a.dtype == dtypes.bool_ else uf.not_equal(a, 0)
+    # (a strong bool, as JAX's: a comparison of a weak operand would be a weak one)
+    x = a if a.dtype == dtypes.bool_ else ew.convert_element_type(uf.not_equal(a, 0), dtypes.bool_)
     axes = _axes(name, axis, x.ndim)
     if where is not None:
         x = uf.where(_mask(name, where, x.shape), x, fill)
