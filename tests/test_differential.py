@@ -274,6 +274,9 @@ def test_eager(case):
 JIT_CASES = [c for c in CASES if c.jit]
 
 
+# jit and derivatives compile a program per case in jax (most of this file's time): they are
+# marked slow, deselected from the default run and run by .ci/run's second command.
+@pytest.mark.slow
 @pytest.mark.parametrize("case", JIT_CASES, ids=lambda c: c.id)
 def test_jit(case):
     """functrans under jit agrees with jax: with jax's eager result (jax's jit and eager
@@ -290,6 +293,7 @@ def test_jit(case):
 DIFF_CASES = [c for c in CASES if _float_diff(c)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", DIFF_CASES, ids=lambda c: c.id)
 def test_derivatives(case):
     """grad of a fixed linear functional of the outputs, jvp, and (for the cases marked
