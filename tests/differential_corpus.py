@@ -734,7 +734,7 @@ for _id, _cov, _p, _a in LINALG:
 
 LAX_UNARY = {
     "abs": MID, "acos": MID, "acosh": BIG, "asin": MID, "asinh": MID, "atan": MID, "atanh": MID,
-    "cbrt": MID, "ceil": MID, "cos": MID, "cosh": MID, "digamma": BIG, "erf": MID, "erf_inv": MID,
+    "cbrt": MID, "ceil": MID, "cos": MID, "cosh": MID, "digamma": BIG, "erf": MID, "erfc": MID, "erf_inv": MID,
     "exp": MID, "exp2": MID, "expm1": MID, "floor": MID, "is_finite": MID, "lgamma": BIG,
     "log": BIG, "log1p": MID, "logistic": MID, "neg": MID, "round": MID, "rsqrt": BIG,
     "sign": MID, "sin": MID, "sinh": MID, "sqrt": BIG, "tan": MID, "tanh": MID, "real": MID,

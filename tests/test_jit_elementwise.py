@@ -42,7 +42,7 @@ def all_elementwise_primitives():
 
 def test_every_elementwise_primitive_has_batch_and_lower_rules():
     prims = all_elementwise_primitives()
-    assert len(prims) == 65
+    assert len(prims) == 66
     missing = [(p.name, r) for p in prims for r in ("batch", "lower") if getattr(p, r) is None]
     assert missing == []
 

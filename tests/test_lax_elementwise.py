@@ -145,6 +145,7 @@ UNARY = [
     Prim("cbrt", _f64(np.cbrt), FLOAT),
     Prim("abs", np.abs, FLOAT + COMPLEX + INT, exact=True),
     Prim("erf", _f64(scipy.special.erf), FLOAT),
+    Prim("erfc", _f64(scipy.special.erfc), FLOAT),
     Prim("erf_inv", _f64(scipy.special.erfinv), FLOAT, ("unit",)),
     Prim("lgamma", _f64(scipy.special.gammaln), FLOAT, ("pos",)),
     Prim("digamma", _f64(scipy.special.digamma), FLOAT, ("pos",)),

@@ -148,6 +148,7 @@ rsqrt_p = unary("rsqrt", _rsqrt, INEXACT)
 cbrt_p = unary("cbrt", np.cbrt, (FLOAT,))
 abs_p = unary("abs", np.abs, NUMERIC, out_dtype=dtypes.real_dtype)
 erf_p = unary("erf", _with_low_precision_upcast(scipy.special.erf), (FLOAT,))
+erfc_p = unary("erfc", _with_low_precision_upcast(scipy.special.erfc), (FLOAT,))
 erf_inv_p = unary("erf_inv", _with_low_precision_upcast(_erf_inv), (FLOAT,))
 lgamma_p = unary("lgamma", _with_low_precision_upcast(_lgamma), (FLOAT,))
 digamma_p = unary("digamma", _with_low_precision_upcast(lambda x: _polygamma(0, x)), (FLOAT,))
@@ -555,6 +556,7 @@ _UNARY_DOCS = {
     rsqrt_p: "Elementwise 1 / sqrt(x).", cbrt_p: "Elementwise cube root.",
     abs_p: "Elementwise absolute value (the modulus, of real dtype, for complex).",
     erf_p: "Elementwise error function.", erf_inv_p: "Elementwise inverse error function.",
+    erfc_p: "Elementwise complementary error function 1 - erf(x), accurate in the tail.",
     lgamma_p: "Elementwise log of the absolute value of the gamma function.",
     digamma_p: "Elementwise digamma function (derivative of lgamma).",
     not_p: "Elementwise logical (bool) or bitwise (integer) not.",

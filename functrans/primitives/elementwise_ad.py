@@ -217,6 +217,8 @@ def _abs_jvp(t, ans, x):
 _defjvp(ew.abs_p, _abs_jvp)
 _unary_jvp(ew.erf_p, lambda ops, ans, x: ops.mul(ops.const(x, 2 / math.sqrt(math.pi)),
                                                 ops.exp(ops.neg(ops.mul(x, x)))))
+_unary_jvp(ew.erfc_p, lambda ops, ans, x: ops.mul(ops.const(x, -2 / math.sqrt(math.pi)),
+                                                 ops.exp(ops.neg(ops.mul(x, x)))))
 _unary_jvp(ew.erf_inv_p, lambda ops, ans, x: ops.mul(ops.const(x, math.sqrt(math.pi) / 2),
                                                     ops.exp(ops.mul(ans, ans))))
 _unary_jvp(ew.lgamma_p, lambda ops, ans, x: ops.digamma(x))

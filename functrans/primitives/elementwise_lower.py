@@ -166,6 +166,7 @@ def _abs_lower(ctx, x):
 
 
 ew.erf_p.lower = _lower_upcast("chlo.erf")
+ew.erfc_p.lower = _lower_upcast("chlo.erfc")
 ew.erf_inv_p.lower = _lower_upcast("chlo.erf_inv")
 ew.lgamma_p.lower = _lower_upcast("chlo.lgamma")
 ew.digamma_p.lower = _lower_upcast("chlo.digamma")
