@@ -142,7 +142,8 @@ class ScalarOverflowError(OverflowError):
     """A Python int that does not fit the default integer dtype."""
 
 
-_INT_BOUNDS = {int32: (-2 ** 31, 2 ** 31 - 1), int64: (-2 ** 63, 2 ** 63 - 1)}
+# the range of the default int dtypes (a Python int outside raises, as in JAX)
+INT_BOUNDS = {int32: (-2 ** 31, 2 ** 31 - 1), int64: (-2 ** 63, 2 ** 63 - 1)}
 
 
 def check_python_int(x: int, what: str = "") -> int:
@@ -158,7 +159,7 @@ def check_python_int(x: int, what: str = "") -> int:
       what: the operation or argument, for the message (e.g. ``"jit(f) argument y"``).
     """
     dtype = default_int()
-    lo, hi = _INT_BOUNDS[dtype]
+    lo, hi = INT_BOUNDS[dtype]
     if not lo <= x <= hi:
         where = f"{what}: " if what else ""
         fix = ("enable x64 (functrans.config.update('enable_x64', True)), "
@@ -183,7 +184,7 @@ def scalar_dtype(x):
         return bool_
     if t is int:
         dtype = default_int()
-        lo, hi = _INT_BOUNDS[dtype]
+        lo, hi = INT_BOUNDS[dtype]
         if not lo <= x <= hi:
             check_python_int(x)
         return dtype

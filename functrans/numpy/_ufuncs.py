@@ -48,7 +48,7 @@ from ..config import config  # noqa: E402
 
 # Python ints the eager fast path hands to numpy as they are (others take the general
 # path, which checks them as JAX does)
-_INT32_MIN, _INT32_MAX = -2**31, 2**31 - 1
+_INT32_MIN, _INT32_MAX = dtypes.INT_BOUNDS[dtypes.int32]
 
 config.on_change(_clear_cache)
 
