@@ -3,55 +3,86 @@
     ft.io.save("run/ckpt.ftc", {"params": params, "opt": opt_state, "key": key}, step=100)
     tree = ft.io.restore("run/ckpt.ftc", like=template)   # validated against the template
 
-The format (version 1), documented so other tools can read it:
+The format (version 2), documented so other tools can read it:
 
-    bytes 0..7    magic b"FTCKPT\\x00\\x01"
+    bytes 0..7    magic b"FTCKPT\\x00\\x02" (the last byte is the format version)
     bytes 8..15   header length H (uint64, little endian)
-    bytes 16..    the header: H bytes of UTF-8 JSON
-    then          the arrays' raw bytes (C order, little endian), each at the
-                  offset (from the end of the header, 64-byte aligned) the header gives
+    bytes 16..47  SHA-256 of bytes 8..15 followed by the header
+    bytes 48..    the header: H bytes of UTF-8 JSON
+    then          the data: the arrays' raw bytes (C order, little endian), each at
+                  the offset (from the end of the header, 64-byte aligned) the
+                  header gives, with zero bytes between them
+
+Every byte is covered by a check: the magic is compared, the length and the
+header by the header's SHA-256, each array by its own SHA-256 (in the header),
+the padding must be zero and the file must end where the header says. A file
+that fails any check is never loaded.
 
 The header holds ``format``, ``version``, ``step``, ``metadata`` (any JSON
 value), ``tree`` (the structure, as nested JSON: dicts, lists, tuples,
 NamedTuples, None, Python scalars, and other pytree nodes by type name and
 child key), ``arrays`` (per array: key path, dtype, shape, offset, byte
 count, sha256) and ``data_size``. Loading parses JSON and copies bytes; it
-never unpickles or imports anything.
+never unpickles or imports anything. Every field is validated before any
+array is read, so a damaged or hostile file raises :class:`CheckpointError`
+(naming the file and what is wrong) after reading at most the file's own size.
 
 Writes are atomic: the file is written under a temporary name in the same
-directory, flushed and fsynced, then renamed over the target (and the
-directory fsynced), so a crash leaves the old checkpoint or the new one,
+directory (``.NAME.HOST.PID.RANDOM.tmp``, permissions from the umask like any
+file the user writes), flushed and fsynced, then renamed over the target (and
+the directory fsynced), so a crash leaves the old checkpoint or the new one,
 never a torn file. Restoring reads and verifies everything (sizes, checksums,
 and the template's structure, shapes and dtypes) before building the result,
 so an error leaves nothing half-loaded.
+
+Version 1 files (no header checksum) are still read, with a warning.
 """
 
 from __future__ import annotations
 
 import collections
+import errno
 import hashlib
 import json
+import math
 import os
 import re
+import secrets
+import socket
+import stat
 import struct
-import tempfile
+import time
 import warnings
 from typing import Any
 
 import numpy as np
 
 from . import dtypes
+from ._tree_nodes import _sorted_keys
 from .array import Array, _new_array
+from .config import config
 from .tree_util import keystr, tree_flatten_with_path
 
-MAGIC = b"FTCKPT\x00\x01"
-VERSION = 1
+VERSION = 2
+MAGIC = b"FTCKPT\x00" + bytes([VERSION])
+_PREFIX = MAGIC[:7]
 _ALIGN = 64
+_SHA = 32
+MAX_DEPTH = 100                  # pytree nesting a checkpoint may hold
+MAX_HEADER_BYTES = 256 << 20     # a header larger than this is refused before it is read
+
+# the dtypes a checkpoint may hold, by the name stored in the header
+_DTYPES = {np.dtype(d).name: np.dtype(d) for d in dtypes._SUPPORTED}
+_WIDE = {"int64": "int32", "uint64": "uint32", "float64": "float32", "complex128": "complex64"}
 
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be restored: missing, truncated, corrupted, foreign,
     or not matching the template."""
+
+
+class TemplateMismatchError(CheckpointError):
+    """A valid checkpoint whose structure, shapes or dtypes differ from the template's."""
 
 
 # --- encoding the tree -----------------------------------------------------------------------
@@ -61,93 +92,138 @@ def _is_namedtuple(x) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
 
 
-def _encode(x, arrays: list, path: str):
+def _json_float(v: float):
+    return v if math.isfinite(v) else repr(v)
+
+
+def _encode(x, arrays: list, path: str, depth: int = 0):
     """The JSON structure of ``x``; array leaves are appended to ``arrays``."""
+    where = path or "the root"
+    if depth > MAX_DEPTH:
+        raise TypeError(f"save: the tree is nested deeper than {MAX_DEPTH} levels at {where}")
     if x is None:
         return None
-    if isinstance(x, (bool, np.bool_)) and not isinstance(x, np.ndarray):
-        return {"scalar": bool(x), "type": "bool"}
-    if isinstance(x, (int, np.integer)) and not isinstance(x, np.ndarray):
+    if isinstance(x, np.generic):  # numpy scalars keep their dtype: stored as 0-d arrays
+        arrays.append((path, x))
+        return {"array": len(arrays) - 1}
+    if isinstance(x, bool):
+        return {"scalar": x, "type": "bool"}
+    if isinstance(x, int):
         return {"scalar": int(x), "type": "int"}
-    if isinstance(x, (float, np.floating)) and not isinstance(x, np.ndarray):
-        v = float(x)
-        return {"scalar": repr(v) if not np.isfinite(v) else v, "type": "float"}
+    if isinstance(x, float):
+        return {"scalar": _json_float(float(x)), "type": "float"}
     if isinstance(x, complex):
-        return {"scalar": [x.real, x.imag], "type": "complex"}
-    if isinstance(x, (Array, np.ndarray)) or hasattr(x, "__array__") and hasattr(x, "shape"):
+        return {"scalar": [_json_float(x.real), _json_float(x.imag)], "type": "complex"}
+    if isinstance(x, (Array, np.ndarray)) or (
+            hasattr(x, "__array__") and hasattr(x, "shape") and hasattr(x, "dtype")):
         arrays.append((path, x))
         return {"array": len(arrays) - 1}
     if isinstance(x, dict):
-        keys = list(x.keys())
-        for k in keys:
+        for k in x:
             if not isinstance(k, (str, int)):
-                raise TypeError(f"save: dict key {k!r} at {path or 'the root'} is a "
+                raise TypeError(f"save: dict key {k!r} at {where} is a "
                                 f"{type(k).__name__}; checkpoint dict keys must be str or int")
-        return {"dict": [[k, _encode(x[k], arrays, f"{path}[{k!r}]")] for k in keys]}
+        return {"dict": [[k, _encode(x[k], arrays, f"{path}[{k!r}]", depth + 1)]
+                         for k in x]}
     if _is_namedtuple(x):
         return {"namedtuple": type(x).__name__, "fields": list(type(x)._fields),
-                "children": [_encode(v, arrays, f"{path}.{f}")
+                "children": [_encode(v, arrays, f"{path}.{f}", depth + 1)
                              for f, v in zip(type(x)._fields, x)]}
     if isinstance(x, tuple):
-        return {"tuple": [_encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(x)]}
+        return {"tuple": [_encode(v, arrays, f"{path}[{i}]", depth + 1)
+                          for i, v in enumerate(x)]}
     if isinstance(x, list):
-        return {"list": [_encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(x)]}
+        return {"list": [_encode(v, arrays, f"{path}[{i}]", depth + 1)
+                         for i, v in enumerate(x)]}
     # any other registered pytree node (dataclass modules, custom nodes): by its children's keys
     from ._tree_nodes import _LEAF, _node_type
     entry = _node_type(type(x))
     if entry is _LEAF:
-        raise TypeError(f"save: cannot store a {type(x).__name__} at {path or 'the root'}: "
+        raise TypeError(f"save: cannot store a {type(x).__name__} at {where}: "
                         "leaves must be arrays or Python scalars, nodes must be pytrees")
     try:
         pairs = entry.flatten_with_keys(x)[0]
     except Exception:
-        raise TypeError(f"save: cannot store a {type(x).__name__} at {path or 'the root'}") \
-            from None
+        raise TypeError(f"save: cannot store a {type(x).__name__} at {where}") from None
     return {"node": type(x).__qualname__,
             "keys": [keystr((k,)) for k, _ in pairs],
-            "children": [_encode(v, arrays, f"{path}{keystr((k,))}") for k, v in pairs]}
+            "children": [_encode(v, arrays, f"{path}{keystr((k,))}", depth + 1)
+                         for k, v in pairs]}
+
+
+_NAMEDTUPLES: dict = {}
+
+
+def _namedtuple(name: str, fields: list):
+    """One class per (name, fields), so two restores give trees ``tree_map`` accepts together."""
+    key = (name, tuple(fields))
+    cls = _NAMEDTUPLES.get(key)
+    if cls is None:
+        ident = name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else "Record"
+        cls = _NAMEDTUPLES[key] = collections.namedtuple(ident, fields, rename=True)
+    return cls
+
+
+def _scalar(node):
+    t, v = node["type"], node["scalar"]
+    if t == "bool":
+        return bool(v)
+    if t == "int":
+        return int(v)
+    if t == "float":
+        return float(v)
+    return complex(float(v[0]), float(v[1]))
 
 
 def _decode(node, arrays: list):
-    """Builds plain Python containers from the JSON structure (no template)."""
+    """Builds plain Python containers from the (validated) JSON structure (no template)."""
     if node is None:
         return None
     if "array" in node:
         return arrays[node["array"]]
     if "scalar" in node:
-        t, v = node["type"], node["scalar"]
-        if t == "bool":
-            return bool(v)
-        if t == "int":
-            return int(v)
-        if t == "float":
-            return float(v)
-        return complex(v[0], v[1])
+        return _scalar(node)
     if "dict" in node:
         return {k: _decode(v, arrays) for k, v in node["dict"]}
     if "namedtuple" in node:
-        name = node["namedtuple"]
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            name = "Record"
-        cls = collections.namedtuple(name, node["fields"], rename=True)
+        cls = _namedtuple(node["namedtuple"], node["fields"])
         return cls(*[_decode(v, arrays) for v in node["children"]])
     if "tuple" in node:
         return tuple(_decode(v, arrays) for v in node["tuple"])
     if "list" in node:
         return [_decode(v, arrays) for v in node["list"]]
-    if "node" in node:  # a custom node without a template: its children by key
-        return {k: _decode(v, arrays) for k, v in zip(node["keys"], node["children"])}
-    raise CheckpointError(f"unknown node in the checkpoint's tree: {str(node)[:80]}")
+    # a custom node without a template: its children by key
+    return {k: _decode(v, arrays) for k, v in zip(node["keys"], node["children"])}
 
 
 # --- writing -----------------------------------------------------------------------------------
 
 
-def _host(x) -> np.ndarray:
+def _host(path: str, x) -> np.ndarray:
+    """The leaf as a C-contiguous little-endian numpy array, or a TypeError saying why not."""
+    where = path or "the root"
     a = np.asarray(x)
+    name = a.dtype.newbyteorder("=").name if a.dtype.byteorder == ">" else a.dtype.name
+    if name not in _DTYPES:
+        raise TypeError(
+            f"save: the array at {where} has dtype {a.dtype} ({a.dtype.kind!r} kind), which a "
+            f"checkpoint cannot hold; checkpoints hold {', '.join(sorted(_DTYPES))} arrays "
+            "(convert strings or objects to numbers, or keep them in metadata)")
+    if name in _WIDE and not config.enable_x64:
+        raise TypeError(
+            f"save: the array at {where} is {name} but 64-bit types are disabled, so "
+            f"functrans would restore and compute it as {_WIDE[name]} (eager and jit would "
+            f"disagree). Convert it (x.astype(np.{_WIDE[name]})) or enable them with "
+            "ft.config.update('enable_x64', True)")
     if a.dtype.byteorder == ">":
         a = a.astype(a.dtype.newbyteorder("<"))
     return a if a.flags.c_contiguous else a.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
+
+
+def _temp_name(path: str) -> str:
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
+    return os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{host}."
+                        f"{os.getpid()}.{secrets.token_hex(6)}.tmp")
 
 
 def _atomic_write(path: str, chunks) -> None:
@@ -156,8 +232,16 @@ def _atomic_write(path: str, chunks) -> None:
         raise CheckpointError(f"save: the directory {directory!r} does not exist")
     if not os.access(directory, os.W_OK):
         raise CheckpointError(f"save: the directory {directory!r} is not writable")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=directory)
+    if os.path.isdir(path):
+        raise CheckpointError(f"save: {path!r} is a directory; remove it or save elsewhere")
+    tmp = _temp_name(os.path.abspath(path))
+    try:
+        # 0o666 and O_EXCL: the umask decides the permissions, as for any file the user writes
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                     0o666)
+    except OSError as e:
+        raise CheckpointError(f"save: cannot create a file in {directory!r}: "
+                              f"{e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             for c in chunks:
@@ -181,6 +265,10 @@ def _atomic_write(path: str, chunks) -> None:
         pass
 
 
+def _header_digest(length: bytes, text: bytes) -> bytes:
+    return hashlib.sha256(length + text).digest()
+
+
 def save(path, tree, *, step: int | None = None, metadata: Any = None) -> None:
     """Writes ``tree`` (a pytree of arrays and Python scalars) to ``path`` atomically.
 
@@ -191,16 +279,20 @@ def save(path, tree, *, step: int | None = None, metadata: Any = None) -> None:
       metadata: optional JSON-serialisable information (config, metrics).
 
     Raises:
-      TypeError: a leaf that is not an array or Python scalar, or metadata that
-        is not JSON; nothing is written.
+      TypeError: a leaf that is not an array or Python scalar, an array whose
+        dtype a checkpoint cannot hold (strings, objects, structured), a 64-bit
+        array while 64-bit types are disabled, or metadata that is not JSON;
+        nothing is written.
       CheckpointError: the directory is missing or not writable.
     """
     path = os.fspath(path)
+    if step is not None and (isinstance(step, bool) or not isinstance(step, (int, np.integer))):
+        raise TypeError(f"save: step must be an int or None, got {step!r}")
     arrays: list = []
     structure = _encode(tree, arrays, "")
     entries, blobs, offset = [], [], 0
     for p, x in arrays:
-        a = _host(x)
+        a = _host(p, x)
         data = a.tobytes()
         pad = (-offset) % _ALIGN
         if pad:
@@ -216,51 +308,238 @@ def save(path, tree, *, step: int | None = None, metadata: Any = None) -> None:
               "tree": structure, "arrays": entries, "data_size": offset}
     try:
         text = json.dumps(header, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:
         raise TypeError(f"save: metadata must be JSON-serialisable (dicts, lists, str, finite "
                         f"numbers, bools, None): {e}") from None
-    _atomic_write(path, [MAGIC, struct.pack("<Q", len(text)), text] + blobs)
+    if len(text) > MAX_HEADER_BYTES:
+        raise TypeError(f"save: the tree's description takes {len(text)} bytes, more than a "
+                        f"checkpoint header may ({MAX_HEADER_BYTES}); store fewer, larger arrays")
+    length = struct.pack("<Q", len(text))
+    _atomic_write(path, [MAGIC, length, _header_digest(length, text), text] + blobs)
 
 
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _read_header(f, path):
+def _open(path: str):
+    """Opens ``path`` for reading without blocking (a FIFO named like a checkpoint must not
+    hang) and checks that it is a regular file; returns ``(file, size)``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise CheckpointError(f"no checkpoint at {path!r}") from None
+    except OSError as e:
+        what = "a directory" if e.errno == errno.EISDIR else e.strerror
+        raise CheckpointError(f"cannot read the checkpoint {path!r}: {what}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a directory" if stat.S_ISDIR(st.st_mode) else
+                    "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file")
+            raise CheckpointError(f"{path!r} is {kind}, not a checkpoint file")
+        return os.fdopen(fd, "rb"), st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_exact(f, n: int, path: str, what: str) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise CheckpointError(f"{path} is truncated: {what} is incomplete")
+    return data
+
+
+def _read_header(f, size: int, path: str):
+    """Reads and validates the header; returns ``(header, start of the data)``."""
     head = f.read(16)
-    if len(head) < 16 or head[:8] != MAGIC:
-        if head[:6] == MAGIC[:6]:
-            raise CheckpointError(f"{path}: a functrans checkpoint of an unsupported format "
-                                  f"version ({head[6:8]!r}); this functrans reads version "
-                                  f"{VERSION}")
+    if len(head) < 8 or head[:7] != _PREFIX:
         raise CheckpointError(f"{path} is not a functrans checkpoint (wrong magic bytes "
                               f"{head[:8]!r}); save writes them with functrans.io.save")
-    (n,) = struct.unpack("<Q", head[8:16])
-    text = f.read(n)
-    if len(text) != n:
+    version = head[7]
+    if version not in (1, VERSION):
+        raise CheckpointError(f"{path}: a functrans checkpoint of an unsupported format "
+                              f"version ({version}); this functrans reads versions 1 and "
+                              f"{VERSION}")
+    if len(head) < 16:
         raise CheckpointError(f"{path} is truncated: its header is incomplete")
+    (n,) = struct.unpack("<Q", head[8:16])
+    fixed = 16 + (_SHA if version >= 2 else 0)
+    if n > size - fixed or n > MAX_HEADER_BYTES:
+        raise CheckpointError(f"{path} is corrupted or truncated: the header length {n} does "
+                              f"not fit in the file of {size} bytes")
+    digest = _read_exact(f, _SHA, path, "its header checksum") if version >= 2 else None
+    text = _read_exact(f, n, path, "its header")
+    if digest is not None and _header_digest(head[8:16], text) != digest:
+        raise CheckpointError(f"{path} is corrupted: the checksum of its header does not match")
+    if digest is None:
+        warnings.warn(f"{path} is a version-1 checkpoint, whose header has no checksum: "
+                      "re-save it with this functrans to protect it", UserWarning, stacklevel=4)
     try:
         header = json.loads(text.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise CheckpointError(f"{path}: the header is corrupted (not valid JSON)") from None
-    if header.get("format") != "functrans-checkpoint" or header.get("version") != VERSION:
-        raise CheckpointError(f"{path}: unsupported checkpoint format "
-                              f"{header.get('format')!r} version {header.get('version')!r}")
-    return header, 16 + n
+    try:
+        _validate(header, path, size - fixed - n)
+    except CheckpointError:
+        raise
+    except Exception as e:  # a shape of JSON the checks above did not foresee
+        raise CheckpointError(f"{path}: the header is malformed ({type(e).__name__}: "
+                              f"{e})") from None
+    return header, fixed + n
+
+
+def _bad(path, msg):
+    return CheckpointError(f"{path}: the header is malformed: {msg}")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _validate(h, path: str, data_size: int) -> None:
+    """Checks every field of a parsed header, so that decoding cannot fail or mislead."""
+    if not isinstance(h, dict):
+        raise _bad(path, f"a JSON {type(h).__name__} instead of an object")
+    if h.get("format") != "functrans-checkpoint" or h.get("version") not in (1, VERSION):
+        raise CheckpointError(f"{path}: unsupported checkpoint format {h.get('format')!r} "
+                              f"version {h.get('version')!r}")
+    for k in ("step", "metadata", "tree", "arrays", "data_size"):
+        if k not in h:
+            raise _bad(path, f"the field {k!r} is missing")
+    if h["step"] is not None and not _is_int(h["step"]):
+        raise _bad(path, f"step is {h['step']!r}, not an integer")
+    if h["data_size"] != data_size:
+        raise CheckpointError(f"{path} is truncated or has trailing bytes: the header says "
+                              f"{h['data_size']!r} bytes of data, the file holds {data_size}")
+    arrays = h["arrays"]
+    if not isinstance(arrays, list):
+        raise _bad(path, "'arrays' is not a list")
+    end = 0
+    for i, e in enumerate(arrays):
+        if not isinstance(e, dict):
+            raise _bad(path, f"array entry {i} is not an object")
+        for k in ("path", "dtype", "shape", "offset", "nbytes", "sha256"):
+            if k not in e:
+                raise _bad(path, f"array entry {i} has no {k!r}")
+        if not isinstance(e["path"], str):
+            raise _bad(path, f"array entry {i}'s path is not a string")
+        dt = _DTYPES.get(e["dtype"]) if isinstance(e["dtype"], str) else None
+        if dt is None:
+            raise _bad(path, f"array {e['path']} has an unknown dtype {e['dtype']!r}")
+        shape = e["shape"]
+        if not isinstance(shape, list) or len(shape) > 32 or not all(
+                _is_int(d) and d >= 0 for d in shape) or math.prod(
+                d for d in shape if d) * dt.itemsize >= 1 << 62:
+            raise _bad(path, f"array {e['path']} has an invalid shape {str(shape)[:80]}")
+        nbytes = math.prod(shape) * dt.itemsize
+        if e["nbytes"] != nbytes:
+            raise _bad(path, f"array {e['path']}: {e['nbytes']!r} bytes for "
+                             f"{dt.name}{shape}, which takes {nbytes}")
+        off = e["offset"]
+        if not _is_int(off) or off < end or off - end >= _ALIGN or off % _ALIGN:
+            raise _bad(path, f"array {e['path']} has an invalid offset {off!r}")
+        end = off + nbytes
+        if end > data_size:
+            raise _bad(path, f"array {e['path']} ends at byte {end} of {data_size}")
+        if not (isinstance(e["sha256"], str) and re.fullmatch(r"[0-9a-f]{64}", e["sha256"])):
+            raise _bad(path, f"array {e['path']} has an invalid checksum field")
+    if end != data_size:
+        raise _bad(path, f"the arrays end at byte {end} of {data_size}")
+    seen = [False] * len(arrays)
+    _validate_tree(h["tree"], path, seen, 0)
+    if not all(seen):
+        raise _bad(path, f"array {seen.index(False)} is not in the tree")
+
+
+_KINDS = ("array", "scalar", "dict", "namedtuple", "tuple", "list", "node")
+
+
+def _validate_tree(node, path, seen, depth) -> None:
+    if depth > MAX_DEPTH:
+        raise _bad(path, f"the tree is nested deeper than {MAX_DEPTH} levels")
+    if node is None:
+        return
+    kinds = [k for k in _KINDS if isinstance(node, dict) and k in node]
+    if len(kinds) != 1:
+        raise _bad(path, f"an unknown tree node {str(node)[:80]}")
+    kind = kinds[0]
+    children = []
+    if kind == "array":
+        i = node["array"]
+        if not _is_int(i) or not 0 <= i < len(seen) or seen[i]:
+            raise _bad(path, f"an invalid or repeated array index {i!r}")
+        seen[i] = True
+    elif kind == "scalar":
+        t, v = node.get("type"), node["scalar"]
+        number = (lambda u: (isinstance(u, (int, float)) and not isinstance(u, bool))
+                  or u in ("nan", "inf", "-inf"))
+        ok = {"bool": lambda: isinstance(v, bool), "int": lambda: _is_int(v),
+              "float": lambda: number(v),
+              "complex": lambda: isinstance(v, list) and len(v) == 2 and all(map(number, v))}
+        if t not in ok or not ok[t]():
+            raise _bad(path, f"an invalid scalar {str(node)[:80]}")
+    elif kind == "dict":
+        pairs = node["dict"]
+        if not isinstance(pairs, list) or not all(
+                isinstance(p, list) and len(p) == 2 and isinstance(p[0], (str, int))
+                for p in pairs):
+            raise _bad(path, "an invalid dict node")
+        keys = [p[0] for p in pairs]
+        if len(set(keys)) != len(keys):
+            raise _bad(path, "a dict with repeated keys")
+        try:
+            _sorted_keys(dict.fromkeys(keys))
+        except TypeError:
+            raise _bad(path, "a dict whose keys cannot be ordered") from None
+        children = [p[1] for p in pairs]
+    elif kind in ("namedtuple", "node"):
+        names = node.get("fields" if kind == "namedtuple" else "keys")
+        children = node.get("children")
+        if not (isinstance(node[kind], str) and isinstance(names, list)
+                and isinstance(children, list) and len(names) == len(children)
+                and all(isinstance(s, str) and s.isprintable() for s in names)):
+            raise _bad(path, f"an invalid {kind} node")
+    else:
+        children = node[kind]
+        if not isinstance(children, list):
+            raise _bad(path, f"an invalid {kind} node")
+    for c in children:
+        _validate_tree(c, path, seen, depth + 1)
 
 
 def info(path) -> dict:
     """The header of a checkpoint (step, metadata, arrays) without loading its data."""
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        header, _ = _read_header(f, path)
+    f, size = _open(path)
+    with f:
+        header, _ = _read_header(f, size, path)
     return header
 
 
-def _dtype(name: str, path):
-    try:
-        return np.dtype(dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
-    except TypeError:
-        raise CheckpointError(f"{path}: unknown dtype {name!r} in the header") from None
+def _read_arrays(f, header, start, path):
+    """Reads, checks and builds the arrays (the padding between them must be zero)."""
+    x64 = config.enable_x64
+    out, pos = [], 0
+    for e in header["arrays"]:
+        gap = _read_exact(f, e["offset"] - pos, path, "its data")
+        if gap.count(0) != len(gap):
+            raise CheckpointError(f"{path} is corrupted: non-zero bytes in the padding before "
+                                  f"array {e['path']}")
+        data = _read_exact(f, e["nbytes"], path, f"array {e['path']}")
+        pos = e["offset"] + e["nbytes"]
+        if hashlib.sha256(data).hexdigest() != e["sha256"]:
+            raise CheckpointError(f"{path} is corrupted: the checksum of array {e['path']} "
+                                  "does not match")
+        dt = _DTYPES[e["dtype"]]
+        if dt.name in _WIDE and not x64:
+            raise CheckpointError(
+                f"{path}: array {e['path']} is {dt.name}, but 64-bit types are disabled; "
+                "enable them (ft.config.update('enable_x64', True)) to restore this checkpoint")
+        a = np.frombuffer(data, dtype=dt.newbyteorder("<")).reshape(tuple(e["shape"]))
+        out.append(a.astype(dt, copy=False))
+    return out
 
 
 def restore(path, like=None, *, return_header: bool = False):
@@ -272,35 +551,24 @@ def restore(path, like=None, *, return_header: bool = False):
         optimizer state). The checkpoint must have the same structure, and each
         array the template's shape and dtype; the result is built with the
         template's tree (so NamedTuples, dataclass modules and custom nodes
-        come back as themselves). Without a template, builtins are rebuilt and
-        other nodes come back as dicts of their children.
+        come back as themselves). A Python scalar in the template takes a 0-d
+        array of the same kind (bool, int, float, complex) and gives a scalar
+        of the template's type; a 0-d array in the template takes a Python
+        scalar of its kind. Without a template, builtins are rebuilt and other
+        nodes come back as dicts of their children.
       return_header: also return the header (step, metadata).
 
     Raises:
-      CheckpointError: missing, truncated, corrupted or foreign file, or a
-        mismatch with ``like`` (every mismatch is listed). Nothing is returned
-        half-loaded.
+      CheckpointError: missing, truncated, corrupted or foreign file (anything
+        that is not a regular checkpoint file, with every byte as written).
+      TemplateMismatchError: a valid checkpoint that does not match ``like``
+        (every mismatch is listed). Nothing is returned half-loaded.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise CheckpointError(f"no checkpoint at {path!r}")
-    with open(path, "rb") as f:
-        header, start = _read_header(f, path)
-        f.seek(0, os.SEEK_END)
-        size = f.tell()
-        if size != start + header["data_size"]:
-            raise CheckpointError(f"{path} is truncated or has trailing bytes: expected "
-                                  f"{start + header['data_size']} bytes, found {size}")
-        arrays = []
-        for e in header["arrays"]:
-            f.seek(start + e["offset"])
-            data = f.read(e["nbytes"])
-            if len(data) != e["nbytes"] or hashlib.sha256(data).hexdigest() != e["sha256"]:
-                raise CheckpointError(f"{path} is corrupted: the checksum of array {e['path']} "
-                                      "does not match")
-            dt = _dtype(e["dtype"], path)
-            a = np.frombuffer(data, dtype=dt.newbyteorder("<")).reshape(tuple(e["shape"]))
-            arrays.append(a.astype(dt, copy=False))
+    f, size = _open(path)
+    with f:
+        header, start = _read_header(f, size, path)
+        arrays = _read_arrays(f, header, start, path)
     arrays = [_new_array(a, False) for a in arrays]
     if like is not None:
         tree = _match_template(path, header, arrays, like)
@@ -311,15 +579,16 @@ def restore(path, like=None, *, return_header: bool = False):
 
 def _flat_saved(node, arrays, prefix="", out=None):
     """``[(key path text, leaf)]`` of the saved tree, in the order ``tree_flatten`` would
-    give for the original tree (dict keys sorted, other nodes in their own order)."""
+    give for the original tree (dict keys sorted as tree_util does, other nodes in order)."""
     out = [] if out is None else out
     if node is None:
         return out
     if "array" in node or "scalar" in node:
         out.append((prefix, _decode(node, arrays)))
     elif "dict" in node:
-        for k, v in sorted(node["dict"], key=lambda kv: kv[0]):
-            _flat_saved(v, arrays, f"{prefix}[{k!r}]", out)
+        children = dict((k, v) for k, v in node["dict"])
+        for k in _sorted_keys(children):
+            _flat_saved(children[k], arrays, f"{prefix}[{k!r}]", out)
     elif "namedtuple" in node:
         for f, v in zip(node["fields"], node["children"]):
             _flat_saved(v, arrays, f"{prefix}.{f}", out)
@@ -332,11 +601,67 @@ def _flat_saved(node, arrays, prefix="", out=None):
     return out
 
 
+_SCALAR_KIND = {bool: "b", int: "iu", float: "f", complex: "c"}
+
+
+def _kind(dtype) -> str:
+    dt = np.dtype(dtype)
+    return "f" if dt == dtypes.bfloat16 else dt.kind
+
+
+def _python_scalar(w):
+    return type(w) if type(w) in _SCALAR_KIND else None
+
+
+def _native(dtype) -> np.dtype:
+    dt = np.dtype(dtype)
+    return dt.newbyteorder("=") if dt.byteorder == ">" else dt
+
+
+def _match_leaf(where, g, w, problems):
+    """The restored leaf for checkpoint leaf ``g`` and template leaf ``w`` (or a problem)."""
+    g_arr = isinstance(g, Array)
+    w_type = _python_scalar(w)
+    w_arr = w_type is None and hasattr(w, "shape") and hasattr(w, "dtype")
+    if g_arr and w_arr:
+        ws, wd = tuple(w.shape), _native(w.dtype)
+        if tuple(g.shape) != ws or np.dtype(g.dtype) != wd:
+            problems.append(f"{where}: checkpoint {g.dtype}{list(g.shape)} vs template "
+                            f"{wd}{list(ws)}")
+        return g
+    if g_arr and w_type is not None:  # a Python scalar in the template, a 0-d array saved
+        if g.shape == () and _kind(g.dtype) in _SCALAR_KIND[w_type]:
+            return w_type(np.asarray(g).item())
+        problems.append(f"{where}: the checkpoint has a {g.dtype}{list(g.shape)} array, the "
+                        f"template a Python {w_type.__name__}")
+        return g
+    g_type = type(g)
+    if w_arr:  # a Python scalar saved, an array in the template
+        wd = _native(w.dtype)
+        if tuple(w.shape) == () and _kind(wd) in _SCALAR_KIND[g_type]:
+            try:
+                value = np.asarray(g, wd)
+            except OverflowError:
+                value = None
+            if value is not None and (value.item() == g or g != g):
+                return _new_array(value, False)
+        problems.append(f"{where}: the checkpoint has a Python {g_type.__name__} ({g!r}), the "
+                        f"template a {wd}{list(w.shape)} array")
+        return g
+    if w_type is None:
+        problems.append(f"{where}: the checkpoint has a {g_type.__name__}, the template a "
+                        f"{type(w).__name__}")
+    elif g_type is not w_type:
+        problems.append(f"{where}: the checkpoint has a {g_type.__name__}, the template a "
+                        f"{w_type.__name__}")
+    return g
+
+
 def _match_template(path, header, arrays, like):
     got = _flat_saved(header["tree"], arrays)
     want, treedef = tree_flatten_with_path(like)
     want = [(keystr(p), w) for p, w in want]
-    problems = []
+    problems, leaves = [], []
     if [p for p, _ in got] != [p for p, _ in want]:
         got_paths = {p for p, _ in got}
         want_paths = {p for p, _ in want}
@@ -348,26 +673,14 @@ def _match_template(path, header, arrays, like):
                         + ("; the same keys in another order or nesting"
                            if not missing and not extra else ""))
     else:
-        for (where, g), (_, w) in zip(got, want):
-            where = where or "(root)"
-            g_arr = isinstance(g, Array)
-            w_arr = hasattr(w, "shape") and hasattr(w, "dtype") and not isinstance(
-                w, (int, float, bool, complex))
-            if g_arr != w_arr:
-                problems.append(f"{where}: the checkpoint has a "
-                                f"{'array' if g_arr else type(g).__name__}, the template a "
-                                f"{'array' if w_arr else type(w).__name__}")
-            elif g_arr:
-                ws, wd = tuple(w.shape), np.dtype(w.dtype)
-                if tuple(g.shape) != ws or np.dtype(g.dtype) != wd:
-                    problems.append(f"{where}: checkpoint {g.dtype}{list(g.shape)} vs template "
-                                    f"{wd}{list(ws)}")
+        leaves = [_match_leaf(where or "(root)", g, w, problems)
+                  for (where, g), (_, w) in zip(got, want)]
     if problems:
         shown = "\n  ".join(problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise CheckpointError(f"{path} does not match the template (is it from another model?):"
-                              f"\n  {shown}{more}")
-    return treedef.unflatten([g for _, g in got])
+        raise TemplateMismatchError(f"{path} does not match the template (is it from another "
+                                    f"model?):\n  {shown}{more}")
+    return treedef.unflatten(leaves)
 
 
 # --- managing a directory of checkpoints --------------------------------------------------------
@@ -377,8 +690,14 @@ class CheckpointManager:
     """Keeps the last ``keep`` checkpoints of a run in ``directory``.
 
     Files are named ``ckpt_00000100.ftc`` by step. ``restore()`` takes the
-    newest checkpoint that reads back cleanly, skipping a corrupt one with a
-    warning.
+    newest checkpoint that reads back cleanly, skipping a damaged one (any
+    corruption, or something that is not a regular file) with a warning that
+    names it. ``save()`` refuses to write a step below an existing valid
+    checkpoint's (that is a new run in a used directory: resume it, use another
+    directory, or :meth:`clear` it); damaged checkpoints of higher steps are
+    moved aside to ``NAME.corrupt`` so the run can go on from the one restored.
+    Temporary files that a killed writer left behind are removed by ``save``
+    and ``clear``. A read-only directory can be restored from.
 
     Example:
         >>> import tempfile, functrans.numpy as fnp
@@ -393,59 +712,153 @@ class CheckpointManager:
     """
 
     _PATTERN = re.compile(r"^ckpt_(\d+)\.ftc$")
+    _TEMP = re.compile(r"^\.ckpt_\d+\.ftc\.([A-Za-z0-9-]+)\.(\d+)\.[0-9a-f]+\.tmp$")
+    STALE_SECONDS = 24 * 3600   # a temporary of another host this old is abandoned
 
     def __init__(self, directory, keep: int = 3, create: bool = True):
         self.directory = os.fspath(directory)
-        if keep < 1:
-            raise ValueError(f"CheckpointManager: keep must be >= 1, got {keep}")
+        if isinstance(keep, bool) or not isinstance(keep, (int, np.integer)) or keep < 1:
+            raise ValueError(f"CheckpointManager: keep must be an int >= 1, got {keep!r}")
         self.keep = int(keep)
+        self._corrupt: set = set()
         if create:
             try:
                 os.makedirs(self.directory, exist_ok=True)
             except OSError as e:
                 raise CheckpointError(f"cannot create the checkpoint directory "
                                       f"{self.directory!r}: {e.strerror}") from None
-        if os.path.isdir(self.directory) and not os.access(self.directory, os.W_OK):
-            raise CheckpointError(f"the checkpoint directory {self.directory!r} is not writable")
+        elif os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            raise CheckpointError(f"the checkpoint directory {self.directory!r} is not a "
+                                  "directory")
 
     def path(self, step: int) -> str:
         return os.path.join(self.directory, f"ckpt_{int(step):08d}.ftc")
 
-    def all_steps(self) -> list:
-        """Steps of the checkpoint files present, oldest first."""
-        if not os.path.isdir(self.directory):
+    def _entries(self):
+        try:
+            return list(os.scandir(self.directory))
+        except FileNotFoundError:
             return []
-        steps = [int(m.group(1)) for n in os.listdir(self.directory)
-                 if (m := self._PATTERN.match(n))]
+        except OSError as e:
+            raise CheckpointError(f"cannot list the checkpoint directory {self.directory!r}: "
+                                  f"{e.strerror}") from None
+
+    def all_steps(self) -> list:
+        """Steps of the checkpoint files present (regular files only), oldest first."""
+        steps = []
+        for entry in self._entries():
+            m = self._PATTERN.match(entry.name)
+            if m and entry.is_file():
+                steps.append(int(m.group(1)))
         return sorted(steps)
 
+    def _stale_temporaries(self) -> list:
+        host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
+        stale, now = [], time.time()
+        for entry in self._entries():
+            m = self._TEMP.match(entry.name)
+            if not m or not entry.is_file():
+                continue
+            if m.group(1) == host:
+                pid = int(m.group(2))
+                if pid != os.getpid() and not _alive(pid):
+                    stale.append(entry.path)
+            else:
+                try:
+                    if now - entry.stat().st_mtime > self.STALE_SECONDS:
+                        stale.append(entry.path)
+                except OSError:
+                    pass
+        return stale
+
+    def _remove_temporaries(self) -> None:
+        for p in self._stale_temporaries():
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+
+    def clear(self) -> None:
+        """Deletes every checkpoint of this directory (and stale temporary files): a new run."""
+        for step in self.all_steps():
+            try:
+                os.unlink(self.path(step))
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise CheckpointError(f"cannot delete {self.path(step)!r}: {e.strerror}") \
+                    from None
+        self._corrupt.clear()
+        self._remove_temporaries()
+
+    def _check(self, step: int) -> None:
+        """Reads ``step``'s checkpoint whole (raises CheckpointError if it is damaged)."""
+        restore(self.path(step))
+
     def save(self, step: int, tree, metadata=None) -> str:
-        """Writes the checkpoint of ``step`` atomically, then deletes all but the newest ``keep``."""
+        """Writes the checkpoint of ``step`` atomically, then deletes all but the newest
+        ``keep``; returns its path (which exists when this returns).
+
+        Raises:
+          CheckpointError: a valid checkpoint of a higher step is already in the
+            directory (a new run in a used directory), or the directory is not writable.
+          TypeError: as :func:`save`.
+        """
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"CheckpointManager.save: step must be an int >= 0, got {step!r}")
+        step = int(step)
+        higher = [s for s in self.all_steps() if s > step]
+        for s in higher:
+            if self.path(s) not in self._corrupt:
+                try:
+                    self._check(s)
+                except CheckpointError:
+                    self._corrupt.add(self.path(s))
+                    continue
+                raise CheckpointError(
+                    f"save: {self.directory!r} already holds a checkpoint of step {s}, after "
+                    f"step {step}: it is another run's. Resume that run (restore it first), "
+                    "use another directory, or call clear() to start over")
+        for s in higher:  # damaged ones only (checked above): moved aside, kept for inspection
+            p = self.path(s)
+            try:
+                os.replace(p, p + ".corrupt")
+                warnings.warn(f"moved the damaged checkpoint {p} aside to {p}.corrupt",
+                              RuntimeWarning, stacklevel=2)
+            except OSError as e:
+                raise CheckpointError(f"save: cannot move the damaged checkpoint {p!r} "
+                                      f"aside: {e.strerror}") from None
+            self._corrupt.discard(p)
+        self._remove_temporaries()
         path = self.path(step)
         save(path, tree, step=step, metadata=metadata)
         for old in self.all_steps()[:-self.keep]:
-            try:
-                os.unlink(self.path(old))
-            except OSError:  # pragma: no cover
-                pass
+            if old != step:
+                try:
+                    os.unlink(self.path(old))
+                except OSError:  # pragma: no cover
+                    pass
         return path
 
     def latest_step(self):
         """The newest step whose checkpoint reads back cleanly (None if there is none)."""
         for step in reversed(self.all_steps()):
             try:
-                restore(self.path(step))
+                self._check(step)
                 return step
             except CheckpointError as e:
-                warnings.warn(f"skipping a corrupt checkpoint: {e}", RuntimeWarning, stacklevel=2)
+                self._skip(e)
         return None
+
+    def _skip(self, e: CheckpointError) -> None:
+        warnings.warn(f"skipping a damaged checkpoint: {e}", RuntimeWarning, stacklevel=3)
 
     def restore(self, step=None, like=None, *, return_header: bool = False):
         """The checkpoint of ``step``, or the newest valid one.
 
         Raises:
-          CheckpointError: no checkpoint (or none valid) in the directory, or a
-            template mismatch.
+          CheckpointError: no checkpoint (or none valid) in the directory.
+          TemplateMismatchError: the newest valid checkpoint does not match ``like``.
         """
         if step is not None:
             return restore(self.path(step), like, return_header=return_header)
@@ -455,13 +868,24 @@ class CheckpointManager:
         for s in reversed(steps):
             try:
                 return restore(self.path(s), like, return_header=return_header)
+            except TemplateMismatchError:
+                raise
             except CheckpointError as e:
-                if "does not match the template" in str(e):
-                    raise
-                warnings.warn(f"skipping a corrupt checkpoint: {e}", RuntimeWarning,
-                              stacklevel=2)
+                self._corrupt.add(self.path(s))
+                self._skip(e)
         raise CheckpointError(f"no valid checkpoint in {self.directory!r} (all "
-                              f"{len(steps)} are corrupt)")
+                              f"{len(steps)} are damaged)")
 
 
-__all__ = ["save", "restore", "info", "CheckpointManager", "CheckpointError", "MAGIC", "VERSION"]
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it exists
+        return True
+    return True
+
+
+__all__ = ["save", "restore", "info", "CheckpointManager", "CheckpointError",
+           "TemplateMismatchError", "MAGIC", "VERSION"]

@@ -133,13 +133,17 @@ def test_truncated_corrupted_and_foreign_files(tmp_path):
 def test_format_is_documented_layout(tmp_path):
     path = _saved(tmp_path)
     data = path.read_bytes()
-    assert data[:8] == io.MAGIC
+    assert data[:8] == io.MAGIC == b"FTCKPT\x00\x02"
     (n,) = struct.unpack("<Q", data[8:16])
+    import hashlib
     import json
-    header = json.loads(data[16:16 + n])
+    assert hashlib.sha256(data[8:16] + data[48:48 + n]).digest() == data[16:48]
+    header = json.loads(data[48:48 + n])
     e = header["arrays"][0]
-    raw = data[16 + n + e["offset"]:16 + n + e["offset"] + e["nbytes"]]
+    raw = data[48 + n + e["offset"]:48 + n + e["offset"] + e["nbytes"]]
+    assert hashlib.sha256(raw).hexdigest() == e["sha256"]
     np.testing.assert_array_equal(np.frombuffer(raw, np.float32), np.arange(100.0))
+    assert len(data) == 48 + n + header["data_size"]
 
 
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
@@ -174,8 +178,9 @@ def test_unwritable_directory(tmp_path, monkeypatch):
                         else real_access(p, mode))
     with pytest.raises(io.CheckpointError, match="not writable"):
         io.save(tmp_path / "a.ftc", {"w": fnp.zeros(2)})
+    m = io.CheckpointManager(tmp_path)   # restoring from a read-only directory is allowed
     with pytest.raises(io.CheckpointError, match="not writable"):
-        io.CheckpointManager(tmp_path)
+        m.save(1, {"w": fnp.zeros(2)})
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
 
