@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -58,30 +60,94 @@ def _open(path):
     return gzip.open(path, "rb") if head == b"\x1f\x8b" else open(path, "rb")
 
 
-def read_idx(path) -> np.ndarray:
-    """Reads one IDX file (gzipped or not) into a numpy array, checking its header."""
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+# Larger than any IDX dataset in use (MNIST's training images are 47 MB); a header asking
+# for more is corrupt or hostile, and is refused before anything is allocated.
+_IDX_MAX_BYTES = 2**31
+_IDX_MAX_DIMS = 4
+
+
+def _read_exactly(f, n: int, path, what: str) -> bytes:
+    data = f.read(n)
+    if len(data) < n:
+        raise DatasetError(f"{path} is truncated (incomplete {what})")
+    return data
+
+
+def _read_idx(path, md5: bool = False):
+    """``(array, md5 hex digest of the decompressed bytes or None)``.
+
+    The header is read first; the body is then read with a bound computed from its
+    shape, so a decompression bomb (a short header followed by gigabytes of zeros) is
+    refused after reading one byte past the data, never inflated whole.
+    """
     path = os.fspath(path)
     try:
         with _open(path) as f:
-            data = f.read()
-    except (OSError, EOFError) as e:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0:
+                raise DatasetError(f"{path} is not an IDX file (bad magic number {head!r})")
+            if head[2] not in _IDX_TYPES:
+                raise DatasetError(f"{path}: unknown IDX element type 0x{head[2]:02x}")
+            ndim = head[3]
+            if ndim > _IDX_MAX_DIMS:
+                raise DatasetError(f"{path}: the IDX header claims {ndim} dimensions (at most "
+                                   f"{_IDX_MAX_DIMS} are supported); the file is corrupted")
+            dims = _read_exactly(f, 4 * ndim, path, "header")
+            shape = struct.unpack(f">{ndim}I", dims)
+            dtype = np.dtype(_IDX_TYPES[head[2]])
+            expected = math.prod(shape) * dtype.itemsize
+            if expected > _IDX_MAX_BYTES:
+                raise DatasetError(f"{path}: the IDX header claims shape {shape} ({expected:,} "
+                                   f"bytes of data, more than the {_IDX_MAX_BYTES:,} allowed); "
+                                   "the file is corrupted")
+            body = f.read(expected + 1)
+    except DatasetError:
+        raise
+    except (OSError, EOFError, zlib.error) as e:
         raise DatasetError(f"{path}: cannot read it as an IDX file ({e})") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DatasetError(f"{path} is not an IDX file (bad magic number {data[:4]!r})")
-    types = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-    if data[2] not in types:
-        raise DatasetError(f"{path}: unknown IDX element type 0x{data[2]:02x}")
-    ndim = data[3]
-    if len(data) < 4 + 4 * ndim:
-        raise DatasetError(f"{path} is truncated (incomplete header)")
-    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    dtype = np.dtype(types[data[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    body = data[4 + 4 * ndim:]
     if len(body) != expected:
+        found = ("more data than that (trailing bytes)" if len(body) > expected
+                 else f"only {len(body)} bytes")
         raise DatasetError(f"{path} is truncated or corrupted: its header says shape {shape} "
-                           f"({expected} bytes of data) but it has {len(body)} bytes")
-    return np.frombuffer(body, dtype).reshape(shape).astype(dtype.newbyteorder("="))
+                           f"({expected} bytes of data) but it has {found}")
+    digest = hashlib.md5(head + dims + body).hexdigest() if md5 else None
+    array = np.frombuffer(body, dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    return array, digest
+
+
+def read_idx(path) -> np.ndarray:
+    """Reads one IDX file (gzipped or not) into a numpy array, checking its header.
+
+    Raises:
+      DatasetError: not an IDX file, a header claiming more than 4 dimensions or
+        2 GiB of data, or data shorter or longer than the header says.
+    """
+    return _read_idx(path)[0]
+
+
+def check_dataset(x, y, num_classes: int, *, images: str = "the images",
+                  labels: str = "the labels") -> None:
+    """Raises DatasetError unless every label is in ``[0, num_classes)`` and every pixel
+    is finite. ``images`` and ``labels`` name the sources in the message (e.g. files).
+
+    Training on such data would not fail: an out-of-range label is clamped by the
+    loss and a NaN pixel turns every parameter into NaN, so it is checked up front.
+    """
+    y = np.asarray(y)
+    bad = (y < 0) | (y >= num_classes)
+    if bad.any():
+        values = np.unique(y[bad])
+        shown = ", ".join(str(v) for v in values[:5]) + (", ..." if len(values) > 5 else "")
+        raise DatasetError(f"{labels}: {int(bad.sum())} of {y.size} labels are outside the "
+                           f"{num_classes} classes 0..{num_classes - 1} (values {shown}); "
+                           "the file is corrupted or belongs to another dataset")
+    x = np.asarray(x)
+    if x.dtype.kind in "fc":
+        nonfinite = ~np.isfinite(x)
+        if nonfinite.any():
+            raise DatasetError(f"{images}: {int(nonfinite.sum())} of {x.size} pixel values "
+                               "are not finite (NaN or inf); the file is corrupted")
 
 
 def _find(directory, base):
@@ -111,7 +177,8 @@ def load_mnist(directory, kind: str = "mnist", normalize: bool = False, flatten:
 
     Raises:
       DatasetError: a file is missing (the message lists the expected names,
-        where to download them and their checksums) or malformed.
+        where to download them and their checksums) or malformed, a label is
+        outside 0..9, or a pixel is not finite (the message names the file).
     """
     if kind not in MNIST_MD5:
         raise ValueError(f"load_mnist: kind must be 'mnist' or 'fashion_mnist', got {kind!r}")
@@ -129,19 +196,19 @@ def load_mnist(directory, kind: str = "mnist", normalize: bool = False, flatten:
             f"load_mnist: {len(missing)} of the {kind} files are missing from {directory!r}: "
             f"{', '.join(m + '[.gz]' for m in missing)}.\n  Download them from {DOWNLOAD[kind]} "
             f"into that directory (gzipped or not).\n  Expected files and checksums:\n{sums}")
-    arrays = {k: read_idx(p) for k, p in paths.items()}
-    if verify:
-        for k, p in paths.items():
-            with _open(p) as f:
-                digest = hashlib.md5(f.read()).hexdigest()
-            want = MNIST_MD5[kind][MNIST_FILES[k]]
-            if digest != want:
-                raise DatasetError(f"{p}: MD5 {digest} does not match the published {want}")
+    arrays = {}
+    for k, p in paths.items():
+        arrays[k], digest = _read_idx(p, md5=verify)
+        want = MNIST_MD5[kind][MNIST_FILES[k]]
+        if verify and digest != want:
+            raise DatasetError(f"{p}: MD5 {digest} does not match the published {want}")
     for split in ("train", "test"):
         xi, yi = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if xi.ndim != 3 or yi.ndim != 1 or len(xi) != len(yi):
             raise DatasetError(f"{directory}: the {split} images {xi.shape} and labels "
                                f"{yi.shape} do not form a dataset of 28x28 images")
+        check_dataset(xi, yi, 10, images=paths[f"{split}_images"],
+                      labels=paths[f"{split}_labels"])
     out = []
     for split in ("train", "test"):
         x = arrays[f"{split}_images"].astype(np.float32) / 255.0
@@ -211,5 +278,5 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     return n // batch_size if drop_last else -(-n // batch_size)
 
 
-__all__ = ["load_mnist", "load_digits", "read_idx", "batches", "num_batches", "DatasetError",
+__all__ = ["load_mnist", "load_digits", "read_idx", "check_dataset", "batches", "num_batches", "DatasetError",
            "MNIST_FILES", "MNIST_MD5"]
