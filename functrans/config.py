@@ -5,6 +5,14 @@ Options:
     their 32-bit counterparts (float64 -> float32, int64 -> int32, ...) exactly
     like JAX, and Python scalars default to float32/int32.
   log_compiles: log every trace/compile of ``jit`` with the reason (used by jit).
+  jit_cache_size: how many argument signatures each jitted function keeps
+    compiled (and, separately, traced): a positive int, 2048 by default, or the
+    environment variable FUNCTRANS_JIT_CACHE_SIZE. Past it the least recently
+    used signature is evicted (its executable and constant buffers are freed;
+    calling it again compiles anew). JAX bounds its trace, lowering and
+    compilation caches (``weakref_lru_cache``) at 2048 entries too. Lowering
+    the option shrinks existing caches at once; a deleted jitted function frees
+    its whole cache.
 
 Changing an option clears the caches that depend on it (registered with
 :func:`on_change`), so results never mix configurations.
@@ -16,9 +24,31 @@ import contextlib
 import os
 from typing import Any, Callable
 
+import numpy as np
+
+
+
+def _positive_int(name: str, value: Any, where: str = "") -> int:
+    """``value`` as an int >= 1, or a ValueError naming the option."""
+    if isinstance(value, str) and where:     # from the environment
+        try:
+            value = int(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"functrans.config option {name!r}{where} must be a positive int, "
+                         f"got {value!r}")
+    return int(value)
+
+
+_VALIDATORS = {"jit_cache_size": _positive_int}
+
 _DEFAULTS = {
     "enable_x64": os.environ.get("FUNCTRANS_ENABLE_X64", "0").lower() in ("1", "true"),
     "log_compiles": False,
+    "jit_cache_size": _positive_int(
+        "jit_cache_size", os.environ.get("FUNCTRANS_JIT_CACHE_SIZE", "2048"),
+        " (from the environment variable FUNCTRANS_JIT_CACHE_SIZE)"),
 }
 
 
@@ -52,6 +82,9 @@ class Config:
         if name not in self._values:
             raise AttributeError(f"functrans.config has no option {name!r}; "
                                  f"options are {sorted(self._values)}")
+        check = _VALIDATORS.get(name)
+        if check is not None:
+            value = check(name, value)
         if self._values[name] == value:
             return
         self._values[name] = value

@@ -12,6 +12,8 @@ A call of a jitted function, with no transformation active, takes these steps:
 2. on a miss, trace the function to a ClosedIR, lower it to StableHLO
    (``interpreters/lowering.py``), compile it (``interpreters/xla.py``) and
    store the executable with the device buffers of its large constants;
+   each jitted function keeps at most ``config.jit_cache_size`` executables
+   (and as many traces), evicting the least recently used (see ``_LRU``);
 3. put the leaves on the device (an Array keeps its device buffer, so it is
    sent only once), execute, and wrap the output buffers in Arrays that stay on
    the device until read (``np.asarray`` of one is a zero-copy view on the CPU).
@@ -34,6 +36,8 @@ import inspect
 import logging
 import operator
 import time
+import weakref
+from collections import OrderedDict
 
 import numpy as np
 
@@ -64,6 +68,52 @@ def _clear_default_device(name):
 
 
 config.on_change(_clear_default_device)
+
+
+# --- the per-function caches ---------------------------------------------------------------
+
+
+class _LRU(OrderedDict):
+    """A jitted function's cache of executables (or traces) by key, bounded by
+    ``config.jit_cache_size``: a hit moves its key to the end, an insert past the
+    bound evicts from the front (the least recently used). An evicted entry is
+    dropped: its executable and constant buffers are freed once no ``Compiled``
+    or in-flight call holds them, and calling with its key again recompiles.
+    JAX bounds its per-signature caches the same way (``weakref_lru_cache``,
+    2048 entries; its C++ dispatch cache, 8192 entries shared by all functions).
+    """
+
+    def lookup(self, key):
+        entry = self.get(key)
+        if entry is not None:
+            self.move_to_end(key)
+        return entry
+
+    def insert(self, key, entry) -> list:
+        """Stores ``entry`` as the most recent; returns the evicted entries."""
+        self[key] = entry
+        self.move_to_end(key)
+        return self.trim()
+
+    def trim(self) -> list:
+        evicted = []
+        size = config.jit_cache_size
+        while len(self) > size:
+            evicted.append(self.popitem(last=False)[1])
+        return evicted
+
+
+# Every Jitted (weakly), so that lowering jit_cache_size shrinks their caches at once.
+_all_jitted: "weakref.WeakSet[Jitted]" = weakref.WeakSet()
+
+
+def _resize_caches(name):
+    if name == "jit_cache_size":
+        for j in list(_all_jitted):
+            j._trim_caches()
+
+
+config.on_change(_resize_caches)
 
 
 # --- devices ------------------------------------------------------------------------------
@@ -118,7 +168,8 @@ def device_put(x, device=None):
 class _Trace:
     """A traced function for one key (device-independent)."""
 
-    __slots__ = ("closed", "out_tree", "leaf_names", "donated", "hoisted", "consts")
+    __slots__ = ("closed", "out_tree", "leaf_names", "donated", "hoisted", "consts",
+                 "__weakref__")
 
     def __init__(self, closed, out_tree, leaf_names, donated):
         self.closed = closed
@@ -132,7 +183,7 @@ class _Executable:
     """A compiled program for one key: the executable, const buffers, output types."""
 
     __slots__ = ("exe", "const_bufs", "out_avals", "out_tree", "donated", "lowered", "device",
-                 "any_donated", "handlers", "single")
+                 "any_donated", "handlers", "single", "__weakref__")
 
     def __init__(self, exe, const_bufs, lowered, out_tree, donated, device):
         self.exe = exe
@@ -167,10 +218,11 @@ class Jitted:
         self._donate_argnames = frozenset(donate_names)
         self._device = device
         self._simple = not nums and not names
-        self._cache: dict = {}       # key -> _Executable
-        self._traces: dict = {}      # key without the device -> _Trace
+        self._cache = _LRU()         # key -> _Executable
+        self._traces = _LRU()        # key without the device -> _Trace
         self._last = None            # (key, leaf names) of the latest miss, for log_compiles
-        self._memo_key = self._memo = None   # the latest hit of the fast path
+        self._memo_key = self._memo = None   # the latest hit (a repeated call skips the LRU)
+        _all_jitted.add(self)
 
     def __repr__(self):
         return f"<jit({self._name})>"
@@ -261,7 +313,7 @@ class Jitted:
                     if key == self._memo_key:
                         entry = self._memo
                     else:
-                        entry = self._cache.get(key)
+                        entry = self._cache.lookup(key)
                         if entry is not None:
                             self._memo_key, self._memo = key, entry
                     if entry is None:
@@ -293,15 +345,25 @@ class Jitted:
         if key == self._memo_key:
             entry = self._memo
         else:
-            entry = self._cache.get(key)
+            entry = self._cache.lookup(key)
             if entry is None:
                 entry = self._compile(key, flat, in_tree, form, avals, device)
             self._memo_key, self._memo = key, entry
         return _execute(entry, flat, avals, device, committed is not None)
 
+    def _store(self, key, entry: _Executable) -> None:
+        """Caches ``entry``; an evicted memo is forgotten too (it would keep it alive)."""
+        if self._cache.insert(key, entry) and self._memo_key not in self._cache:
+            self._memo_key = self._memo = None
+
+    def _trim_caches(self) -> None:
+        self._traces.trim()
+        if self._cache.trim() and self._memo_key not in self._cache:
+            self._memo_key = self._memo = None
+
     def _get_trace(self, key, flat, in_tree, form, avals) -> _Trace:
         tkey = key[:4]
-        tr = self._traces.get(tkey)
+        tr = self._traces.lookup(tkey)
         if tr is not None:
             return tr
         self._log_miss("tracing", key, flat, form)
@@ -318,8 +380,9 @@ class Jitted:
                              arg_names=lambda: self._leaf_names(form))
         tr = _Trace(closed, box[0], self._leaf_names(form),
                     self._donated_leaves(form, in_tree))
+        # (a trace closing over tracers is good for this call only)
         if not any(isinstance(c, Tracer) for c in closed.consts):
-            self._traces[tkey] = tr  # a trace closing over tracers is good for this call only
+            self._traces.insert(tkey, tr)
         return tr
 
     def _compile(self, key, flat, in_tree, form, avals, device) -> _Executable:
@@ -330,7 +393,7 @@ class Jitted:
         exe = xla.compile(lowered.text, device, self._name)
         const_bufs = [_const_buffer(c, device) for c in lowered.const_args]
         entry = _Executable(exe, const_bufs, lowered, tr.out_tree, tr.donated, device)
-        self._cache[key] = entry
+        self._store(key, entry)
         if config.log_compiles:
             logger.warning("jit(%s): compiled for %s in %.1f ms", self._name, device,
                            (time.perf_counter() - t0) * 1e3)
@@ -446,7 +509,9 @@ class Lowered:
         const_bufs = [_const_buffer(c, device) for c in self._lowered.const_args]
         entry = _Executable(exe, const_bufs, self._lowered, self._trace.out_tree,
                             self._trace.donated, device)
-        j._cache.setdefault(self._key + (device,), entry)
+        key = self._key + (device,)
+        if key not in j._cache:
+            j._store(key, entry)
         return Compiled(j, entry, self._key)
 
 

@@ -252,8 +252,14 @@ def live_buffers(platform: str | None = None) -> int:
     return len(backend(platform).live_arrays())
 
 
+def live_executables(platform: str | None = None) -> int:
+    """How many loaded executables of ``platform``'s client are alive (for leak tests)."""
+    return len(backend(platform).live_executables())
+
+
 __all__ = ["backend", "devices", "default_device", "device_platform", "is_buffer",
            "device_put", "buffer_device", "to_numpy", "is_deleted", "block_until_ready",
            "CompileError", "compile", "result_handlers", "execute", "live_buffers",
+           "live_executables",
            "compile_replicated", "device_put_split", "device_put_replicated",
            "execute_replicated"]
