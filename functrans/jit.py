@@ -31,6 +31,7 @@ the reason (which argument's shape, dtype or static value changed) on the
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import logging
@@ -356,6 +357,14 @@ class Jitted:
         if self._cache.insert(key, entry) and self._memo_key not in self._cache:
             self._memo_key = self._memo = None
 
+    def _without_caches(self) -> "Jitted":
+        """A copy sharing all but the caches: what a ``Compiled`` keeps to check its
+        arguments, so that it does not keep every executable of ``self`` alive."""
+        spec = copy.copy(self)
+        spec._cache, spec._traces = _LRU(), _LRU()
+        spec._last = spec._memo_key = spec._memo = None
+        return spec
+
     def _trim_caches(self) -> None:
         self._traces.trim()
         if self._cache.trim() and self._memo_key not in self._cache:
@@ -519,7 +528,7 @@ class Compiled:
     """A compiled jitted function for one argument signature; call it with matching args."""
 
     def __init__(self, jitted, entry, key):
-        self._jitted, self._entry, self._key = jitted, entry, key
+        self._jitted, self._entry, self._key = jitted._without_caches(), entry, key
 
     def as_text(self) -> str:
         return self._entry.lowered.text

@@ -184,10 +184,18 @@ def test_a_compiled_stage_outlives_its_jitted_function():
     gc.collect()
     live = xla.live_executables()
     f = ft.jit(_fun)
+    for n in (1, 2, 3):
+        _call(f, n)
     compiled = f.lower(fnp.ones(4)).compile()
+    jitted = weakref.ref(f)
     del f
     gc.collect()
+    # it keeps its own executable, not the function's whole cache
+    assert jitted() is None
+    assert xla.live_executables() == live + 1
     np.testing.assert_allclose(np.asarray(compiled(fnp.ones(4))), [3.0] * 4)
+    with pytest.raises(TypeError, match="compiled ahead of time"):
+        compiled(fnp.ones(5))
     del compiled
     gc.collect()
     assert xla.live_executables() == live
