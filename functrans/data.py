@@ -278,5 +278,5 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     return n // batch_size if drop_last else -(-n // batch_size)
 
 
-__all__ = ["load_mnist", "load_digits", "read_idx", "check_dataset", "batches", "num_batches", "DatasetError",
-           "MNIST_FILES", "MNIST_MD5"]
+__all__ = ["load_mnist", "load_digits", "read_idx", "check_dataset", "batches", "num_batches",
+           "DatasetError", "MNIST_FILES", "MNIST_MD5"]

@@ -88,7 +88,7 @@ def test_bad_input_gives_a_message_and_no_traceback(tmp_path):
     before = sorted(os.listdir(ck))
     r = _run("functrans.examples.mnist", "--dataset", "digits", "--model", "cnn", "--steps", "4",
              "--checkpoint-dir", str(ck), "--resume", "--quiet")
-    assert r.returncode == 2 and "does not match the template" in r.stderr
+    assert r.returncode == 2 and "--model: checkpoint mlp, now cnn" in r.stderr
     assert "Traceback" not in r.stderr
     r = _run(*_example(ck, "--steps", "2"))         # no --resume: refuses to overwrite
     assert r.returncode == 2 and "already holds checkpoints" in r.stderr
@@ -97,6 +97,16 @@ def test_bad_input_gives_a_message_and_no_traceback(tmp_path):
     blocker.write_text("x")
     r = _run(*_example(blocker / "sub"))
     assert r.returncode == 2 and "cannot create the checkpoint directory" in r.stderr
+
+
+def test_a_diverged_run_exits_1_and_bad_options_exit_2_without_traceback(tmp_path):
+    # (the in-process tests in test_training_robust.py cover the cases; this checks the real
+    # exit statuses of `python -m`)
+    r = _run(*_example(tmp_path / "nan", "--lr", "1e30", "--schedule", "constant"))
+    assert r.returncode == 1 and "training diverged" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "checkpoint:" not in r.stdout
+    r = _run(*_example(tmp_path / "bad", "--lr", "nan"))
+    assert r.returncode == 2 and "argument --lr" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_data_parallel_training_matches_one_device(tmp_path):

@@ -9,12 +9,16 @@ The data directory holds the four standard IDX files (``train-images-idx3-ubyte.
 & co; see ``functrans.data.load_mnist``). Every step is one jitted function; the
 run is checkpointed every ``--save-every`` steps and at the end, with the loss
 curve as ``loss.png`` next to the checkpoints (if matplotlib is installed), and
-``--resume`` continues exactly where the newest checkpoint left off.
+``--resume`` continues exactly where the newest checkpoint left off (refusing
+hyper-parameters that differ from the checkpoint's, see ``--help``). A run whose
+loss becomes NaN or infinite stops with exit status 1 before it writes a
+checkpoint of the diverged state.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -24,8 +28,9 @@ import numpy as np
 import functrans as ft
 import functrans.numpy as fnp
 from functrans import data, io, nn, optim, random
-from functrans.examples.training import (TrainState, evaluate, fit, make_parallel_step,
-                                         make_step, restore_state, save_curve)
+from functrans.examples.training import (NonFiniteLossError, TrainState, evaluate, fit,
+                                         make_parallel_step, make_step, restore_state,
+                                         save_curve)
 
 
 def make_model(name: str, in_shape, num_classes: int, key):
@@ -64,6 +69,10 @@ def make_optimizer(args, total_steps: int):
     return tx
 
 
+class UsageError(ValueError):
+    """A command-line value that does not fit the data or the checkpoint (exit status 2)."""
+
+
 def load(args):
     if args.dataset == "digits":
         (xt, yt), (xs, ys) = data.load_digits(flatten=False, normalize=True)
@@ -77,85 +86,221 @@ def load(args):
     xt, xs = np.moveaxis(xt, -1, 1), np.moveaxis(xs, -1, 1)
     if args.limit:
         xt, yt = xt[:args.limit], yt[:args.limit]
+    data.check_dataset(xt, yt, 10, images=f"the {args.dataset} training images",
+                       labels=f"the {args.dataset} training labels")
+    data.check_dataset(xs, ys, 10, images=f"the {args.dataset} test images",
+                       labels=f"the {args.dataset} test labels")
     return (np.ascontiguousarray(xt), yt), (np.ascontiguousarray(xs), ys)
 
 
+# --- command-line values ------------------------------------------------------------------------
+
+
+def _number(kind, low, inclusive, what):
+    """An argparse ``type=``: a finite ``kind`` (int or float) >= / > ``low``."""
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+    convert.__name__ = kind.__name__   # argparse names the type in its own messages
+    return convert
+
+
+_positive_int = _number(int, 1, True, "an integer >= 1")
+_count = _number(int, 0, True, "an integer >= 0")
+_positive = _number(float, 0.0, False, "a finite number > 0")
+_nonnegative = _number(float, 0.0, True, "a finite number >= 0")
+
+# The hyper-parameters an exact resume depends on, stored in every checkpoint's metadata,
+# by the option that sets them. The total number of steps only matters for a schedule
+# that decays over it: with --schedule constant, a resumed run may train longer.
+_HPARAMS = {"dataset": "--dataset", "limit": "--limit", "model": "--model",
+            "optimizer": "--optimizer", "lr": "--lr", "schedule": "--schedule",
+            "weight_decay": "--weight-decay", "clip": "--clip", "accum_steps": "--accum-steps",
+            "batch_size": "--batch-size", "seed": "--seed", "devices": "--devices",
+            "total_steps": "--steps/--epochs (total steps)"}
+
+
+def hparams(args, total_steps: int) -> dict:
+    """The JSON record of what the run's result depends on (see ``_HPARAMS``)."""
+    h = {k: getattr(args, k) for k in _HPARAMS if k != "total_steps"}
+    if args.optimizer != "adamw":
+        h["weight_decay"] = None          # only adamw uses it
+    h["total_steps"] = total_steps
+    return h
+
+
+def hparam_changes(saved: dict, now: dict, *, training: bool) -> list:
+    """``["--lr: checkpoint 0.001, now 0.01", ...]`` for each hyper-parameter that differs.
+
+    The total steps count only when there is still something to train and the
+    schedule depends on them (not ``constant``).
+    """
+    fmt = lambda v: "none" if v is None else str(v)  # noqa: E731
+    out = []
+    for k, option in _HPARAMS.items():
+        if k == "total_steps" and (not training or now.get("schedule") == "constant"):
+            continue
+        if k in saved and saved[k] != now[k]:
+            out.append(f"{option}: checkpoint {fmt(saved[k])}, now {fmt(now[k])}")
+        elif k not in saved:
+            out.append(f"{option}: not recorded in the checkpoint, now {fmt(now[k])}")
+    return out
+
+
 def parse(argv):
-    p = argparse.ArgumentParser(prog="python -m functrans.examples.mnist",
-                                description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m functrans.examples.mnist", description=__doc__.split("\n")[0],
+        epilog="Every checkpoint records the hyper-parameters an exact resume depends on "
+               "(--dataset, --limit, --model, --optimizer, --lr, --schedule, --weight-decay, "
+               "--clip, --accum-steps, --batch-size, --seed, --devices, and the total steps "
+               "unless --schedule is constant). --resume refuses to continue with different "
+               "ones, listing them, unless --allow-changed-hparams is given. With --schedule "
+               "constant a resumed run may train longer (a larger --steps or --epochs).")
     p.add_argument("--dataset", choices=["mnist", "fashion_mnist", "digits"], default="mnist")
     p.add_argument("--data-dir", default=os.environ.get("FUNCTRANS_MNIST_DIR"),
                    help="directory with the IDX files (default: $FUNCTRANS_MNIST_DIR)")
     p.add_argument("--model", choices=["mlp", "cnn"], default="cnn")
-    p.add_argument("--epochs", type=float, default=3)
-    p.add_argument("--steps", type=int, default=0, help="total steps (overrides --epochs)")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--epochs", type=_positive, default=3)
+    p.add_argument("--steps", type=_count, default=0,
+                   help="total steps (overrides --epochs; 0: use --epochs)")
+    p.add_argument("--batch-size", type=_positive_int, default=128)
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adamw")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--lr", type=_positive, default=1e-3)
+    p.add_argument("--weight-decay", type=_nonnegative, default=1e-4,
+                   help="AdamW's decoupled weight decay")
     p.add_argument("--schedule", choices=["constant", "cosine", "warmup_cosine"],
                    default="warmup_cosine")
-    p.add_argument("--clip", type=float, default=0.0, help="clip by global norm (0: off)")
-    p.add_argument("--accum-steps", type=int, default=1, help="gradient accumulation steps")
+    p.add_argument("--clip", type=_nonnegative, default=0.0,
+                   help="clip by global norm (0: off)")
+    p.add_argument("--accum-steps", type=_positive_int, default=1,
+                   help="gradient accumulation steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", default=None)
-    p.add_argument("--save-every", type=int, default=500)
-    p.add_argument("--keep", type=int, default=3)
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
-    p.add_argument("--limit", type=int, default=0, help="use only the first N training images")
-    p.add_argument("--devices", type=int, default=1,
+    p.add_argument("--save-every", type=_count, default=500,
+                   help="checkpoint every N steps (0: only at the end)")
+    p.add_argument("--keep", type=_positive_int, default=3,
+                   help="how many checkpoints to keep")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the newest checkpoint (with the same hyper-parameters)")
+    p.add_argument("--allow-changed-hparams", action="store_true",
+                   help="with --resume: continue even if hyper-parameters differ from the "
+                        "checkpoint's (printing each change); the run is then no longer the "
+                        "one an uninterrupted run would have given")
+    p.add_argument("--limit", type=_count, default=0,
+                   help="use only the first N training images (0: all)")
+    p.add_argument("--devices", type=_positive_int, default=1,
                    help="data-parallel over this many devices (ft.pmap; on a CPU they are "
                         "XLA host devices sharing its cores)")
     p.add_argument("--quiet", action="store_true")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.allow_changed_hparams and not args.resume:
+        p.error("--allow-changed-hparams only makes sense with --resume")
+    return args
+
+
+def _resume(args, manager, state, hp, total):
+    """Restores the newest checkpoint after checking its hyper-parameters against ``hp``."""
+    if manager is None:
+        raise io.CheckpointError("--resume needs --checkpoint-dir")
+    if not manager.all_steps():
+        raise io.CheckpointError(f"--resume: no checkpoint in {args.checkpoint_dir!r}")
+    # the header first (the newest valid checkpoint, read without a template): other
+    # hyper-parameters often mean another tree (--clip, --schedule, --model), and the
+    # differences say more than the template mismatch they would cause
+    _, header = manager.restore(return_header=True)
+    step = header["step"]
+    meta = header.get("metadata")
+    saved = meta.get("hparams") if isinstance(meta, dict) else None
+    changes = []
+    if not isinstance(saved, dict):
+        print("warning: the checkpoint does not record its hyper-parameters (written by an "
+              "older functrans); they cannot be checked", file=sys.stderr)
+    else:
+        changes = hparam_changes(saved, hp, training=step < total)
+        if changes and not args.allow_changed_hparams:
+            raise UsageError(
+                f"--resume: the checkpoint of step {step} in {args.checkpoint_dir!r} was "
+                "trained with other hyper-parameters:\n  " + "\n  ".join(changes)
+                + "\nRun with the checkpoint's values, or pass --allow-changed-hparams to "
+                "continue with the new ones (the result then differs from an uninterrupted run)")
+        if changes:
+            print("resuming with changed hyper-parameters:\n  " + "\n  ".join(changes))
+    try:
+        state = restore_state(manager, state, step=step)
+    except io.CheckpointError as e:
+        if not changes:
+            raise
+        raise io.CheckpointError(f"{e}\n(the changed hyper-parameters change what the "
+                                 "checkpoint must hold, which a resume cannot do)") from None
+    print(f"resumed from step {step} ({manager.path(step)})")
+    return state
 
 
 def run(args) -> int:
     t0 = time.perf_counter()
     (xt, yt), (xs, ys) = load(args)
     per_epoch = len(xt) // args.batch_size
+    if per_epoch == 0:
+        raise UsageError(f"--batch-size {args.batch_size} is larger than the {len(xt)} "
+                         f"training images{' (--limit)' if args.limit else ''}")
     total = args.steps or int(round(args.epochs * per_epoch))
+    if total < 1:
+        raise UsageError(f"--epochs {args.epochs} is less than one step of {args.batch_size} "
+                         f"images ({per_epoch} steps per epoch)")
+    if args.devices > 1:
+        if args.batch_size % args.devices:
+            raise UsageError(f"--batch-size {args.batch_size} does not split over "
+                             f"--devices {args.devices}")
+        if args.devices > len(ft.devices()):
+            raise UsageError(f"--devices {args.devices}: only {len(ft.devices())} devices "
+                             f"are available ({ft.devices()[0].platform})")
     key = random.key(args.seed)
     model = make_model(args.model, xt.shape[1:], 10, random.fold_in(key, 1))
     tx = make_optimizer(args, total)
     state = TrainState(model, tx.init(model), fnp.zeros((), np.int32), key)
+    hp = hparams(args, total)
     manager = None
     if args.checkpoint_dir:
         manager = io.CheckpointManager(args.checkpoint_dir, keep=args.keep,
                                        create=not args.resume)
     if args.resume:
-        if manager is None:
-            raise io.CheckpointError("--resume needs --checkpoint-dir")
-        if not manager.all_steps():
-            raise io.CheckpointError(f"--resume: no checkpoint in {args.checkpoint_dir!r}")
-        state = restore_state(manager, state)
-        print(f"resumed from step {int(np.asarray(state.step))}")
+        state = _resume(args, manager, state, hp, total)
     elif manager is not None and manager.all_steps():
         raise io.CheckpointError(
             f"{args.checkpoint_dir!r} already holds checkpoints (steps {manager.all_steps()}); "
             "pass --resume to continue that run, or choose another --checkpoint-dir")
+    start = int(np.asarray(state.step))
     print(f"{args.dataset}: {len(xt)} training / {len(xs)} test images; model {args.model} "
           f"({nn.count_params(model):,} parameters); {args.optimizer} lr {args.lr} "
           f"({args.schedule}); {total} steps of {args.batch_size}; device {ft.devices()[0]}",
           flush=True)
     history = []
-    stochastic = args.model == "cnn"
-    if args.devices > 1:
-        if args.batch_size % args.devices:
-            raise data.DatasetError(f"--batch-size {args.batch_size} does not split over "
-                                    f"--devices {args.devices}")
-        step_fn = make_parallel_step(tx, args.devices, stochastic=stochastic)
-        print(f"data-parallel over {args.devices} devices: "
-              f"{', '.join(str(d) for d in ft.devices()[:args.devices])}", flush=True)
+    if start >= total:
+        print(f"the checkpoint is already at step {start} >= {total} steps (--steps/--epochs):"
+              " nothing to train; evaluating the restored model", flush=True)
     else:
-        step_fn = make_step(tx, stochastic=stochastic)
-    state = fit(state, step_fn, xt, yt,
-                batch_size=args.batch_size, total_steps=total, manager=manager,
-                save_every=args.save_every, progress=not args.quiet, history=history)
+        stochastic = args.model == "cnn"
+        if args.devices > 1:
+            step_fn = make_parallel_step(tx, args.devices, stochastic=stochastic)
+            print(f"data-parallel over {args.devices} devices: "
+                  f"{', '.join(str(d) for d in ft.devices()[:args.devices])}", flush=True)
+        else:
+            step_fn = make_step(tx, stochastic=stochastic)
+        state = fit(state, step_fn, xt, yt,
+                    batch_size=args.batch_size, total_steps=total, manager=manager,
+                    save_every=args.save_every, progress=not args.quiet, history=history,
+                    metadata={"example": "functrans.examples.mnist", "hparams": hp})
     acc = evaluate(state.model, xs, ys)
     elapsed = time.perf_counter() - t0
     if manager is not None:
-        print(f"checkpoint: {manager.path(total)}")
+        # the checkpoint of the evaluated state: written by fit at its last step, or restored
+        print(f"checkpoint: {manager.path(int(np.asarray(state.step)))}")
         png = os.path.join(args.checkpoint_dir, "loss.png")
         if history and save_curve(png, history, f"{args.model} on {args.dataset}"):
             print(f"loss curve: {png}")
@@ -174,13 +319,18 @@ def _want_devices(n: int) -> None:
 
 
 def main(argv=None) -> int:
+    """The command line; returns the exit status: 0 done, 1 training diverged, 2 bad input
+    (options, data or checkpoint; argparse's own errors exit 2 as well), 130 interrupted."""
     args = parse(argv)
     _want_devices(args.devices)
     try:
         return run(args)
-    except (io.CheckpointError, data.DatasetError) as e:
+    except (io.CheckpointError, data.DatasetError, UsageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except NonFiniteLossError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

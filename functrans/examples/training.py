@@ -23,6 +23,35 @@ from functrans import data, io, nn, optim, random
 from functrans.nn._module import _accepts
 
 
+class NonFiniteLossError(RuntimeError):
+    """Training diverged: the loss (or a parameter) became NaN or infinite.
+
+    ``fit`` raises it before writing a checkpoint of the diverged state, so the newest
+    checkpoint on disk is always a finite one. Attributes: ``step``, ``loss``
+    (a float, possibly finite when only the parameters are not) and
+    ``last_checkpoint`` (the path of the newest checkpoint, or None).
+    """
+
+    def __init__(self, step: int, loss: float, last_checkpoint: str | None = None,
+                 what: str = "the loss"):
+        self.step, self.loss, self.last_checkpoint = step, loss, last_checkpoint
+        where = (f"the newest checkpoint, {last_checkpoint}, is from before that"
+                 if last_checkpoint else "no checkpoint was written")
+        value = f" ({loss})" if what == "the loss" else ""
+        super().__init__(
+            f"training diverged: {what} is not finite{value} at step {step}; stopped without "
+            f"saving it ({where}). Try a lower learning rate (--lr), or check the data for "
+            "NaN/inf inputs or wrong labels")
+
+
+@ft.jit
+def _all_finite(tree):
+    """Whether every float leaf of ``tree`` is finite: one jitted reduction, one sync."""
+    leaves = [fnp.all(fnp.isfinite(leaf)) for leaf in ft.tree_leaves(tree)
+              if hasattr(leaf, "dtype") and fnp.issubdtype(leaf.dtype, fnp.inexact)]
+    return fnp.all(fnp.stack(leaves)) if leaves else fnp.asarray(True)
+
+
 class TrainState(NamedTuple):
     model: object
     opt_state: object
@@ -139,17 +168,37 @@ class Progress:
 
 def fit(state: TrainState, step_fn, x, y, *, batch_size: int, total_steps: int,
         manager: io.CheckpointManager | None = None, save_every: int = 0, progress=True,
-        on_step: Callable | None = None, history: list | None = None) -> TrainState:
+        on_step: Callable | None = None, history: list | None = None,
+        metadata=None) -> TrainState:
     """Runs ``step_fn`` from ``state.step`` up to ``total_steps`` (see the module docstring).
 
-    Checkpoints (if ``manager``) every ``save_every`` steps and at the end; appends
-    ``(step, loss)`` to ``history``.
+    Checkpoints (if ``manager``) every ``save_every`` steps and at the end, with
+    ``metadata`` (JSON: e.g. the hyper-parameters) in each checkpoint's header;
+    appends ``(step, loss)`` to ``history``.
+
+    Raises:
+      NonFiniteLossError: the loss or a parameter became NaN or infinite. The loss is
+        checked at every step where it is read anyway (``history``, ``progress`` or
+        ``on_step``), otherwise at each checkpoint and at the end; the state is checked
+        before every checkpoint, which is therefore never written for a diverged run.
+      ValueError: ``batch_size`` is larger than the dataset.
     """
     per_epoch = len(x) // batch_size
     if per_epoch == 0:
         raise ValueError(f"fit: batch_size {batch_size} is larger than the dataset ({len(x)})")
     bar = Progress(total_steps, per_epoch) if progress else None
     step = int(np.asarray(state.step))
+    last_saved = None
+    if manager is not None:
+        steps = manager.all_steps()
+        last_saved = manager.path(steps[-1]) if steps else None
+
+    def check(loss, lv=None):
+        lv = float(np.asarray(loss)) if lv is None else lv
+        if not math.isfinite(lv):
+            raise NonFiniteLossError(step, lv, last_saved)
+        return lv
+
     while step < total_steps:
         epoch, skip = divmod(step, per_epoch)
         batches = data.batches(x, y, batch_size, key=random.fold_in(state.key, epoch),
@@ -161,24 +210,35 @@ def fit(state: TrainState, step_fn, x, y, *, batch_size: int, total_steps: int,
             step += 1
             last = step == total_steps
             end = (i + 1 == per_epoch)
+            lv = None
             if history is not None or bar is not None or on_step is not None:
-                lv = float(np.asarray(loss))
+                lv = check(loss)   # the loss is read here anyway: checking it costs nothing
                 if history is not None:
                     history.append((step, lv))
                 if bar is not None:
                     bar.update(step, lv, len(xb), end)
                 if on_step is not None:
                     on_step(step, lv)
-            if manager is not None and ((save_every and step % save_every == 0) or last):
-                manager.save(step, state._asdict())
+            save = manager is not None and ((save_every and step % save_every == 0) or last)
+            if save or last:
+                lv = check(loss, lv)
+                if not bool(np.asarray(_all_finite(state))):
+                    raise NonFiniteLossError(step, lv, last_saved, what="a parameter")
+            if save:
+                last_saved = manager.save(step, state._asdict(), metadata=metadata)
             if last:
                 break
     return state
 
 
-def restore_state(manager: io.CheckpointManager, template: TrainState) -> TrainState:
-    """The newest valid checkpoint of ``manager``, validated against ``template``."""
-    return TrainState(**manager.restore(like=template._asdict()))
+def restore_state(manager: io.CheckpointManager, template: TrainState, *, step=None,
+                  return_header: bool = False):
+    """The checkpoint of ``step`` (default: the newest valid one) of ``manager``, validated
+    against ``template`` (with ``return_header``: ``(state, header)``, the header's
+    ``"metadata"`` and ``"step"`` being those it was saved with)."""
+    tree, header = manager.restore(step, like=template._asdict(), return_header=True)
+    state = TrainState(**tree)
+    return (state, header) if return_header else state
 
 
 def save_curve(path: str, history: list, title: str) -> bool:
@@ -203,5 +263,5 @@ def save_curve(path: str, history: list, title: str) -> bool:
     return True
 
 
-__all__ = ["TrainState", "classification_loss", "make_step", "predict", "evaluate", "Progress", "fit",
-           "restore_state", "save_curve"]
+__all__ = ["TrainState", "NonFiniteLossError", "classification_loss", "make_step", "predict",
+           "evaluate", "Progress", "fit", "restore_state", "save_curve"]
