@@ -40,6 +40,7 @@ from .primitives.elementwise import stop_gradient
 from .custom import custom_jvp, custom_vjp
 from .jit import jit, devices, device_put
 from .pmap import pmap
+from .explain import explain
 from . import nn, optim, io, data  # noqa: F401,E402  (layers, optimizers, checkpoints, data)
 from .tree_util import (tree_flatten, tree_unflatten, tree_map, tree_leaves,  # noqa: F401
                         tree_structure)
@@ -50,5 +51,5 @@ __all__ = ["config", "core", "dtypes", "Array", "ShapedArray", "Primitive", "bin
            "lax", "random", "nn", "optim", "io", "data", "tree_util", "tree", "flatten_util",
            "test_util", "make_ir", "stop_gradient", "jvp", "linearize", "vjp", "grad",
            "value_and_grad", "jacfwd", "jacrev", "hessian", "vmap", "custom_jvp", "custom_vjp",
-           "jit", "pmap", "devices", "device_put", "tree_flatten", "tree_unflatten", "tree_map",
+           "jit", "pmap", "explain", "devices", "device_put", "tree_flatten", "tree_unflatten", "tree_map",
            "tree_leaves", "tree_structure"]

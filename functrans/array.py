@@ -341,6 +341,10 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
     def __str__(self):
         return str(self._value)
 
+    def _repr_html_(self):
+        from .explain import array_html
+        return array_html(self)
+
 
 def _new_array(value, weak_type: bool = False) -> Array:
     """Wraps a host value (already of a canonical dtype) in an Array, no copy."""

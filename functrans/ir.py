@@ -81,6 +81,10 @@ class IR(NamedTuple):
     def pretty_print(self):
         return pp_ir(self)
 
+    def _repr_html_(self):
+        from .explain import ir_html
+        return ir_html(self)
+
 
 class ClosedIR(NamedTuple):
     """An IR together with the values of its constvars."""
@@ -108,6 +112,10 @@ class ClosedIR(NamedTuple):
 
     def pretty_print(self):
         return pp_ir(self.ir)
+
+    def _repr_html_(self):
+        from .explain import ir_html
+        return ir_html(self)
 
 
 # --- printing ----------------------------------------------------------------------------
