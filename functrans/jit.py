@@ -85,10 +85,11 @@ class _LRU(OrderedDict):
     """
 
     def lookup(self, key):
-        entry = self.get(key)
-        if entry is not None:
+        try:
             self.move_to_end(key)
-        return entry
+        except KeyError:     # (a miss; in another thread, an entry may go at any time)
+            return None
+        return self.get(key)
 
     def insert(self, key, entry) -> list:
         """Stores ``entry`` as the most recent; returns the evicted entries."""

@@ -237,5 +237,7 @@ def test_memory_grows_far_less_with_a_small_cache(cache_size):
         return _rss_mb() - r0
     small = growth(16)
     large = growth(10_000)
-    assert large > 10, large                 # ~0.2 MB per executable
-    assert small < large / 3, (small, large)
+    # measured: ~16 MB and ~50 MB (XLA keeps ~50 kB per compile outside our caches;
+    # each cached executable holds ~0.12 MB more)
+    assert large > 20, large
+    assert small < large / 2, (small, large)
