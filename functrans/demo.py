@@ -23,8 +23,8 @@ import time
 
 import functrans as ft
 from functrans import data, io, nn, optim, random
-from functrans.examples.mnist import _positive, _positive_int
-from functrans.examples.training import NonFiniteLossError, TrainState, evaluate, fit, make_step
+from functrans.examples.training import (NonFiniteLossError, TrainState, evaluate, fit,
+                                         make_step, positive, positive_int)
 
 
 def default_checkpoint_dir() -> str:
@@ -70,9 +70,9 @@ def _foreign_checkpoints(manager) -> list:
 def main(argv=None) -> int:
     """Returns the exit status: 0 done, 1 training diverged, 2 bad input."""
     p = argparse.ArgumentParser(prog="python -m functrans.demo", description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=_positive_int, default=20)
-    p.add_argument("--batch-size", type=_positive_int, default=64)
-    p.add_argument("--lr", type=_positive, default=3e-3)
+    p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--lr", type=positive, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", default=None,
                    help="where to write the checkpoint (default: $XDG_CACHE_HOME/functrans/demo, "

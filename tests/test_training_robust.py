@@ -73,10 +73,13 @@ def test_a_batch_larger_than_the_dataset_is_a_clean_error(capsys, tmp_path):
     assert "less than one step" in capsys.readouterr().err
 
 
-def test_allow_changed_hparams_needs_resume(capsys):
+def test_allow_changed_hparams_needs_resume_which_needs_a_directory(capsys):
     with pytest.raises(SystemExit) as e:
         mnist.main(_example(None, "--allow-changed-hparams"))
     assert e.value.code == 2 and "only makes sense with --resume" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        mnist.main(_example(None, "--resume"))
+    assert e.value.code == 2 and "--resume needs --checkpoint-dir" in capsys.readouterr().err
 
 
 # --- bad data: an error naming the file, before training --------------------------------------
@@ -273,3 +276,11 @@ def test_demo_default_directory_is_per_user(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert demo.default_checkpoint_dir() == str(tmp_path / "home" / ".cache" / "functrans" /
                                                 "demo")
+
+
+def test_help_documents_what_a_resume_checks(capsys):
+    with pytest.raises(SystemExit) as e:
+        mnist.main(["--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "total steps unless --schedule is constant" in out and "--allow-changed-hparams" in out

@@ -18,7 +18,6 @@ checkpoint of the diverged state.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -28,9 +27,9 @@ import numpy as np
 import functrans as ft
 import functrans.numpy as fnp
 from functrans import data, io, nn, optim, random
-from functrans.examples.training import (NonFiniteLossError, TrainState, evaluate, fit,
-                                         make_parallel_step, make_step, restore_state,
-                                         save_curve)
+from functrans.examples.training import (NonFiniteLossError, TrainState, count, evaluate, fit,
+                                         make_parallel_step, make_step, nonnegative, positive,
+                                         positive_int, restore_state, save_curve)
 
 
 def make_model(name: str, in_shape, num_classes: int, key):
@@ -93,28 +92,7 @@ def load(args):
     return (np.ascontiguousarray(xt), yt), (np.ascontiguousarray(xs), ys)
 
 
-# --- command-line values ------------------------------------------------------------------------
-
-
-def _number(kind, low, inclusive, what):
-    """An argparse ``type=``: a finite ``kind`` (int or float) >= / > ``low``."""
-    def convert(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
-        if not math.isfinite(value) or value < low or (value == low and not inclusive):
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
-        return value
-    convert.__name__ = kind.__name__   # argparse names the type in its own messages
-    return convert
-
-
-_positive_int = _number(int, 1, True, "an integer >= 1")
-_count = _number(int, 0, True, "an integer >= 0")
-_positive = _number(float, 0.0, False, "a finite number > 0")
-_nonnegative = _number(float, 0.0, True, "a finite number >= 0")
+# --- the hyper-parameters and the command line -----------------------------------------------
 
 # The hyper-parameters an exact resume depends on, stored in every checkpoint's metadata,
 # by the option that sets them. The total number of steps only matters for a schedule
@@ -166,25 +144,25 @@ def parse(argv):
     p.add_argument("--data-dir", default=os.environ.get("FUNCTRANS_MNIST_DIR"),
                    help="directory with the IDX files (default: $FUNCTRANS_MNIST_DIR)")
     p.add_argument("--model", choices=["mlp", "cnn"], default="cnn")
-    p.add_argument("--epochs", type=_positive, default=3)
-    p.add_argument("--steps", type=_count, default=0,
+    p.add_argument("--epochs", type=positive, default=3)
+    p.add_argument("--steps", type=count, default=0,
                    help="total steps (overrides --epochs; 0: use --epochs)")
-    p.add_argument("--batch-size", type=_positive_int, default=128)
+    p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="adamw")
-    p.add_argument("--lr", type=_positive, default=1e-3)
-    p.add_argument("--weight-decay", type=_nonnegative, default=1e-4,
+    p.add_argument("--lr", type=positive, default=1e-3)
+    p.add_argument("--weight-decay", type=nonnegative, default=1e-4,
                    help="AdamW's decoupled weight decay")
     p.add_argument("--schedule", choices=["constant", "cosine", "warmup_cosine"],
                    default="warmup_cosine")
-    p.add_argument("--clip", type=_nonnegative, default=0.0,
+    p.add_argument("--clip", type=nonnegative, default=0.0,
                    help="clip by global norm (0: off)")
-    p.add_argument("--accum-steps", type=_positive_int, default=1,
+    p.add_argument("--accum-steps", type=positive_int, default=1,
                    help="gradient accumulation steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", default=None)
-    p.add_argument("--save-every", type=_count, default=500,
+    p.add_argument("--save-every", type=count, default=500,
                    help="checkpoint every N steps (0: only at the end)")
-    p.add_argument("--keep", type=_positive_int, default=3,
+    p.add_argument("--keep", type=positive_int, default=3,
                    help="how many checkpoints to keep")
     p.add_argument("--resume", action="store_true",
                    help="continue from the newest checkpoint (with the same hyper-parameters)")
@@ -192,22 +170,22 @@ def parse(argv):
                    help="with --resume: continue even if hyper-parameters differ from the "
                         "checkpoint's (printing each change); the run is then no longer the "
                         "one an uninterrupted run would have given")
-    p.add_argument("--limit", type=_count, default=0,
+    p.add_argument("--limit", type=count, default=0,
                    help="use only the first N training images (0: all)")
-    p.add_argument("--devices", type=_positive_int, default=1,
+    p.add_argument("--devices", type=positive_int, default=1,
                    help="data-parallel over this many devices (ft.pmap; on a CPU they are "
                         "XLA host devices sharing its cores)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     if args.allow_changed_hparams and not args.resume:
         p.error("--allow-changed-hparams only makes sense with --resume")
+    if args.resume and not args.checkpoint_dir:
+        p.error("--resume needs --checkpoint-dir (the run to continue)")
     return args
 
 
 def _resume(args, manager, state, hp, total):
     """Restores the newest checkpoint after checking its hyper-parameters against ``hp``."""
-    if manager is None:
-        raise io.CheckpointError("--resume needs --checkpoint-dir")
     if not manager.all_steps():
         raise io.CheckpointError(f"--resume: no checkpoint in {args.checkpoint_dir!r}")
     # the header first (the newest valid checkpoint, read without a template): other

@@ -9,6 +9,7 @@ go and N/2 + save + restore + N/2 give bitwise-identical parameters.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import sys
@@ -241,6 +242,32 @@ def restore_state(manager: io.CheckpointManager, template: TrainState, *, step=N
     return (state, header) if return_header else state
 
 
+# --- command-line values (argparse types shared by the demo and the examples) -----------------
+
+
+def _number(kind, low, inclusive, what):
+    """An argparse ``type=`` for the command lines: a finite ``kind`` (int or float) >=
+    (or > unless ``inclusive``) ``low``; argparse turns the error into ``argument --x: ...``
+    and exit status 2."""
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+    convert.__name__ = kind.__name__   # argparse names the type in its own messages
+    return convert
+
+
+positive_int = _number(int, 1, True, "an integer >= 1")
+count = _number(int, 0, True, "an integer >= 0")
+positive = _number(float, 0.0, False, "a finite number > 0")
+nonnegative = _number(float, 0.0, True, "a finite number >= 0")
+
+
 def save_curve(path: str, history: list, title: str) -> bool:
     """Writes the loss curve as a PNG if matplotlib is installed; returns whether it did."""
     try:
@@ -264,4 +291,5 @@ def save_curve(path: str, history: list, title: str) -> bool:
 
 
 __all__ = ["TrainState", "NonFiniteLossError", "classification_loss", "make_step", "predict",
-           "evaluate", "Progress", "fit", "restore_state", "save_curve"]
+           "evaluate", "Progress", "fit", "restore_state", "save_curve", "positive_int", "count",
+           "positive", "nonnegative"]
