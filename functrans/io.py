@@ -643,7 +643,8 @@ def _match_leaf(where, g, w, problems):
                 value = np.asarray(g, wd)
             except OverflowError:
                 value = None
-            if value is not None and (value.item() == g or g != g):
+            # (a float rounds to the template's precision as fnp.asarray(g, dtype) would)
+            if value is not None and (g_type in (float, complex) or value.item() == g):
                 return _new_array(value, False)
         problems.append(f"{where}: the checkpoint has a Python {g_type.__name__} ({g!r}), the "
                         f"template a {wd}{list(w.shape)} array")
