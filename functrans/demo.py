@@ -31,7 +31,9 @@ def default_checkpoint_dir() -> str:
     """Where the demo writes its checkpoint unless told: ``$XDG_CACHE_HOME/functrans/demo``
     (``~/.cache/functrans/demo``), or, where that cannot be created, a private directory
     ``functrans-demo-<uid>`` in the temporary directory (never a path shared by users)."""
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):   # the XDG spec: a relative path is to be ignored
+        cache = os.path.join(os.path.expanduser("~"), ".cache")
     path = os.path.join(cache, "functrans", "demo")
     try:
         os.makedirs(path, exist_ok=True)

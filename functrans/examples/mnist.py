@@ -307,7 +307,9 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except NonFiniteLossError as e:
-        print(f"error: {e}", file=sys.stderr)
+        hint = ("\n(to continue from that checkpoint with a lower --lr: --resume "
+                "--allow-changed-hparams)" if e.last_checkpoint else "")
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
