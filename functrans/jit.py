@@ -49,7 +49,8 @@ from .core import Tracer, bind, get_aval, input_aval
 from .errors import _FILTER, UnexpectedTracerError, api_boundary, filter_traceback
 from .interpreters import lowering, xla
 from .interpreters.tracing import arg_leaf_names, trace_to_ir
-from .jit_call import _closure_convert, jit_call_p  # the primitive jit binds under transformations
+# the primitive jit binds under transformations, and its process-wide caches
+from .jit_call import _closure_convert, forget, jit_call_p
 
 logger = logging.getLogger("functrans.jit")
 
@@ -179,6 +180,9 @@ class _Trace:
         self.leaf_names = leaf_names
         self.donated = donated
         self.hoisted, self.consts = _closure_convert(closed)
+        # what jit_call caches process-wide for the trace (grad/vmap of the jitted
+        # function) goes with it
+        weakref.finalize(self, forget, self.hoisted).atexit = False
 
 
 class _Executable:

@@ -55,9 +55,28 @@ class _LRU(OrderedDict):
             self.popitem(last=False)
         return value
 
+    def forget(self, closed) -> list:
+        """Drops the entries of ``closed``; returns their values."""
+        i = id(closed)
+        return [self.pop(k)[1] for k in [k for k in self if k[0] == i]]
+
 
 _executables = _LRU()
 _derived = _LRU()
+
+
+def forget(closed) -> None:
+    """Drops the executables and derived sub-IRs cached for ``closed``, and for the
+    sub-IRs derived from it: ``jit`` calls it when the trace of a jitted function is
+    evicted or deleted, so these process-wide caches do not keep its executables."""
+    todo = [closed]
+    while todo:
+        c = todo.pop()
+        _executables.forget(c)
+        for derived, _, record in _derived.forget(c):
+            todo.append(derived)
+            if "lin" in record:
+                todo.append(record["lin"])
 
 
 def _closure_convert(closed: ClosedIR):

@@ -180,6 +180,24 @@ def test_a_deleted_jitted_function_frees_its_executables():
     assert xla.live_executables() == live
 
 
+def test_a_deleted_jitted_function_frees_what_grad_and_vmap_compiled(cache_size):
+    # jit_call's process-wide caches (derived sub-IRs, their executables) go with it
+    cache_size(2)
+    gc.collect()
+    live = xla.live_executables()
+    f = ft.jit(lambda x: fnp.sin(x) * 2.0)
+    for n in (1, 2, 3):
+        x = np.linspace(0.0, 1.0, n, dtype=np.float32)
+        g = ft.grad(lambda x: f(x).sum())(fnp.asarray(x))
+        np.testing.assert_allclose(np.asarray(g), 2.0 * np.cos(x), rtol=1e-6)
+        v = ft.vmap(f)(fnp.asarray(np.stack([x, x])))
+        np.testing.assert_allclose(np.asarray(v), 2.0 * np.sin(np.stack([x, x])), rtol=1e-6)
+    assert xla.live_executables() > live
+    del f
+    gc.collect()
+    assert xla.live_executables() == live
+
+
 def test_a_compiled_stage_outlives_its_jitted_function():
     gc.collect()
     live = xla.live_executables()
