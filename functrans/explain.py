@@ -98,24 +98,32 @@ class Explanation:
 
     Attributes:
       stages: stage name -> text, in the order of :data:`STAGES`.
-      irs: stage name -> ``ClosedIR`` for the IR stages (evaluate one with
+      irs: stage name -> ``ClosedIR`` for the IR stages made (evaluate one with
         ``ft.ir.eval_ir(c.ir, c.consts, args)``).
       rows: the alignment, a list of :class:`Row` (first the inputs, then one
         per equation of the original IR, last the outputs); None where it
         could not be made.
       batch_size: the size of the vmap stage's batch axis.
+      errors: stage name -> the error that stage raised (``"ExceptionType:
+        message"``), for the stages that could not be made (reverse mode of a
+        ``lax.while_loop``, say); their text in ``stages`` is ``"(failed) "``
+        and the error. Empty when every stage was made.
     """
 
-    def __init__(self, name, stages, irs, rows, batch_size):
+    def __init__(self, name, stages, irs, rows, batch_size, errors=None):
         self.name = name
         self.stages = stages
         self.irs = irs
         self.rows = rows
         self.batch_size = batch_size
+        self.errors = dict(errors or {})
 
     @property
     def residuals(self) -> list:
         """The values the linearized IR keeps from the forward pass (its constants)."""
+        if "linearized" not in self.irs:
+            raise ValueError(f"explain({self.name}): there are no residuals because the "
+                             f"linearized stage failed: {self.errors['linearized']}")
         return list(self.irs["linearized"].consts)
 
     @property
@@ -248,69 +256,86 @@ class _MarkedPrim:
 def _explain(fun, name, args, batch_size) -> Explanation:
     from . import numpy as fnp
     from .jit import jit
-    flat, in_tree = tree_util.tree_flatten(args)
+    flat = tree_util.tree_leaves(args)
     closed, out_shape = make_ir(fun, return_shape=True)(*args)
     out_leaves, out_tree = tree_util.tree_flatten(out_shape)
     for i, aval in enumerate(out_leaves):
         if not dtypes.is_inexact(aval.dtype):
             raise TypeError(f"explain({name}): output {i} is {aval.str_short()}; the "
                             "derivative stages need float (or complex) outputs")
-    n = len(closed.eqns)
-    marks = {}
+    marks = {s: [] for s in ("jvp", "linearized", "vmap")}
+    t_marks, t_end = [], []  # the transposed stage's: (start, linear eqn), and its end
 
     def replay_tree(stage):
-        m = marks.setdefault(stage, [])
-        flat_replay = _replayer(closed, m)
+        flat_replay = _replayer(closed, marks[stage])
         return lambda *a: tree_util.tree_unflatten(out_tree,
                                                    flat_replay(*tree_util.tree_leaves(a)))
 
-    irs = {"ir": closed}
-    f_jvp = replay_tree("jvp")
-    irs["jvp"] = make_ir(lambda p, t: _jvp(f_jvp, p, t))(args, args)
-    # linearize_flat traces with an IR trace of its own, below the JVP trace
-    _, linear = linearize_flat(_replayer(closed, marks.setdefault("linearized", [])), flat)
-    irs["linearized"] = linear
+    def jvp_stage():
+        f = replay_tree("jvp")
+        return make_ir(lambda p, t: _jvp(f, p, t))(args, args)
 
-    t_marks = []
-    marked = IR(linear.ir.constvars, linear.ir.invars,
-                [e._replace(prim=_MarkedPrim(e.prim, j, t_marks))
-                 for j, e in enumerate(linear.ir.eqns)], linear.ir.outvars)
-    t_end = []
+    def linearized_stage():
+        # linearize_flat traces with an IR trace of its own, below the JVP trace
+        return linearize_flat(_replayer(closed, marks["linearized"]), flat)[1]
 
-    def transpose(*cts):
-        out = backward_pass(ClosedIR(marked, linear.consts), list(cts))
-        t_end.append(len(_current_builder().eqns))
-        return [instantiate(c) for c in out]
+    def transposed_stage():
+        linear = irs["linearized"]
+        marked = IR(linear.ir.constvars, linear.ir.invars,
+                    [e._replace(prim=_MarkedPrim(e.prim, j, t_marks))
+                     for j, e in enumerate(linear.ir.eqns)], linear.ir.outvars)
 
-    cts = [fnp.zeros(a.shape, a.dtype) for a in linear.out_avals]
-    irs["transposed"] = make_ir(transpose)(*cts)
-    irs["transposed"] = ClosedIR(_unmarked(irs["transposed"].ir), irs["transposed"].consts)
+        def transpose(*cts):
+            out = backward_pass(ClosedIR(marked, linear.consts), list(cts))
+            t_end.append(len(_current_builder().eqns))
+            return [instantiate(c) for c in out]
 
-    f_vmap = replay_tree("vmap")
-    batched = tree_util.tree_map(lambda x: fnp.broadcast_to(x, (batch_size,) + x.shape), args)
-    irs["vmap"] = make_ir(_vmap(f_vmap))(*batched)
+        return make_ir(transpose)(*[fnp.zeros(a.shape, a.dtype) for a in linear.out_avals])
 
-    stages = {s: str(irs[s]) for s in _IR_STAGES}
-    stages["stablehlo"] = jit(fun).lower(*args).as_text()
+    def vmap_stage():
+        f = replay_tree("vmap")
+        batched = tree_util.tree_map(lambda x: fnp.broadcast_to(x, (batch_size,) + x.shape),
+                                     args)
+        return make_ir(_vmap(f))(*batched)
 
-    rows = None
-    spans = {s: _spans(marks[s], len(irs[s].eqns)) for s in ("jvp", "linearized", "vmap")}
-    if all(len(marks[s]) == n + 1 for s in marks):
-        spans["ir"] = [[]] + [[k] for k in range(n)] + [[]]
+    # A stage that fails (reverse mode of a while_loop, a primitive without a batching
+    # rule) is reported in its place, so the other stages still show.
+    irs, errors = {"ir": closed}, {}
+    makers = {"jvp": jvp_stage, "linearized": linearized_stage,
+              "transposed": transposed_stage, "vmap": vmap_stage}
+    for stage, make in makers.items():
+        if stage == "transposed" and "linearized" in errors:
+            errors[stage] = "not available: the linearized stage failed"
+            continue
+        try:
+            irs[stage] = make()
+        except Exception as e:  # noqa: BLE001  (shown to the user as the stage's text)
+            errors[stage] = f"{type(e).__name__}: {e}"
+    stages = {s: str(irs[s]) if s in irs else f"(failed) {errors[s]}" for s in _IR_STAGES}
+    try:
+        stages["stablehlo"] = jit(fun).lower(*args).as_text()
+    except Exception as e:  # noqa: BLE001
+        errors["stablehlo"] = f"{type(e).__name__}: {e}"
+        stages["stablehlo"] = f"(failed) {errors['stablehlo']}"
+    return Explanation(name, stages, irs, _rows(closed, irs, marks, t_marks, t_end),
+                       batch_size, errors)
+
+
+def _rows(closed, irs, marks, t_marks, t_end):
+    """The alignment of the stages that were made, or None where the marks do not fit."""
+    n = len(closed.eqns)
+    spans = {"ir": [[]] + [[k] for k in range(n)] + [[]]}
+    for s in ("jvp", "linearized", "vmap"):
+        if s in irs:
+            if len(marks[s]) != n + 1:
+                return None
+            spans[s] = _spans(marks[s], len(irs[s].eqns))
+    if "transposed" in irs:
         spans["transposed"] = _transposed_spans(t_marks, t_end, spans["linearized"],
                                                 len(irs["transposed"].eqns), n)
-        names = ["(inputs)"] + [e.prim.name for e in closed.eqns] + ["(outputs)"]
-        rows = [Row(nm, {s: spans[s][k] for s in _IR_STAGES}) for k, nm in enumerate(names)]
-    return Explanation(name, stages, irs, rows, batch_size)
-
-
-def _unmarked(ir: IR) -> IR:
-    """(The transposed IR never holds a _MarkedPrim: its equations come from the rules'
-    binds. Checked here so a change in backward_pass cannot leak one.)"""
-    for e in ir.eqns:
-        if isinstance(e.prim, _MarkedPrim):
-            raise AssertionError("explain: a marked primitive leaked into the transposed IR")
-    return ir
+    names = ["(inputs)"] + [e.prim.name for e in closed.eqns] + ["(outputs)"]
+    return [Row(nm, {s: spans[s][k] for s in _IR_STAGES if s in spans})
+            for k, nm in enumerate(names)]
 
 
 def _spans(marks, total) -> list:
@@ -432,7 +457,8 @@ def _explanation_html(e: Explanation) -> str:
     th = "style=\"text-align:left;padding:4px;border-bottom:2px solid #999;vertical-align:bottom\""
     td = "style=\"vertical-align:top;padding:0 4px;border-bottom:1px solid #ddd;text-align:left\""
     parts = [f"<div style=\"{_MONO}\"><b>ft.explain({html.escape(e.name)})</b>"]
-    chunks = {s: _chunks(e.stages[s], len(e.irs[s].eqns)) for s in _IR_STAGES}
+    made = [s for s in _IR_STAGES if s in e.irs]
+    chunks = {s: _chunks(e.stages[s], len(e.irs[s].eqns)) for s in made}
     if e.rows is not None and all(c is not None for c in chunks.values()):
         parts.append("<div style=\"font-size:11px;color:#555;margin:4px 0\">One row per "
                      "equation of the traced IR; each cell holds what that equation became in "
@@ -440,7 +466,7 @@ def _explanation_html(e: Explanation) -> str:
                      f"{e.batch_size}, leading axis.</div>")
         parts.append("<div style=\"overflow-x:auto\"><table style=\"border-collapse:collapse\">"
                      f"<thead><tr><th {th}>eqn</th>")
-        for s in _IR_STAGES:
+        for s in made:
             parts.append(f"<th {th} title=\"{html.escape(STAGES[s])}\">{s}</th>")
         parts.append("</tr></thead><tbody>")
         last = len(e.rows) - 1
@@ -450,7 +476,7 @@ def _explanation_html(e: Explanation) -> str:
                      f"<span style=\"color:{prim_color(row.name)};font-weight:bold\">"
                      f"{html.escape(row.name)}</span>")
             parts.append(f"<tr><td {td}>{label}</td>")
-            for s in _IR_STAGES:
+            for s in made:
                 header, eqn_chunks, final = chunks[s]
                 cell = [eqn_chunks[i] for i in row.eqns[s]]
                 if k == 0:
@@ -464,11 +490,14 @@ def _explanation_html(e: Explanation) -> str:
     else:  # no alignment: the stages side by side, whole
         parts.append("<div style=\"display:grid;grid-template-columns:repeat(auto-fill,"
                      "minmax(320px,1fr));gap:6px\">")
-        for s in _IR_STAGES:
+        for s in made:
             parts.append(f"<div><b>{s}</b>" + _pre(highlight_ir_text(e.stages[s]),
                                                     "background:#f8f8f8;overflow-x:auto")
                          + "</div>")
         parts.append("</div>")
+    for s, err in e.errors.items():
+        parts.append(f"<div style=\"color:#b40426;margin:4px 0\"><b>{s} failed:</b> "
+                     f"{html.escape(err)}</div>")
     for s, text in e.stages.items():
         nlines = text.count("\n") + 1
         body = highlight_ir_text(text) if s != "stablehlo" else _highlight_hlo(text)

@@ -374,3 +374,37 @@ def test_partial_closes_over_a_non_float_argument():
     assert e.stages["ir"] == str(ft.make_ir(f)(fnp.ones(2)))
     assert e.stages["jvp"] == str(ft.make_ir(lambda p, t: ft.jvp(f, p, t))((fnp.ones(2),),
                                                                          (fnp.ones(2),)))
+
+
+def test_a_stage_that_fails_is_reported_and_the_others_are_shown():
+    def loop(x):  # reverse mode of a while_loop is not supported; everything else is
+        return lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 2.0), (0, x))[1]
+
+    x = fnp.ones(2)
+    e = ft.explain(loop)(x)
+    assert list(e.errors) == ["transposed"] and "while_loop" in e.errors["transposed"]
+    with pytest.raises(TypeError, match="while_loop"):
+        ft.vjp(loop, x)[1](x)
+    assert e.stages["transposed"].startswith("(failed) TypeError: ")
+    assert e.stages["jvp"] == str(ft.make_ir(lambda p, t: ft.jvp(loop, p, t))((x,), (x,)))
+    assert e.stages["vmap"] == str(ft.make_ir(ft.vmap(loop))(fnp.ones((3, 2))))
+    assert e.stages["stablehlo"] == ft.jit(loop).lower(x).as_text()
+    assert "transposed" not in e.irs and all("transposed" not in r.eqns for r in e.rows)
+    markup = e._repr_html_()
+    text = _check_html(markup)
+    assert "transposed failed:" in text and "<th" in markup
+    assert "=== transposed: " in str(e)
+
+
+def test_ir_html_escapes_every_line():
+    closed = ft.make_ir(lambda x: fnp.sin(x) * 2.0)(fnp.ones(3))
+    eqn = closed.ir.eqns[0]
+    odd = ft.ir.IR(closed.ir.constvars, closed.ir.invars,
+                   [eqn._replace(params={"note": "a<b&c>d"})] + closed.ir.eqns[1:],
+                   closed.ir.outvars)
+    assert "note=a<b&c>d" in str(odd)
+    markup = odd._repr_html_()
+    assert "a&lt;b&amp;c&gt;d" in markup and "a<b" not in markup
+    assert "note=a<b&c>d" in _check_html(markup)
+    from functrans.explain import highlight_ir_text
+    assert highlight_ir_text("x < y & z") == "x &lt; y &amp; z"
