@@ -399,7 +399,8 @@ def highlight_ir_text(text: str, emphasize=None) -> str:
 
 
 def _pre(inner: str, extra: str = "") -> str:
-    return f"<pre style=\"{_MONO}margin:0;padding:4px;white-space:pre;{extra}\">{inner}</pre>"
+    # (a <pre> is monospace already: only the size is set on each, to keep the HTML small)
+    return f"<pre style=\"font-size:11.5px;margin:0;padding:2px 4px;{extra}\">{inner}</pre>"
 
 
 def ir_html(ir) -> str:
@@ -455,7 +456,7 @@ def _chunks(text: str, n_eqns: int):
 
 def _explanation_html(e: Explanation) -> str:
     th = "style=\"text-align:left;padding:4px;border-bottom:2px solid #999;vertical-align:bottom\""
-    td = "style=\"vertical-align:top;padding:0 4px;border-bottom:1px solid #ddd;text-align:left\""
+    td = "style=\"vertical-align:top;border-bottom:1px solid #ddd;text-align:left\""
     parts = [f"<div style=\"{_MONO}\"><b>ft.explain({html.escape(e.name)})</b>"]
     made = [s for s in _IR_STAGES if s in e.irs]
     chunks = {s: _chunks(e.stages[s], len(e.irs[s].eqns)) for s in made}
