@@ -34,6 +34,12 @@ that equation's transpose: the rows run bottom-up in the transposed IR).
 Primitive names have one colour everywhere (a hash of the name), in this
 table, in the full texts and in ``ft.make_ir``'s own HTML.
 
+A stage that cannot be made (reverse mode of a ``lax.while_loop``, a
+primitive without a batching rule) does not stop the others: its text is
+``"(failed) "`` and the error, also kept in ``Explanation.errors``. Errors in
+the arguments (a string, an integer array) or in tracing ``f`` itself are
+raised.
+
 Example:
     >>> import functrans as ft, functrans.numpy as fnp
     >>> e = ft.explain(lambda x: fnp.sin(x) * x)(fnp.ones(2))
@@ -155,7 +161,7 @@ def explain(fun, *, batch_size: int = 3):
 
     Returns:
       ``explain_f(*args)`` returning an :class:`Explanation`: ``.stages`` (the
-      texts), ``.irs``, ``.rows`` (the alignment), ``.residual_bytes``;
+      texts), ``.irs``, ``.rows`` (the alignment), ``.residual_bytes``, ``.errors``;
       ``print`` it for every stage with a heading, or show it in Jupyter for
       an aligned table.
     """
