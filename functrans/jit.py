@@ -457,7 +457,8 @@ class Jitted:
         in_tree, avals, static_key, x64 = key[:4]
         sig = ", ".join(f"{n}: {a.str_short()}{'~' if a.weak_type else ''}"
                         for n, a in zip(names, avals))
-        reason = "first call"
+        reason = ("first call" if not self._traces else
+                  "a new signature (the earlier ones were traced before log_compiles was on)")
         if self._last is not None:
             reason = _explain(self._last, (key, names))
         logger.warning("jit(%s): %s for (%s) because %s", self._name, what, sig, reason)
@@ -674,8 +675,9 @@ def _explain(old, new) -> str:
     diffs = []
     for n, a, b in zip(nnames, okey[1], nkey[1]):
         if a != b:
-            what = ("shape" if a.shape != b.shape else "dtype" if a.dtype != b.dtype
-                    else "weak type")
+            what = " and ".join(w for w, changed in (
+                ("shape", a.shape != b.shape), ("dtype", a.dtype != b.dtype),
+                ("weak type", a.weak_type != b.weak_type)) if changed) or "type"
             diffs.append(f"{n} changed {what}: {a.str_short()}{'~' * a.weak_type} -> "
                          f"{b.str_short()}{'~' * b.weak_type}")
     if okey[2] != nkey[2]:

@@ -203,6 +203,18 @@ def test_log_compiles_names_the_argument_that_changed(caplog):
     assert caplog.text == ""
 
 
+def test_log_compiles_switched_on_late_and_two_changes_at_once(caplog):
+    jf = jit(lambda x: x * 2)
+    jf(fnp.ones(3))                                # traced before logging is on
+    with ft.config.option("log_compiles", True), caplog.at_level(logging.WARNING,
+                                                                 logger="functrans.jit"):
+        jf(fnp.ones(4))
+        assert "first call" not in caplog.text and "before log_compiles was on" in caplog.text
+        caplog.clear()
+        jf(fnp.ones(5, dtype=np.int32))
+    assert "x changed shape and dtype: f32[4] -> i32[5]" in caplog.text
+
+
 # --- donation ------------------------------------------------------------------------------------
 
 
