@@ -81,20 +81,10 @@ def has_ordered(effects) -> bool:
     return any(e.ordered for e in effects)
 
 
-def check_effects(effects, what: str) -> frozenset:
-    """``effects`` as a frozenset, or a TypeError naming ``what`` if one is not an Effect."""
-    effects = frozenset(effects)
-    for e in effects:
-        if not isinstance(e, Effect):
-            raise TypeError(f"{what}: {e!r} is not an Effect (make one with "
-                            "functrans.effects.OrderedEffect(name) or UnorderedEffect(name))")
-    return effects
-
-
 def format_effects(effects) -> str:
     """``{io, log}``: the effects by name, sorted (as the IR printer shows them)."""
     return "{" + ", ".join(sorted(str(e) for e in effects)) + "}"
 
 
 __all__ = ["Effect", "OrderedEffect", "UnorderedEffect", "no_effects", "ordered_effects",
-           "has_ordered", "check_effects", "format_effects"]
+           "has_ordered", "format_effects"]

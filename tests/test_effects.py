@@ -18,7 +18,8 @@ import functrans as ft
 import functrans.numpy as fnp
 from functrans import core, ir, lax
 from functrans.core import Primitive, bind
-from functrans.effects import Effect, OrderedEffect, UnorderedEffect, format_effects
+from functrans.effects import (Effect, OrderedEffect, UnorderedEffect, format_effects,
+                               has_ordered, ordered_effects)
 from functrans.interpreters.jvp import Zero
 
 LOG = []
@@ -83,6 +84,7 @@ def test_effect_kinds_and_formatting():
     assert isinstance(a, Effect) and isinstance(b, Effect)
     assert format_effects({a, b}) == "{debug, io}"
     assert repr(a) == "OrderedEffect('io')"
+    assert ordered_effects({a, b}) == {a} and has_ordered({a}) and not has_ordered({b})
 
 
 def test_pure_primitives_and_irs_have_no_effects():
