@@ -206,6 +206,17 @@ def test_jvp_logs_primal_and_tangent():
     assert closed.effects == {log_effect} and n_logs(str(closed)) == 4
 
 
+def test_linearize_logs_primals_once_and_tangents_per_call():
+    x = fnp.asarray([0.5, 1.0])
+    y, f_jvp = ft.linearize(_f, x)
+    assert tags() == ["s", "unused"]
+    for _ in range(2):
+        LOG.clear()
+        np.testing.assert_allclose(np.asarray(f_jvp(x)), 2.0 * np.sum(np.cos(x) * x),
+                                   rtol=1e-6)
+        assert tags() == ["s'", "unused'"]   # the linear IR's dead effect is kept too
+
+
 def test_vmap_logs_the_batch_once():
     xs = np.arange(6.0, dtype=np.float32).reshape(3, 2)
     out = ft.vmap(lambda x: log(x * 2.0, "v"))(fnp.asarray(xs))
