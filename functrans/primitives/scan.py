@@ -26,15 +26,15 @@ import numpy as np
 
 from .. import core, tree_util
 from ..core import Primitive, ShapedArray, Tracer, bind, get_aval
-from ..interpreters.batching import batch_size, move_bdim, moveaxis
+from ..interpreters.batching import batch_ir, batch_size, move_bdim, moveaxis
 from ..interpreters.jvp import (JVPTrace, JVPTracer, Zero, add_tangents, instantiate,
                                 tangent_aval)
 from ..interpreters.lowering import i64_array
-from ..interpreters.reverse import is_undefined
-from ..interpreters.tracing import IRBuilder, IRTrace
+from ..interpreters.reverse import is_undefined, transpose_eval
+from ..interpreters.tracing import IRBuilder, IRTrace, trace_hoisted
 from ..ir import IR, ClosedIR
-from .control_flow import (_cast_carry, _trace_carry_fun, as_value, batch_trace, batched_avals,
-                           flatten_values, run_ir, trace_flat, transpose_partial, while_loop)
+from .control_flow import (_cast_carry, _trace_carry_fun, as_value, batched_avals,
+                           flatten_values, run_ir, while_loop)
 
 scan_p = Primitive("scan", multiple_results=True)
 
@@ -249,7 +249,7 @@ def _linearize_body(body, nc, nk, avals, nonzeros):
         box.append((linear.ir, kinds, out_nz))
         return list(p_out) + stacked
 
-    known, consts = trace_flat(known_fn, avals, "scan (linearize)")
+    known, consts = trace_hoisted(known_fn, avals, "scan (linearize)")
     return (known, consts) + box[0]
 
 
@@ -323,11 +323,11 @@ def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse, un
     ck = [c for c, u in zip(consts, c_lin) if not u]
     xk = [x for x, u in zip(xs, x_lin) if not u]
     ir = body.ir
-    c_vars, k_vars, x_vars = _split(ir.invars, nc, nk)
+    c_vars = ir.invars[:nc]
     ck_vars = [v for v, u in zip(c_vars, c_lin) if not u]
     cl_vars = [v for v, u in zip(c_vars, c_lin) if u]
-    xk_vars = [v for v, u in zip(x_vars, x_lin) if not u]
-    xl_vars = [v for v, u in zip(x_vars, x_lin) if u]
+    n_xk = sum(1 for u in x_lin if not u)
+    linear = c_lin + [True] * nk + x_lin
     out_avals = [tangent_aval(a) for a in body.out_avals]
     cts = [instantiate(Zero(a)) if (c is None or type(c) is Zero) else c
            for c, a in zip(cts, out_avals[:nk] + [ShapedArray((length,) + a.shape, a.dtype)
@@ -338,11 +338,8 @@ def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse, un
     def body_t(*a):
         ck_v, acc, ctc = a[:n_ck], a[n_ck:n_ck + n_cl], a[n_ck + n_cl:n_ck + n_cl + nk]
         rest = a[n_ck + n_cl + nk:]
-        xk_v, cty = rest[:len(xk_vars)], rest[len(xk_vars):]
-        known = dict(zip(ck_vars, ck_v))
-        known.update(zip(xk_vars, xk_v))
-        cts_in = transpose_partial(ir, known, cl_vars + list(k_vars) + xl_vars,
-                                   list(ctc) + list(cty))
+        xk_v, cty = rest[:n_xk], rest[n_xk:]
+        cts_in = transpose_eval(body, linear, list(ck_v) + list(xk_v), list(ctc) + list(cty))
         cts_in = [instantiate(c) if type(c) is Zero else c for c in cts_in]
         new_acc = [add_tangents(s, c) for s, c in zip(acc, cts_in[:n_cl])]
         return new_acc + cts_in[n_cl:n_cl + nk] + cts_in[n_cl + nk:]
@@ -351,7 +348,7 @@ def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse, un
                 + [get_aval(c) for c in ct_carry]
                 + [ShapedArray(get_aval(x).shape[1:], get_aval(x).dtype) for x in xk]
                 + [ShapedArray(get_aval(c).shape[1:], get_aval(c).dtype) for c in ct_ys])
-    closed, tconsts = trace_flat(body_t, in_avals, "scan (transpose)")
+    closed, tconsts = trace_hoisted(body_t, in_avals, "scan (transpose)")
     acc0 = [instantiate(Zero(tangent_aval(v.aval))) for v in cl_vars]
     outs = bind(scan_p, *tconsts, *ck, *acc0, *ct_carry, *xk, *ct_ys, body=closed,
                 num_consts=len(tconsts) + n_ck, num_carry=n_cl + nk, length=length,
@@ -386,16 +383,16 @@ def _scan_batch(args, bdims, *, body, num_consts, num_carry, length, reverse, un
 
     for _ in range(nk + 1):
         k_bd = [0 if b else None for b in batched]
-        _, _, out_d = batch_trace(body, size, c_avals + carry_avals() + x_avals,
-                                  c_d + k_bd + x_d)
+        out_d = batch_ir(body, size, c_d + k_bd + x_d,
+                         in_avals=c_avals + carry_avals() + x_avals).out_bdims
         new = [b or d is not None for b, d in zip(batched, out_d[:nk])]
         if new == batched:
             break
         batched = new
     k_bd = [0 if b else None for b in batched]
     y_bd = [None if d is None else 0 for d in out_d[nk:]]
-    closed, bconsts, _ = batch_trace(body, size, c_avals + carry_avals() + x_avals,
-                                     c_d + k_bd + x_d, k_bd + y_bd)
+    closed, bconsts, _ = batch_ir(body, size, c_d + k_bd + x_d, k_bd + y_bd,
+                                  c_avals + carry_avals() + x_avals)
     init = [move_bdim(c, d, 0, size) if b else c for c, d, b in zip(init, k_d, batched)]
     outs = bind(scan_p, *bconsts, *consts, *init, *xs, body=closed,
                 num_consts=len(bconsts) + nc, num_carry=nk, length=length, reverse=reverse,
