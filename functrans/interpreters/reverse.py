@@ -155,6 +155,7 @@ class LinearizedIR(NamedTuple):
     linear_consts: list
     num_res: int
     out_nonzeros: list     # per output: is its tangent not zero
+    res_fwd: list          # per residual: the index of the primal input it is, or None
 
 
 def linearize_ir(closed: ClosedIR, nonzeros, what: str = "linearize",
@@ -167,8 +168,9 @@ def linearize_ir(closed: ClosedIR, nonzeros, what: str = "linearize",
     residuals (the primal values the tangents need), the linear IR only the tangent
     work (under reverse mode, it is the part that is transposed). A tangent output
     that reads no input tangent is zero (``out_nonzeros``). Constants of the jvp that
-    the linear IR reads are its own ``linear_consts``, not residuals. ``saveable``:
-    partial evaluation's policy (see ``interpreters/partial_eval.py``).
+    the linear IR reads are its own ``linear_consts``, not residuals; a residual that
+    is a primal input itself says so in ``res_fwd`` (a loop need not store it).
+    ``saveable``: partial evaluation's policy (see ``interpreters/partial_eval.py``).
     """
     n_in, n_out = len(closed.in_avals), len(closed.out_avals)
     jv = jvp_ir(closed, nonzeros, what=what)
@@ -189,8 +191,9 @@ def linearize_ir(closed: ClosedIR, nonzeros, what: str = "linearize",
                 + [v for v, c in zip(res_vars, is_const) if not c] + lin.invars[pe.num_res:],
                 lin.eqns, lin.outvars)
     lin_ir, _ = dce(lin_ir)
+    res_fwd = [None if f is None else f - nc for f, c in zip(pe.res_fwd, is_const) if not c]
     return LinearizedIR(ClosedIR(known_ir, []), list(jv.consts), ClosedIR(lin_ir, []),
-                        linear_consts, pe.num_res - len(linear_consts), out_nonzeros)
+                        linear_consts, len(res_fwd), out_nonzeros, res_fwd)
 
 
 def transpose_eval(closed: ClosedIR, linear, known_vals, cts_out) -> list:
