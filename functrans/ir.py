@@ -263,9 +263,10 @@ def typecheck(ir: IR) -> list:
         define(v)
     for eqn in ir.eqns:
         in_avals = [read(x) for x in eqn.inputs]
-        for sub in eqn.params.values():
-            if isinstance(sub, (IR, ClosedIR)):
-                typecheck(sub)
+        for param in eqn.params.values():
+            for sub in (param if type(param) is tuple else (param,)):  # (cond's branches)
+                if isinstance(sub, (IR, ClosedIR)):
+                    typecheck(sub)
         out = eqn.prim.rule("abstract_eval")(*in_avals, **eqn.params)
         out = out if eqn.prim.multiple_results else [out]
         if len(out) != len(eqn.outvars):

@@ -30,6 +30,17 @@ error. Transformations inside work too: ``pmap(jit(vmap(grad(f))))``. Results
 come back as host arrays (eager mode's), stacked along ``out_axes``. On a
 CPU-only machine, several devices come from
 ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, set before jax starts.
+
+Its rules use the sub-IR library (``linearize_ir``, ``transpose_ir``,
+``batch_ir``) through ``jit_call.py``'s caches, as ``jit_call`` does, and parse
+``in_axes``/``out_axes`` with ``vmap``'s helpers (``api.in_axes_of``).
+
+Why ``pmap_p`` is here and not in ``primitives/``: it is one with the API
+above it (its impl compiles a replicated program for the devices the call
+chose, and cannot be lowered inside another program), and it shares
+``jit_call``'s caches, which live next to ``jit``; ``primitives/`` holds the
+operations a traced program is made of. JAX likewise keeps ``pmap_p`` in
+``interpreters/pxla.py`` next to the API.
 """
 
 from __future__ import annotations

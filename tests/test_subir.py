@@ -264,3 +264,33 @@ def test_pmap_and_vmap_parse_in_axes_alike():
             mapped(lambda a: a, in_axes=2)(xs)
         with pytest.raises(TypeError, match=r"(vmap|pmap)\(<lambda>\): in_axes must be ints"):
             mapped(lambda a: a, in_axes="x")(xs)
+
+
+def _loops(x):
+    y = ft.lax.scan(lambda c, a: (c * fnp.sin(a), c + a), x[0], x)[1]
+    z = ft.lax.cond(x[0] > 0, lambda v: v * 2.0, lambda v: fnp.cos(v), y)
+    return ft.jit(lambda v: (v * v).sum())(z)
+
+
+def _jloops(x):
+    y = jax.lax.scan(lambda c, a: (c * jnp.sin(a), c + a), x[0], x)[1]
+    z = jax.lax.cond(x[0] > 0, lambda v: v * 2.0, lambda v: jnp.cos(v), y)
+    return (z * z).sum()
+
+
+@pytest.mark.parametrize("transform", ["grad", "jvp", "vmap_grad"])
+def test_transformed_higher_order_primitives_typecheck_and_match_jax(transform):
+    x = np.abs(rand(4)) + 0.1
+    t = rand(4)
+    if transform == "grad":
+        f, jf, args = ft.grad(_loops), jax.grad(_jloops), (x,)
+    elif transform == "jvp":
+        f = lambda x, t: ft.jvp(_loops, (x,), (t,))  # noqa: E731
+        jf = lambda x, t: jax.jvp(_jloops, (x,), (t,))  # noqa: E731
+        args = (x, t)
+    else:
+        f, jf, args = ft.vmap(ft.grad(_loops)), jax.vmap(jax.grad(_jloops)), (np.stack([x, -x]),)
+    typecheck(ft.make_ir(f)(*args))     # every sub-IR of every equation, recursively
+    got, want = f(*args), jf(*args)
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        close(a, b)

@@ -20,7 +20,7 @@ another predicate.
 
 Who uses it: ``linearize_ir`` (``interpreters/reverse.py``: the jvp of a
 sub-IR split into the primal computation and the linear tangent computation,
-for ``jit_call`` and ``pmap``), and ``transpose_eval``/``transpose_ir`` (the
+for ``jit_call``, ``pmap`` and ``scan``), and ``transpose_eval``/``transpose_ir`` (the
 non-linear part of a transposed IR runs forward first: ``cond``, ``scan``,
 ``jit_call``, ``pmap``).
 
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional
 
-from ..ir import IR, Eqn, Lit, Var, dce
+from ..ir import IR, Eqn, Var, dce
 
 
 class PartialEval(NamedTuple):

@@ -7,7 +7,9 @@ right away (or by an enclosing transformation), while every operation that
 touches a tangent is recorded as an equation. The result is the primal
 outputs plus a linear IR from input tangents to output tangents, which closes
 over the residuals (the primal values the tangent computation needs) as
-constants. That is partial evaluation, done by the tracing machinery itself.
+constants. That is partial evaluation, done by the tracing machinery itself:
+the primals of a Python function are concrete, so its Python control flow on
+them works (``grad`` of a function with an ``if``), as in JAX.
 
 ``transpose`` (:func:`backward_pass`) walks that linear IR backwards, applying
 each primitive's ``transpose`` rule, to map output cotangents to input
@@ -19,13 +21,15 @@ input is an :class:`UndefinedPrimal` (its aval only) and every other input is
 its value; they return one cotangent per input (None for non-linear inputs or
 zero cotangents).
 
-Sub-IRs (higher-order primitives), with explicit partial evaluation
-(``interpreters/partial_eval.py``):
+Sub-IRs (higher-order primitives) have no Python to run, so their
+linearization is explicit partial evaluation (``interpreters/partial_eval.py``)
+of their jvp IR:
 
 * :func:`linearize_ir`: a sub-IR's jvp split into a *known* IR (primals to
   primal outputs and residuals) and a *linear* IR (residuals and tangents to
   output tangents), as JAX's ``ad.linearize_jaxpr``: ``jit_call`` and ``pmap``
-  run the first on the primals and the second on the tangents;
+  run the first on the primals and the second on the tangents, ``scan`` runs
+  a loop of each (stacking the residuals);
 * :func:`transpose_eval` transposes an IR that is linear in some inputs, the
   others known (its non-linear part runs forward first): ``cond``, ``scan``;
   :func:`transpose_ir` traces that to an IR: ``jit_call``, ``pmap``.
