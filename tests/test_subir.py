@@ -164,6 +164,23 @@ def test_partial_eval_policy_recomputes_constants():
         close(run(ClosedIR(pe.unknown, []), [], residuals + [t])[0], x * t)
 
 
+def test_partial_eval_save_nothing_recomputes_from_the_inputs():
+    # the rematerialisation policy: only known inputs cross; the rest is made again
+    def f(x, t):
+        a = fnp.sin(x)
+        return fnp.cos(a) * t + a, a
+    x, t = rand(3), rand(3)
+    ir = ir_of(f, x, t).ir
+    pe = partial_eval(ir, [False, True], saveable=lambda eqn: False)
+    assert pe.res_fwd == [0] and pe.out_unknowns == [True, False]
+    assert {e.prim.name for e in pe.unknown.eqns} >= {"sin", "cos"}
+    typecheck(pe.unknown)
+    known_outs = run(ClosedIR(pe.known, []), [], [x])
+    close(known_outs[0], np.sin(x))
+    (out,) = run(ClosedIR(pe.unknown, []), [], known_outs[1:] + [t])
+    close(out, np.cos(np.sin(x)) * t + np.sin(x))
+
+
 # --- linearize_ir and transpose --------------------------------------------------------------
 
 

@@ -116,25 +116,23 @@ def partial_eval(ir: IR, unknowns, instantiate=False,
     producer = {v: e for e in known_eqns for v in e.outvars}
     recomputed, residuals, seen = set(), [], set()
 
-    def need(x):
-        if type(x) is not Var or x in unknown_vars or x in seen:
-            return
-        seen.add(x)
-        eqn = producer.get(x)
-        if eqn is not None and not saveable(eqn):
-            if id(eqn) not in recomputed:
+    def need(xs):
+        todo = list(reversed(xs))        # (a stack: a remat policy may recompute long chains)
+        while todo:
+            x = todo.pop()
+            if type(x) is not Var or x in unknown_vars or x in seen:
+                continue
+            seen.add(x)
+            eqn = producer.get(x)
+            if eqn is None or saveable(eqn):
+                residuals.append(x)
+            elif id(eqn) not in recomputed:
                 recomputed.add(id(eqn))
-                for y in eqn.inputs:
-                    need(y)
-            return
-        residuals.append(x)
+                todo.extend(reversed(eqn.inputs))
 
     for eqn in unknown_eqns:
-        for x in eqn.inputs:
-            need(x)
-    for v, u in zip(ir.outvars, out_unknowns):
-        if u:
-            need(v)
+        need(eqn.inputs)
+    need([v for v, u in zip(ir.outvars, out_unknowns) if u])
     unknown_set = {id(e) for e in unknown_eqns} | recomputed
     new_unknown_eqns = [e for e in ordered if id(e) in unknown_set]
     known_invars = [v for v, u in zip(ir.invars, unknowns) if not u]
