@@ -10,6 +10,7 @@ in ``interpreters/jvp.py``, reverse mode as linearize + transpose in
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple, Optional
 
 from . import tree_util
 from .core import Tracer, check_output, get_aval, input_aval
@@ -543,7 +544,7 @@ def _leaf_path(tree, i) -> str:
     return tree_util.keystr(tree_util.tree_flatten_with_path(tree)[0][i][0])
 
 
-def _check_axis_name(what: str, axis_name) -> None:
+def check_axis_name(what: str, axis_name) -> None:
     """A vmap's or pmap's axis name must be hashable (collectives look it up)."""
     if axis_name is not None:
         try:
@@ -553,10 +554,64 @@ def _check_axis_name(what: str, axis_name) -> None:
                             f"{axis_name!r}") from None
 
 
-def _check_axis_spec(ax, what):
+def _check_axis_spec(what, ax, which):
     if ax is not None and not isinstance(ax, int):
-        raise TypeError(f"vmap: {what} must be ints or None (or pytrees of them), got "
+        raise TypeError(f"{what}: {which} must be ints or None (or pytrees of them), got "
                         f"{type(ax).__name__} {ax!r}")
+
+
+class InAxes(NamedTuple):
+    """The positional arguments of a mapped call (vmap, pmap), flattened by :func:`in_axes_of`."""
+
+    flat: list             # the argument leaves, as values
+    in_tree: object        # the arguments' tree structure
+    axes: list             # per leaf: its mapped axis (0 <= axis < rank), or None
+    size: Optional[int]    # the mapped axes' common size; None where none is mapped
+
+
+def in_axes_of(what: str, in_axes, args) -> InAxes:
+    """Parses ``in_axes`` (an int or None for every argument, or a prefix pytree of the
+    arguments' tuple) for the positional ``args`` of a ``vmap``/``pmap`` call named
+    ``what``; raises the user's error for a bad spec, an axis out of range or
+    inconsistent sizes."""
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)  # JAX accepts a list for the top-level tuple of arguments
+    axes_prefix = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+    if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+        raise ValueError(f"{what}: in_axes has {len(in_axes)} entries {in_axes!r} but the "
+                         f"function was called with {len(args)} positional arguments; give "
+                         "one entry per argument")
+    flat, in_tree = tree_util.tree_flatten(args)
+    flat_axes = _broadcast_prefix(axes_prefix, args, f"{what}: in_axes does not match the "
+                                                     "arguments")
+    flat = _as_values(flat, what)
+    axes, sizes = [], []  # sizes: (leaf index, size of its mapped axis)
+    for i, (x, ax) in enumerate(zip(flat, flat_axes)):
+        _check_axis_spec(what, ax, "in_axes")
+        if ax is None:
+            axes.append(None)
+            continue
+        shape = tuple(get_aval(x).shape)
+        if not -len(shape) <= ax < len(shape):
+            raise ValueError(f"{what}: in_axes={ax} is out of range for argument "
+                             f"args{_leaf_path(args, i)} of shape {shape} (rank {len(shape)})")
+        axes.append(ax % len(shape))
+        sizes.append((i, shape[ax]))
+    if any(s != sizes[0][1] for _, s in sizes):
+        listed = "; ".join(f"args{_leaf_path(args, i)} has size {s} (in_axes="
+                           f"{flat_axes[i]}, shape {tuple(get_aval(flat[i]).shape)})"
+                           for i, s in sizes)
+        raise ValueError(f"{what} got inconsistent sizes for the mapped axes: {listed}")
+    return InAxes(flat, in_tree, axes, sizes[0][1] if sizes else None)
+
+
+def out_axes_of(what: str, out_axes, out) -> list:
+    """One output axis (an int or None) per leaf of ``out``, from ``out_axes`` (an int or
+    None, or a prefix pytree of the output)."""
+    axes = _broadcast_prefix(out_axes, out, f"{what}: out_axes does not match the output")
+    for ax in axes:
+        _check_axis_spec(what, ax, "out_axes")
+    return axes
 
 
 def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
@@ -594,55 +649,23 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
         Array([-1.,  0.,  1.], dtype=float32)
     """
     name = getattr(fun, "__name__", "fun")
-    _check_axis_name(f"vmap({name})", axis_name)
-    if isinstance(in_axes, list):
-        in_axes = tuple(in_axes)  # JAX accepts a list for the top-level tuple of arguments
+    what = f"vmap({name})"
+    check_axis_name(what, axis_name)
 
     @functools.wraps(fun)
     @api_boundary
     def batched(*args, **kwargs):
         if not args:
-            raise TypeError(f"vmap({name}): the function must be called with at least one "
+            raise TypeError(f"{what}: the function must be called with at least one "
                             "positional argument to map over (keyword arguments are not mapped)")
-        axes_prefix = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
-        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
-            raise ValueError(f"vmap({name}): in_axes has {len(in_axes)} entries "
-                             f"{in_axes!r} but the function was called with {len(args)} "
-                             "positional arguments; give one entry per argument")
-        flat_args, in_tree = tree_util.tree_flatten(args)
-        flat_axes = _broadcast_prefix(axes_prefix, args,
-                                      f"vmap({name}): in_axes does not match the arguments")
-        flat_args = _as_values(flat_args, f"vmap({name})")
-        bdims, sizes = [], []  # sizes: (leaf index, size of its mapped axis)
-        for i, (x, ax) in enumerate(zip(flat_args, flat_axes)):
-            _check_axis_spec(ax, "in_axes")
-            if ax is None:
-                bdims.append(None)
-                continue
-            shape = tuple(get_aval(x).shape)
-            if not -len(shape) <= ax < len(shape):
-                raise ValueError(f"vmap({name}): in_axes={ax} is out of range for argument "
-                                 f"args{_leaf_path(args, i)} of shape {shape} (rank "
-                                 f"{len(shape)})")
-            ax %= len(shape)
-            bdims.append(ax)
-            sizes.append((i, shape[ax]))
-        if sizes:
-            if any(s != sizes[0][1] for _, s in sizes):
-                listed = "; ".join(f"args{_leaf_path(args, i)} has size {s} (in_axes="
-                                   f"{flat_axes[i]}, shape {tuple(get_aval(flat_args[i]).shape)})"
-                                   for i, s in sizes)
-                raise ValueError(f"vmap({name}) got inconsistent sizes for the mapped axes: "
-                                 f"{listed}")
-            if axis_size is not None and sizes[0][1] != axis_size:
-                raise ValueError(f"vmap({name}): axis_size={axis_size} but the mapped axes have "
-                                 f"size {sizes[0][1]}")
-            size = sizes[0][1]
-        elif axis_size is None:
-            raise ValueError(f"vmap({name}): no argument is mapped (all in_axes are None), so "
+        flat_args, in_tree, bdims, size = in_axes_of(what, in_axes, args)
+        if size is None and axis_size is None:
+            raise ValueError(f"{what}: no argument is mapped (all in_axes are None), so "
                              "the batch size is unknown; pass axis_size=")
-        else:
-            size = axis_size
+        if size is not None and axis_size is not None and size != axis_size:
+            raise ValueError(f"{what}: axis_size={axis_size} but the mapped axes have "
+                             f"size {size}")
+        size = axis_size if size is None else size
         out_tree_box = []
 
         def flat_fun(*flat):
@@ -654,12 +677,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
             return out_flat
 
         def out_bdims(n):
-            out, _ = out_tree_box[0]
-            axes = _broadcast_prefix(out_axes, out,
-                                     f"vmap({name}): out_axes does not match the output")
-            for ax in axes:
-                _check_axis_spec(ax, "out_axes")
-            return axes
+            return out_axes_of(what, out_axes, out_tree_box[0][0])
 
         outs = vmap_flat(flat_fun, size, flat_args, bdims, out_bdims, f"vmap({name})",
                          axis_name=axis_name, arg_names=lambda: arg_leaf_names(fun, args, {}))

@@ -28,6 +28,18 @@ maps ``bwd`` over residuals and cotangents), so ``grad(vmap(f))`` and
 has its batch axis first. Lowering (jit) inlines the IR of the held primal
 function: the custom rule matters only to differentiation, which has
 already happened when an IR is lowered.
+
+Unlike ``cond``, ``scan`` or ``jit_call``, these primitives hold Python
+functions (the user's function and rules, which must run on the tracers of
+whatever transformation is active), not sub-IRs: so they transform functions
+(``vmap_flat``), and the sub-IR library (``jvp_ir``, ``batch_ir``,
+``linearize_ir``, ``transpose_ir``) has nothing to do for them; an IR appears
+only when one is lowered.
+
+Why they are here and not in ``primitives/``: each is one with its API class
+(``custom_jvp``/``custom_vjp`` build the functions its params hold), as in JAX
+(``custom_derivatives.py``); ``primitives/`` holds the operations a traced
+program is made of.
 """
 
 from __future__ import annotations

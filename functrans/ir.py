@@ -16,11 +16,18 @@
 primitive's ``abstract_eval`` and checks scoping; :func:`dce` removes
 equations whose outputs are unused (but never one with a side effect);
 :func:`eval_ir` interprets an IR with ``bind``, so evaluating it under any
-transformation transforms it.
+transformation transforms it; :func:`closure_convert` turns a ClosedIR's constants
+into leading inputs (what a higher-order primitive holds: a consts-free sub-IR, its
+constants as operands).
 
 ``IR.effects`` is the union of its equations' side effects (:func:`eqn_effects`,
 see ``effects.py``), derived from the equations, so no pass has to maintain it;
 the printer shows it in the header when it is not empty.
+
+The library that turns one sub-IR into another lives with the interpreter it
+uses: ``jvp_ir`` (interpreters/jvp.py), ``batch_ir`` (interpreters/batching.py),
+``partial_eval`` (interpreters/partial_eval.py), ``linearize_ir`` and
+``transpose_ir`` (interpreters/reverse.py).
 """
 
 from __future__ import annotations
@@ -131,6 +138,29 @@ class ClosedIR(NamedTuple):
     def _repr_html_(self):
         from .explain import ir_html
         return ir_html(self)
+
+
+class Hoisted(NamedTuple):
+    """A consts-free ClosedIR and the values of its leading inputs (its old consts)."""
+
+    closed: ClosedIR
+    consts: list
+
+
+def closure_convert(closed: ClosedIR) -> Hoisted:
+    """Makes the constvars of ``closed`` its leading invars.
+
+    A higher-order primitive holds the result's ``closed`` in its params and
+    passes ``consts`` as its leading operands, so values the sub-function
+    closes over (tracers of an enclosing transformation among them) are
+    ordinary inputs that enclosing transformations see. A ClosedIR without
+    constvars comes back as it is.
+    """
+    ir = closed.ir
+    if not ir.constvars:
+        return Hoisted(closed, [])
+    hoisted = IR([], list(ir.constvars) + list(ir.invars), ir.eqns, ir.outvars)
+    return Hoisted(ClosedIR(hoisted, []), list(closed.consts))
 
 
 # --- printing ----------------------------------------------------------------------------
@@ -257,9 +287,8 @@ def typecheck(ir: IR, allowed_effects=None) -> list:
         define(v)
     for eqn in ir.eqns:
         in_avals = [read(x) for x in eqn.inputs]
-        for sub in eqn.params.values():
-            if isinstance(sub, (IR, ClosedIR)):
-                typecheck(sub)
+        for sub in sub_irs(eqn.params):   # (also in tuples: cond's branches)
+            typecheck(sub)
         check_eqn_effects(eqn)
         out = eqn.prim.rule("abstract_eval")(*in_avals, **eqn.params)
         out = out if eqn.prim.multiple_results else [out]

@@ -50,7 +50,8 @@ from .errors import _FILTER, UnexpectedTracerError, api_boundary, filter_traceba
 from .interpreters import lowering, xla
 from .interpreters.tracing import arg_leaf_names, trace_to_ir
 # the primitive jit binds under transformations, and its process-wide caches
-from .jit_call import _closure_convert, forget, jit_call_p
+from .ir import closure_convert
+from .jit_call import forget, jit_call_p
 
 logger = logging.getLogger("functrans.jit")
 
@@ -179,7 +180,7 @@ class _Trace:
         self.out_tree = out_tree
         self.leaf_names = leaf_names
         self.donated = donated
-        self.hoisted, self.consts = _closure_convert(closed)
+        self.hoisted, self.consts = closure_convert(closed)
         # what jit_call caches process-wide for the trace (grad/vmap of the jitted
         # function) goes with it
         weakref.finalize(self, forget, self.hoisted).atexit = False

@@ -30,6 +30,17 @@ error. Transformations inside work too: ``pmap(jit(vmap(grad(f))))``. Results
 come back as host arrays (eager mode's), stacked along ``out_axes``. On a
 CPU-only machine, several devices come from
 ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, set before jax starts.
+
+Its rules use the sub-IR library (``linearize_ir``, ``transpose_ir``,
+``batch_ir``) through ``jit_call.py``'s caches, as ``jit_call`` does, and parse
+``in_axes``/``out_axes`` with ``vmap``'s helpers (``api.in_axes_of``).
+
+Why ``pmap_p`` is here and not in ``primitives/``: it is one with the API
+above it (its impl compiles a replicated program for the devices the call
+chose, and cannot be lowered inside another program), and it shares
+``jit_call``'s caches, which live next to ``jit``; ``primitives/`` holds the
+operations a traced program is made of. JAX likewise keeps ``pmap_p`` in
+``interpreters/pxla.py`` next to the API.
 """
 
 from __future__ import annotations
@@ -39,18 +50,17 @@ import functools
 import numpy as np
 
 from . import tree_util
-from .api import _as_values, _broadcast_prefix, _check_axis_name, _check_axis_spec, _leaf_path
+from .api import check_axis_name, in_axes_of, out_axes_of
 from .config import config
-from .core import Primitive, ShapedArray, bind, check_output, get_aval, input_aval
+from .core import Primitive, ShapedArray, bind, check_output, get_aval
 from .errors import api_boundary
 from .interpreters import lowering, xla
 from .interpreters.batching import batch_size, moveaxis
 from .interpreters.jvp import Zero, tangent_aval
-from .interpreters.reverse import is_undefined
-from .interpreters.tracing import trace_to_ir
+from .interpreters.tracing import trace_hoisted, trace_to_ir
 from .ir import eval_ir
-from .jit_call import (_closure_convert, _derive, _executables, _linearize_fun, derive_batch,
-                       derive_transpose)
+from .jit_call import (batched, call_transpose_inputs, executables, linearized, scatter,
+                       transposed)
 from .primitives.collectives import sub_ir_axis_names
 from .primitives.reductions import reduce_sum
 from .primitives.shape import reshape
@@ -93,9 +103,7 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
     """
     name = getattr(fun, "__name__", "fun")
     what = f"pmap({name})"
-    _check_axis_name(what, axis_name)
-    if isinstance(in_axes, list):
-        in_axes = tuple(in_axes)
+    check_axis_name(what, axis_name)
     cache: dict = {}
 
     @functools.wraps(fun)
@@ -104,38 +112,20 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
         if kwargs:
             raise TypeError(f"{what}: keyword arguments are not mapped and not supported; "
                             "pass them positionally (with in_axes=None to replicate them)")
-        axes_prefix = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
-        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
-            raise ValueError(f"{what}: in_axes has {len(in_axes)} entries for {len(args)} "
-                             "positional arguments; give one entry per argument")
-        flat, in_tree = tree_util.tree_flatten(args)
-        flat = _as_values(flat, what)
-        flat_axes = _broadcast_prefix(axes_prefix, args, f"{what}: in_axes does not match "
-                                                         "the arguments")
-        values, mapped, sizes, avals = [], [], [], []
-        for i, (x, ax) in enumerate(zip(flat, flat_axes)):
-            _check_axis_spec(ax, "in_axes")
-            a = input_aval(what, x, i)
-            if ax is None:
-                values.append(x)
-                mapped.append(False)
-                avals.append(a)
-                continue
-            if not -a.ndim <= ax < a.ndim:
-                raise ValueError(f"{what}: in_axes={ax} is out of range for argument "
-                                 f"args{_leaf_path(args, i)} of shape {a.shape}")
-            ax %= a.ndim
-            values.append(moveaxis(x, ax, 0))
-            mapped.append(True)
-            sizes.append((i, a.shape[ax]))
-            avals.append(ShapedArray(a.shape[:ax] + a.shape[ax + 1:], a.dtype, a.weak_type))
-        if not sizes:
+        flat, in_tree, axes, n = in_axes_of(what, in_axes, args)
+        if n is None:
             raise ValueError(f"{what}: no argument is mapped (all in_axes are None), so the "
                              "number of devices is unknown")
-        n = sizes[0][1]
-        if any(s != n for _, s in sizes):
-            listed = "; ".join(f"args{_leaf_path(args, i)} has size {s}" for i, s in sizes)
-            raise ValueError(f"{what} got inconsistent sizes for the mapped axes: {listed}")
+        values, avals = [], []
+        for x, ax in zip(flat, axes):
+            a = get_aval(x)
+            if ax is None:
+                values.append(x)
+                avals.append(a)
+            else:
+                values.append(moveaxis(x, ax, 0))
+                avals.append(ShapedArray(a.shape[:ax] + a.shape[ax + 1:], a.dtype, a.weak_type))
+        mapped = [ax is not None for ax in axes]
         devs = list(devices) if devices is not None else xla.devices()
         if devices is not None and len(devs) != n:
             raise ValueError(f"{what}: the mapped axis has size {n} but {len(devs)} devices "
@@ -158,14 +148,11 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, devices=None):
         outs = bind(pmap_p, *consts, *values, closed=closed, name=name, axis_name=axis_name,
                     devices=devs, mapped=(False,) * len(consts) + tuple(mapped))
         out_struct = tree_util.tree_unflatten(out_tree, [0] * len(outs))
-        dsts = _broadcast_prefix(out_axes, out_struct,
-                                 f"{what}: out_axes does not match the output")
         results = []
-        for i, (o, dst) in enumerate(zip(outs, dsts)):
+        for i, (o, dst) in enumerate(zip(outs, out_axes_of(what, out_axes, out_struct))):
             if dst is None:      # the same on every device (a psum, say): device 0's copy
                 results.append(o[0])
                 continue
-            _check_axis_spec(dst, "out_axes")
             ndim = get_aval(o).ndim
             if not -ndim <= dst < ndim:
                 raise ValueError(f"{what}: out_axes={dst} is out of range for output {i} of "
@@ -188,8 +175,7 @@ def _trace(fun, what, in_tree, avals, axis_name, n):
         for i, o in enumerate(out_flat):
             check_output(what, o, i)
         return out_flat
-    closed = trace_to_ir(per_device, avals, what, axis_name=axis_name, axis_size=n)
-    hoisted, consts = _closure_convert(closed)
+    hoisted, consts = trace_hoisted(per_device, avals, what, axis_name=axis_name, axis_size=n)
     return hoisted, consts, box[0]
 
 
@@ -238,7 +224,7 @@ def _replica_executable(closed, name, axis_name, devices, mapped):
         lowered = lowering.lower_ir(replica, name, platform=xla.device_platform(devices[0]),
                                     replica_axes=axes)
         return xla.compile_replicated(lowered.text, list(devices), name), lowered.const_args
-    return _executables.get_or((id(closed), "pmap", devices, mapped), closed, make)
+    return executables.get_or((id(closed), "pmap", devices, mapped), closed, make)
 
 
 @pmap_p.def_impl
@@ -266,58 +252,49 @@ pmap_p.lower = _pmap_lower
 
 def _pmap_jvp(primals, tangents, *, closed, name, axis_name, devices, mapped):
     params = dict(name=name, axis_name=axis_name, devices=devices)
-    nonzero = tuple(type(t) is not Zero for t in tangents)
+    nonzeros = tuple(type(t) is not Zero for t in tangents)
 
-    def zero(a):       # an output's zero tangent, stacked over the devices
-        t = tangent_aval(a)
+    def zero(i):       # an output's zero tangent, stacked over the devices
+        t = tangent_aval(closed.out_avals[i])
         return Zero(t.update(shape=(len(devices),) + t.shape))
-    if not any(nonzero):
+    if not any(nonzeros):
         outs = bind(pmap_p, *primals, closed=closed, mapped=mapped, **params)
-        return outs, [zero(a) for a in closed.out_avals]
-    fwd, fwd_consts, rec = _derive("pmap_linearize", closed, nonzero,
-                                   f"linearize(pmap({name}))", _linearize_fun(closed, nonzero),
-                                   list(closed.in_avals))
-    outs = bind(pmap_p, *fwd_consts, *primals, closed=fwd, mapped=(False,) * len(fwd_consts)
-                + mapped, **params)
-    primals_out, residuals = outs[:rec["n_out"]], outs[rec["n_out"]:]
-    tangents_out = iter([])
-    if any(rec["nonzero_out"]):
-        nz_tangents = [t for t in tangents if type(t) is not Zero]
-        nz_mapped = tuple(m for m, nz in zip(mapped, nonzero) if nz)
-        lin_mapped = (False,) * len(rec["lin_consts"]) + (True,) * len(residuals) + nz_mapped
-        tangents_out = iter(bind(pmap_p, *rec["lin_consts"], *residuals, *nz_tangents,
-                                 closed=rec["lin"], mapped=lin_mapped, **params))
-    return primals_out, [next(tangents_out) if nz else zero(a)
-                         for nz, a in zip(rec["nonzero_out"], closed.out_avals)]
+        return outs, [zero(i) for i in range(len(outs))]
+    lin = linearized("pmap_linearize", closed, nonzeros, f"linearize(pmap({name}))")
+    nk = len(lin.known_consts)
+    outs = bind(pmap_p, *lin.known_consts, *primals, closed=lin.known,
+                mapped=(False,) * nk + mapped, **params)
+    n_out = len(closed.out_avals)
+    primals_out, residuals = outs[:n_out], outs[n_out:]
+    tangents_out = []
+    if any(lin.out_nonzeros):
+        nz_mapped = tuple(m for m, nz in zip(mapped, nonzeros) if nz)
+        lin_mapped = (False,) * len(lin.linear_consts) + (True,) * len(residuals) + nz_mapped
+        tangents_out = bind(pmap_p, *lin.linear_consts, *residuals,
+                            *[t for t in tangents if type(t) is not Zero],
+                            closed=lin.linear, mapped=lin_mapped, **params)
+    return primals_out, scatter(lin.out_nonzeros, tangents_out, zero)
 
 
 pmap_p.jvp = _pmap_jvp
 
 
 def _pmap_transpose(cts, *args, closed, name, axis_name, devices, mapped):
-    linear = tuple(is_undefined(a) for a in args)
-    ct_nonzero = tuple(type(c) is not Zero and c is not None for c in cts)
-    t_closed, consts, record = derive_transpose("pmap_transpose", closed, linear, ct_nonzero,
-                                                f"transpose(pmap({name}))")
-    outs = iter([])
-    if any(record["nonzero"]):
-        known = [a for a, lin in zip(args, linear) if not lin]
+    linear, ct_nonzeros, known, nz_cts = call_transpose_inputs(args, cts)
+    t = transposed("pmap_transpose", closed, linear, ct_nonzeros, f"transpose(pmap({name}))")
+    outs = []
+    if any(t.ct_nonzeros):
         known_mapped = tuple(m for m, lin in zip(mapped, linear) if not lin)
-        t_mapped = (False,) * len(consts) + known_mapped + (True,) * sum(ct_nonzero)
-        outs = iter(bind(pmap_p, *consts, *known, *[c for c, nz in zip(cts, ct_nonzero) if nz],
-                         closed=t_closed, name=f"transpose_{name}", axis_name=axis_name,
-                         devices=devices, mapped=t_mapped))
-    nz_iter = iter(record["nonzero"])
+        t_mapped = (False,) * len(t.consts) + known_mapped + (True,) * len(nz_cts)
+        outs = bind(pmap_p, *t.consts, *known, *nz_cts, closed=t.closed,
+                    name=f"transpose_{name}", axis_name=axis_name, devices=devices,
+                    mapped=t_mapped)
+    cts_in = iter(scatter(t.ct_nonzeros, outs, lambda i: None))
     result = []
     for lin, m in zip(linear, mapped):
-        if not lin:
-            result.append(None)
-        elif not next(nz_iter):
-            result.append(None)
-        else:
-            ct = next(outs)                 # per device, stacked
-            # a replicated input fed every device: its cotangent is the sum over them
-            result.append(ct if m else reduce_sum(ct, (0,)))
+        ct = next(cts_in) if lin else None     # per device, stacked
+        # a replicated input fed every device: its cotangent is the sum over them
+        result.append(ct if ct is None or m else reduce_sum(ct, (0,)))
     return result
 
 
@@ -341,10 +318,9 @@ def _pmap_batch(args, bdims, *, closed, name, axis_name, devices, mapped):
         else:
             new_args.append(moveaxis(x, d, 0))
             dev_bdims.append(0)
-    b_closed, consts = derive_batch("pmap_batch", closed, size, dev_bdims,
-                                    f"vmap(pmap({name}))")
-    outs = bind(pmap_p, *consts, *new_args, closed=b_closed, name=name, axis_name=axis_name,
-                devices=devices, mapped=(False,) * len(consts) + tuple(mapped))
+    b = batched("pmap_batch", closed, size, dev_bdims, f"vmap(pmap({name}))")
+    outs = bind(pmap_p, *b.consts, *new_args, closed=b.closed, name=name, axis_name=axis_name,
+                devices=devices, mapped=(False,) * len(b.consts) + tuple(mapped))
     return outs, [1] * len(outs)
 
 

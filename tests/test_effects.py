@@ -217,6 +217,18 @@ def test_linearize_logs_primals_once_and_tangents_per_call():
         assert tags() == ["s'", "unused'"]   # the linear IR's dead effect is kept too
 
 
+def test_grad_of_scan_never_recomputes_an_effect():
+    # the log reads no variable: partial evaluation's save_nothing_constant policy would
+    # recompute it in the backward scan, but an effectful equation is always saved
+    def g(x):
+        return lax.scan(lambda c, xi: (c + fnp.sum(xi * log(2.0, "k")), c), 0.0,
+                        fnp.stack([x, x]))[0]
+    x = fnp.asarray([0.5, 1.0])
+    np.testing.assert_allclose(np.asarray(ft.grad(g)(x)), [4.0, 4.0])
+    assert tags() == ["k", "k"]
+    assert n_logs(str(ft.make_ir(ft.grad(g))(x))) == 1
+
+
 def test_vmap_logs_the_batch_once():
     xs = np.arange(6.0, dtype=np.float32).reshape(3, 2)
     out = ft.vmap(lambda x: log(x * 2.0, "v"))(fnp.asarray(xs))

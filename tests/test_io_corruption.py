@@ -389,7 +389,10 @@ def _kill_loop(tmp_path, kills):
     for _ in range(kills):
         p = subprocess.Popen([sys.executable, "-c", _WRITER, str(run)], stdout=subprocess.PIPE)
         assert p.stdout.readline().strip() == b"ready"
-        time.sleep(float(rng.uniform(0.05, 0.4)))
+        deadline = time.time() + 120     # a loaded machine may take long for the first save
+        while not io.CheckpointManager(run, create=False).all_steps() and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(float(rng.uniform(0.0, 0.3)))
         p.send_signal(signal.SIGKILL)
         p.wait()
         m = io.CheckpointManager(run, keep=2)

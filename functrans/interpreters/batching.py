@@ -32,6 +32,9 @@ Rule helpers (used by the primitive modules):
                          run a flat function batched (higher-order primitives
                          batch the functions they hold with it: custom.py)
   batch_main(size)       a new batch trace for a rule's sub-computation
+  batch_ir(closed, size, in_bdims, out_bdims)
+                         the IR of a sub-IR batched, as JAX's ``batching.batch_jaxpr``
+                         (cond, while, scan, jit_call and pmap batch their sub-IRs with it)
 
 Named axes: ``vmap(f, axis_name="i")`` gives its batch trace a name, so that
 collectives (``lax.psum(x, "i")``, ``primitives/collectives.py``) inside ``f``
@@ -44,11 +47,12 @@ sub-computation find it.
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .. import core
 from ..core import ShapedArray, Trace, Tracer, bind, get_aval
-from .tracing import depends_on
+from ..ir import ClosedIR, eval_ir
+from .tracing import depends_on, trace_hoisted
 
 not_mapped = None
 
@@ -193,6 +197,61 @@ def vmap_flat(flat_fun, axis_size: int, args, in_bdims, out_bdims_fn, what: str 
     return results
 
 
+class BatchedIR(NamedTuple):
+    """A sub-IR batched (:func:`batch_ir`)."""
+
+    closed: ClosedIR       # consts-free: (consts, batched inputs) -> batched outputs
+    consts: list           # the values of its leading inputs
+    out_bdims: list        # per output: its batch axis, or None (unbatched)
+
+
+def batch_ir(closed: ClosedIR, size: int, in_bdims, out_bdims=None, in_avals=None,
+             what: str = "vmap") -> BatchedIR:
+    """Traces ``closed`` batched over ``size`` examples.
+
+    Args:
+      closed: the sub-IR.
+      size: the batch size.
+      in_bdims: each input's batch axis, or None (unbatched).
+      out_bdims: None to keep each output's natural batch axis, or one entry per
+        output: an int (its batch axis is moved there, or it is broadcast to have
+        one) or None (the output must be unbatched).
+      in_avals: the batched inputs' avals (default: ``closed``'s input types with
+        ``size`` inserted at each batch axis).
+      what: names the transformation in errors.
+
+    Returns:
+      A :class:`BatchedIR`. The batch trace takes the name of the named axis whose
+      batch rule runs (see :func:`batch_main`), so collectives inside find it.
+    """
+    if in_avals is None:
+        in_avals = [a if d is None else a.update(shape=a.shape[:d] + (size,) + a.shape[d:])
+                    for a, d in zip(closed.in_avals, in_bdims)]
+    box = []
+
+    def fn(*xs):
+        with batch_main(size) as main:
+            trace = BatchTrace(main)
+            tracers = [BatchTracer(trace, x, d) for x, d in zip(xs, in_bdims)]
+            outs = [trace.full_raise(o) for o in eval_ir(closed.ir, closed.consts, tracers)]
+            vals, bdims = [], []
+            for i, o in enumerate(outs):
+                want = o.bdim if out_bdims is None else out_bdims[i]
+                if want is None:
+                    if o.bdim is not None:
+                        raise ValueError(f"{what}: output {i} of a sub-computation depends on "
+                                         "the mapped inputs, where it must not")
+                    vals.append(o.val)
+                else:
+                    vals.append(move_bdim(o.val, o.bdim, want, size))
+                bdims.append(want)
+        box.append(bdims)
+        return vals
+
+    hoisted = trace_hoisted(fn, list(in_avals), what)
+    return BatchedIR(hoisted.closed, hoisted.consts, box[0])
+
+
 # --- rule helpers ----------------------------------------------------------------------------
 
 
@@ -302,6 +361,6 @@ def defbroadcasting(prim):
     return rule
 
 
-__all__ = ["not_mapped", "BatchTracer", "BatchTrace", "batch_main", "rule_main", "vmap_flat", "moveaxis", "broadcast_batch",
+__all__ = ["not_mapped", "BatchTracer", "BatchTrace", "batch_main", "BatchedIR", "batch_ir", "rule_main", "vmap_flat", "moveaxis", "broadcast_batch",
            "move_bdim", "bdim_to_front", "batch_size", "defvectorized", "broadcast_batcher",
            "defbroadcasting"]

@@ -16,15 +16,22 @@ Rule helpers (used by the primitive modules):
   defjvp_zero(prim)      the output tangent is zero (comparisons, argmax, ...)
   deflinear(prim)        the primitive is linear in all inputs: its tangent is the
                          primitive applied to the tangents
+
+Sub-IRs (higher-order primitives): :func:`jvp_ir` gives the IR of a sub-IR's
+jvp, as JAX's ``ad.jvp_jaxpr``.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from .. import core, dtypes
 from ..array import Array
 from ..core import ShapedArray, Trace, Tracer, bind, eval_host_pair, get_aval
+from ..ir import ClosedIR, eval_ir
+from .tracing import trace_hoisted
 
 
 class Zero:
@@ -168,6 +175,50 @@ def jvp_flat(flat_fun, primals, tangents):
         return ([t.primal for t in out_tracers], [t.tangent for t in out_tracers])
 
 
+class JVPIR(NamedTuple):
+    """The jvp of a sub-IR (:func:`jvp_ir`)."""
+
+    closed: ClosedIR       # consts-free: (consts, primals, nonzero tangents) -> (primals, tangents)
+    consts: list           # the values of its leading inputs
+    out_nonzeros: list     # per output: is its tangent not symbolically zero
+
+
+def jvp_ir(closed: ClosedIR, nonzeros, in_avals=None, what: str = "jvp") -> JVPIR:
+    """Traces the jvp of ``closed``.
+
+    Args:
+      closed: the sub-IR.
+      nonzeros: one bool per input: does it have a (not symbolically zero) tangent.
+      in_avals: the primals' avals (default: ``closed``'s input types).
+      what: names the transformation in errors.
+
+    Returns:
+      A :class:`JVPIR` whose IR takes the primals, then the tangents of the inputs
+      flagged in ``nonzeros``, and returns the primal outputs, then one tangent per
+      output (an array of zeros where it is symbolically zero: see ``out_nonzeros``).
+    """
+    in_avals = list(closed.in_avals if in_avals is None else in_avals)
+    n = len(in_avals)
+    box = []
+
+    def fn(*args):
+        it = iter(args[n:])
+        tangents = [next(it) if nz else Zero(tangent_aval(a)) for a, nz in zip(in_avals, nonzeros)]
+        with core.new_main(JVPTrace) as main:
+            trace = JVPTrace(main)
+            outs = eval_ir(closed.ir, closed.consts,
+                           [JVPTracer(trace, p, t) for p, t in zip(args[:n], tangents)])
+            outs = [trace.full_raise(o) for o in outs]
+            p_out = [o.primal for o in outs]
+            t_out = [o.tangent for o in outs]
+        box.append([type(t) is not Zero for t in t_out])
+        return p_out + [instantiate(t) for t in t_out]
+
+    t_avals = [tangent_aval(a) for a, nz in zip(in_avals, nonzeros) if nz]
+    hoisted = trace_hoisted(fn, in_avals + t_avals, what)
+    return JVPIR(hoisted.closed, hoisted.consts, box[0])
+
+
 # --- rule helpers ----------------------------------------------------------------------------
 
 
@@ -223,7 +274,7 @@ def check_differentiable_input(what: str, aval: ShapedArray, index):
             "of argnums.")
 
 
-__all__ = ["Zero", "JVPTrace", "JVPTracer", "jvp_flat", "defjvp", "defjvp_zero", "deflinear",
+__all__ = ["Zero", "JVPTrace", "JVPTracer", "jvp_flat", "JVPIR", "jvp_ir", "defjvp", "defjvp_zero", "deflinear",
            "instantiate", "is_zero", "add_tangents", "tangent_aval", "zeros_like_aval"]
 
 

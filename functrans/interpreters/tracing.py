@@ -17,7 +17,7 @@ import numpy as np
 from .. import core, tree_util
 from ..array import Array
 from ..core import Trace, Tracer, get_aval
-from ..ir import IR, ClosedIR, Eqn, Lit, Var
+from ..ir import IR, ClosedIR, Eqn, Hoisted, Lit, Var, closure_convert
 
 
 class IRTracer(Tracer):
@@ -180,6 +180,13 @@ def trace_to_ir(flat_fun, in_avals, what: str = "make_ir", axis_name=None,
             core.check_output(what, o, i)
             out_tracers.append(trace.full_raise(o))
         return builder.build(in_tracers, out_tracers)
+
+
+def trace_hoisted(flat_fun, in_avals, what: str, axis_name=None, axis_size=None) -> Hoisted:
+    """Traces ``flat_fun`` to a consts-free ClosedIR whose leading inputs are the values
+    it closes over: ``closure_convert(trace_to_ir(...))``, what a higher-order primitive
+    holds (the library's ``*_ir`` functions build their results with it)."""
+    return closure_convert(trace_to_ir(flat_fun, in_avals, what, axis_name, axis_size))
 
 
 # --- argument names for error messages --------------------------------------------------

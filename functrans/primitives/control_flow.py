@@ -10,7 +10,7 @@ it. Each primitive has the full set of rules:
     ``cond`` over the branches' jvps (taking the primal operands as inputs, so
     linearize keeps the primal computation out of the linear IR);
   - transpose: a ``cond`` over the branches transposed with the primal
-    operands known (:func:`transpose_partial`);
+    operands known (``transpose_ir``);
   - batch: an unbatched index keeps the ``cond`` with batched branches; a
     batched index evaluates every branch and selects per example (``select_n``);
   - lower: ``stablehlo.case``.
@@ -28,25 +28,15 @@ import numpy as np
 
 from .. import core, tree_util
 from ..core import Primitive, ShapedArray, Tracer, bind, get_aval
-from ..interpreters.batching import BatchTrace, BatchTracer, batch_main, move_bdim, moveaxis
-from ..interpreters.jvp import JVPTrace, JVPTracer, Zero, instantiate, tangent_aval
-from ..interpreters.reverse import backward_pass
-from ..interpreters.tracing import trace_to_ir
-from ..ir import IR, ClosedIR, Lit, Var, dce, eval_ir
+from ..interpreters.batching import batch_ir, move_bdim, moveaxis
+from ..interpreters.jvp import Zero, instantiate, jvp_ir, tangent_aval
+from ..interpreters.reverse import transpose_ir
+from ..interpreters.tracing import trace_hoisted
+from ..ir import IR, ClosedIR, Var, dce, eval_ir
 
 # --- shared helpers (also used by scan.py) -------------------------------------------------------
-
-
-def closure_convert(closed: ClosedIR):
-    """``(ClosedIR without consts whose leading invars are the old constvars, consts)``."""
-    ir = closed.ir
-    return ClosedIR(IR([], list(ir.constvars) + list(ir.invars), ir.eqns, ir.outvars), []), \
-        list(closed.consts)
-
-
-def trace_flat(flat_fun, in_avals, what: str):
-    """Traces ``flat_fun`` to a consts-free ClosedIR; returns ``(closed, consts)``."""
-    return closure_convert(trace_to_ir(flat_fun, in_avals, what))
+# (sub-IR transformations are the interpreters' library: jvp_ir, batch_ir, transpose_ir,
+# closure_convert in ir.py; these helpers only trace and check the user's functions)
 
 
 def run_ir(closed: ClosedIR, args) -> list:
@@ -79,7 +69,7 @@ def trace_pytree_fun(fun, in_tree, in_avals, what: str):
             core.check_output(what, o, i)
         return [as_value(o) for o in leaves]
 
-    closed, consts = trace_flat(flat_fun, in_avals, what)
+    closed, consts = trace_hoisted(flat_fun, in_avals, what)
     return closed, consts, box[0]
 
 
@@ -106,93 +96,6 @@ def join_weak(avals_list):
             for a in zip(*avals_list)]
 
 
-def batch_trace(closed: ClosedIR, size: int, in_vals_avals, in_bdims, force=None):
-    """Traces ``closed`` under vmap to a consts-free ClosedIR.
-
-    Args:
-      in_vals_avals: the avals of the batched inputs (with their batch axes).
-      in_bdims: each input's batch axis or None.
-      force: None to keep each output's natural batch axis, or one entry per
-        output: 0 (move or broadcast its batch axis to 0) or None (must be unbatched).
-
-    Returns:
-      ``(closed, consts, out_bdims)``.
-    """
-    box = []
-
-    def fn(*xs):
-        with batch_main(size) as main:     # (named as the axis whose rule runs)
-            trace = BatchTrace(main)
-            tracers = [BatchTracer(trace, x, d) for x, d in zip(xs, in_bdims)]
-            outs = [trace.full_raise(o) for o in run_ir(closed, tracers)]
-            vals, bdims = [], []
-            for i, o in enumerate(outs):
-                want = o.bdim if force is None else force[i]
-                if want is None:
-                    assert o.bdim is None, "batch_trace: a batched output was forced unbatched"
-                    vals.append(o.val)
-                else:
-                    vals.append(move_bdim(o.val, o.bdim, want, size))
-                bdims.append(want)
-        box.append(bdims)
-        return vals
-
-    closed_b, consts = trace_flat(fn, in_vals_avals, "vmap")
-    return closed_b, consts, box[0]
-
-
-def transpose_partial(ir: IR, known: dict, lin_invars, cts_out) -> list:
-    """Transposes ``ir`` w.r.t. ``lin_invars``, where the other inputs are ``known`` values.
-
-    Equations whose inputs are all known are evaluated forward first (they are
-    the non-linear part, e.g. a jvp's primal computation); the rest must be
-    linear in ``lin_invars`` and are transposed. Returns one cotangent per
-    linear input (a Zero where none flows).
-    """
-    env = dict(known)
-    lin_eqns = []
-    for eqn in ir.eqns:
-        if all(isinstance(x, Lit) or x in env for x in eqn.inputs):
-            vals = [x.val if isinstance(x, Lit) else env[x] for x in eqn.inputs]
-            out = bind(eqn.prim, *vals, **eqn.params)
-            for v, o in zip(eqn.outvars, out if eqn.prim.multiple_results else [out]):
-                env[v] = o
-        else:
-            lin_eqns.append(eqn)
-    constvars = list(env)
-    linear = ClosedIR(IR(constvars, list(lin_invars), lin_eqns, list(ir.outvars)),
-                      [env[v] for v in constvars])
-    return backward_pass(linear, cts_out)
-
-
-def jvp_trace(closed: ClosedIR, in_avals, nonzeros, instantiate_all=True, what="jvp"):
-    """Traces the jvp of ``closed`` to a consts-free ClosedIR.
-
-    Its inputs are the primals, then the tangents of the inputs flagged in
-    ``nonzeros``; its outputs the primal outputs, then one tangent per output
-    (zeros where symbolically zero). Returns ``(closed, consts, out_nonzeros)``.
-    """
-    box = []
-    n = len(in_avals)
-
-    def fn(*args):
-        primals = args[:n]
-        it = iter(args[n:])
-        tangents = [next(it) if nz else Zero(tangent_aval(a)) for a, nz in zip(in_avals, nonzeros)]
-        with core.new_main(JVPTrace) as main:
-            trace = JVPTrace(main)
-            outs = run_ir(closed, [JVPTracer(trace, p, t) for p, t in zip(primals, tangents)])
-            outs = [trace.full_raise(o) for o in outs]
-            p_out = [o.primal for o in outs]
-            t_out = [o.tangent for o in outs]
-        box.append([type(t) is not Zero for t in t_out])
-        return p_out + [instantiate(t) for t in t_out]
-
-    t_avals = [tangent_aval(a) for a, nz in zip(in_avals, nonzeros) if nz]
-    closed_j, consts = trace_flat(fn, list(in_avals) + t_avals, what)
-    return closed_j, consts, box[0]
-
-
 def drop_outputs(closed: ClosedIR, keep) -> ClosedIR:
     ir, _ = dce(closed.ir, list(keep))
     return ClosedIR(ir, closed.consts)
@@ -206,13 +109,13 @@ cond_p = Primitive("cond", multiple_results=True)
 def _join_branches(traced):
     """Branches whose inputs are (all branches' consts..., operands...)."""
     all_consts, joined = [], []
-    nconsts = [len(c) for _, c in traced]
-    for i, (closed, consts) in enumerate(traced):
+    nconsts = [len(t[1]) for t in traced]
+    for i, (closed, consts, *_) in enumerate(traced):
         ir = closed.ir
         own = ir.invars[:nconsts[i]]
         ops = ir.invars[nconsts[i]:]
         invars = []
-        for j, (other, oc) in enumerate(traced):
+        for j, (other, oc, *_) in enumerate(traced):
             invars.extend(own if j == i else [Var(get_aval(c)) for c in oc])
         joined.append(ClosedIR(IR([], invars + list(ops), ir.eqns, ir.outvars), []))
         all_consts.extend(consts)
@@ -324,7 +227,7 @@ def _cond_jvp(primals, tangents, *, branches):
     nonzeros = [type(t) is not Zero for t in tangents[1:]]
     primal_out = bind(cond_p, *primals, branches=branches)
     in_avals = [get_aval(x) for x in ops]
-    traced = [jvp_trace(b, in_avals, nonzeros, what="cond jvp") for b in branches]
+    traced = [jvp_ir(b, nonzeros, in_avals, what="cond jvp") for b in branches]
     n_out = len(primal_out)
     # the tangent cond returns only tangents (its primal outputs would be dead code)
     tangent_branches = [(drop_outputs(c, [False] * n_out + [True] * n_out), consts)
@@ -349,19 +252,9 @@ def _cond_transpose(cts, index, *args, branches):
     cts = [instantiate(c) if c is not None else None for c in cts]
     ct_avals = [tangent_aval(a) for a in branches[0].out_avals]
     cts = [c if c is not None else instantiate(Zero(a)) for c, a in zip(cts, ct_avals)]
-    traced = []
-    for b in branches:
-        ir = b.ir
-        known_vars = [v for v, u in zip(ir.invars, lin) if not u]
-        lin_vars = [v for v, u in zip(ir.invars, lin) if u]
-
-        def fn(*xs, ir=ir, known_vars=known_vars, lin_vars=lin_vars):
-            known = dict(zip(known_vars, xs[:len(known_vars)]))
-            out = transpose_partial(ir, known, lin_vars, list(xs[len(known_vars):]))
-            return [instantiate(c) for c in out]
-
-        traced.append(trace_flat(fn, [get_aval(k) for k in known_vals] + ct_avals,
-                                 "cond transpose"))
+    # every branch returns a cotangent (zeros where none flows) for every linear operand
+    traced = [transpose_ir(b, lin, [True] * len(cts), "cond transpose", instantiate_all=True)
+              for b in branches]
     joined, consts = _join_branches(traced)
     cts_in = bind(cond_p, index, *consts, *known_vals, *cts, branches=tuple(joined))
     it = iter(cts_in)
@@ -378,10 +271,10 @@ def _cond_batch(args, bdims, *, branches):
     idx_bdim, op_bdims = bdims[0], bdims[1:]
     op_avals = [get_aval(x) for x in ops]
     if idx_bdim is None:
-        masks = [batch_trace(b, size, op_avals, op_bdims)[2] for b in branches]
+        masks = [batch_ir(b, size, op_bdims, in_avals=op_avals).out_bdims for b in branches]
         force = [0 if any(m[i] is not None for m in masks) else None
                  for i in range(len(masks[0]))]
-        traced = [batch_trace(b, size, op_avals, op_bdims, force)[:2] for b in branches]
+        traced = [batch_ir(b, size, op_bdims, force, op_avals) for b in branches]
         joined, consts = _join_branches(traced)
         return bind(cond_p, index, *consts, *ops, branches=tuple(joined)), force
     # a batched index: run every branch on the whole batch and select per example
@@ -390,7 +283,7 @@ def _cond_batch(args, bdims, *, branches):
     index = clamp(np.int32(0), moveaxis(index, idx_bdim, 0), np.int32(len(branches) - 1))
     outs_per_branch = []
     for b in branches:
-        closed, consts, _ = batch_trace(b, size, op_avals, op_bdims, [0] * len(b.out_avals))
+        closed, consts, _ = batch_ir(b, size, op_bdims, [0] * len(b.out_avals), op_avals)
         outs_per_branch.append(run_ir(closed, consts + list(ops)))
     results = []
     for cases in zip(*outs_per_branch):
@@ -550,8 +443,8 @@ def _while_jvp(primals, tangents, *, cond_ir, body_ir, cond_nconsts, body_nconst
     bc_nz = [type(t) is not Zero for t in bconsts_t]
     carry_avals = [get_aval(x) for x in carry]
     # every carry tangent is carried (zeros where none flows in): a fixed point is not needed
-    jbody, jconsts, _ = jvp_trace(body_ir, [get_aval(x) for x in bc] + carry_avals,
-                                  bc_nz + [True] * len(carry), what="while_loop jvp")
+    jbody, jconsts, _ = jvp_ir(body_ir, bc_nz + [True] * len(carry),
+                               [get_aval(x) for x in bc] + carry_avals, what="while_loop jvp")
     # jbody: (bc, carry, bc_t_nz, carry_t) -> (carry, carry_t); reorder its inputs so the
     # loop-invariant ones (consts) come first and the carry (primal, tangent) last
     ir = jbody.ir
@@ -605,25 +498,26 @@ def _while_batch(args, bdims, *, cond_ir, body_ir, cond_nconsts, body_nconsts):
     # which carries become batched: a fixed point of the body
     for _ in range(len(carry) + 1):
         avals = batched_avals(carry_avals0, carry_d, batched, size)
-        _, _, out_d = batch_trace(body_ir, size, [get_aval(x) for x in bc] + avals,
-                                  bc_d + [0 if b else None for b in batched])
+        out_d = batch_ir(body_ir, size, bc_d + [0 if b else None for b in batched],
+                         in_avals=[get_aval(x) for x in bc] + avals).out_bdims
         new = [b or d is not None for b, d in zip(batched, out_d)]
         if new == batched:
             break
         batched = new
     avals = batched_avals(carry_avals0, carry_d, batched, size)
-    _, _, pred_d = batch_trace(cond_ir, size, [get_aval(x) for x in cc] + avals,
-                               cc_d + [0 if b else None for b in batched])
+    pred_d = batch_ir(cond_ir, size, cc_d + [0 if b else None for b in batched],
+                      in_avals=[get_aval(x) for x in cc] + avals).out_bdims
     pred_batched = pred_d[0] is not None
     if pred_batched:
         batched = [True] * len(carry)
         avals = batched_avals(carry_avals0, carry_d, batched, size)
     carry = [move_bdim(x, d, 0, size) if b else x for x, d, b in zip(carry, carry_d, batched)]
     carry_bd = [0 if b else None for b in batched]
-    cond_b, cond_consts, _ = batch_trace(cond_ir, size, [get_aval(x) for x in cc] + avals,
-                                         cc_d + carry_bd, [0 if pred_batched else None])
-    body_b, body_consts, _ = batch_trace(body_ir, size, [get_aval(x) for x in bc] + avals,
-                                         bc_d + carry_bd, carry_bd)
+    cond_b, cond_consts, _ = batch_ir(cond_ir, size, cc_d + carry_bd,
+                                      [0 if pred_batched else None],
+                                      [get_aval(x) for x in cc] + avals)
+    body_b, body_consts, _ = batch_ir(body_ir, size, bc_d + carry_bd, carry_bd,
+                                      [get_aval(x) for x in bc] + avals)
     if pred_batched:
         cond_b, cond_consts, body_b, body_consts = _masked_loop(
             cond_b, cond_consts, body_b, body_consts, cc, bc, avals)
@@ -678,9 +572,9 @@ def _masked_loop(cond_b, cond_consts, body_b, body_consts, cc, bc, avals):
     nbc = len(body_consts) + len(bc)
     c_avals = [get_aval(x) for x in list(cond_consts) + list(cc)]
     b_avals = [get_aval(x) for x in list(body_consts) + list(bc)]
-    new_cond, new_cc = trace_flat(cond_fn, c_avals + avals, "while_loop (vmap)")
+    new_cond, new_cc = trace_hoisted(cond_fn, c_avals + avals, "while_loop (vmap)")
     # the body needs the cond's inputs as well: its consts are (cond args, body args)
-    new_body, new_bc = trace_flat(body_fn, c_avals + b_avals + avals, "while_loop (vmap)")
+    new_body, new_bc = trace_hoisted(body_fn, c_avals + b_avals + avals, "while_loop (vmap)")
     return (new_cond, new_cc + list(cond_consts) + list(cc), new_body,
             new_bc + list(cond_consts) + list(cc) + list(body_consts) + list(bc))
 
@@ -708,6 +602,5 @@ def _while_lower(ctx, *args, cond_ir, body_ir, cond_nconsts, body_nconsts):
 
 while_p.lower = _while_lower
 
-__all__ = ["cond", "switch", "while_loop", "cond_p", "while_p", "closure_convert", "trace_flat",
-           "run_ir", "batch_trace", "transpose_partial", "jvp_trace", "trace_pytree_fun",
+__all__ = ["cond", "switch", "while_loop", "cond_p", "while_p", "run_ir", "trace_pytree_fun",
            "flatten_values"]

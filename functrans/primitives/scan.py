@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import core, tree_util
+from .. import tree_util
 from ..core import Primitive, ShapedArray, Tracer, bind, get_aval
-from ..interpreters.batching import batch_size, move_bdim, moveaxis
-from ..interpreters.jvp import (JVPTrace, JVPTracer, Zero, add_tangents, instantiate,
-                                tangent_aval)
+from ..interpreters.batching import batch_ir, batch_size, move_bdim, moveaxis
+from ..interpreters.jvp import Zero, add_tangents, instantiate, tangent_aval
 from ..interpreters.lowering import i64_array
-from ..interpreters.reverse import is_undefined
-from ..interpreters.tracing import IRBuilder, IRTrace
-from ..ir import IR, ClosedIR
-from .control_flow import (_cast_carry, _trace_carry_fun, as_value, batch_trace, batched_avals,
-                           flatten_values, run_ir, trace_flat, transpose_partial, while_loop)
+from ..interpreters.partial_eval import save_nothing_constant
+from ..interpreters.reverse import is_undefined, linearize_ir, transpose_eval
+from ..interpreters.tracing import trace_hoisted
+from ..ir import IR, ClosedIR, Var, dce
+from .control_flow import (_cast_carry, _trace_carry_fun, as_value, batched_avals,
+                           flatten_values, run_ir, while_loop)
 
 scan_p = Primitive("scan", multiple_results=True)
 
@@ -193,66 +193,6 @@ def _scan_impl(*args, body, num_consts, num_carry, length, reverse, unroll):
     return [np.asarray(c) for c in carry] + ys
 
 
-def _linearize_masked(fn, primals, nonzeros):
-    """``linearize_flat`` with symbolic-zero tangents for the inputs not in ``nonzeros``.
-
-    Returns ``(primals_out, linear ClosedIR, out_nonzeros)``; the linear IR's
-    inputs are the nonzero tangents, its outputs every output tangent (zeros
-    where symbolically zero, made as constants of the linear IR).
-    """
-    builder = IRBuilder()
-    with core.new_main(IRTrace, builder) as ir_main:
-        ir_trace = IRTrace(ir_main)
-        t_in = [builder.new_arg(ir_trace, tangent_aval(get_aval(p)))
-                for p, nz in zip(primals, nonzeros) if nz]
-        it = iter(t_in)
-        tangents = [next(it) if nz else Zero(tangent_aval(get_aval(p)))
-                    for p, nz in zip(primals, nonzeros)]
-        with core.new_main(JVPTrace) as jvp_main:
-            jvp_trace = JVPTrace(jvp_main)
-            outs = fn(*[JVPTracer(jvp_trace, p, t) for p, t in zip(primals, tangents)])
-            outs = [jvp_trace.full_raise(o) for o in outs]
-            p_out = [o.primal for o in outs]
-            t_out = [o.tangent for o in outs]
-        out_nz = [type(t) is not Zero for t in t_out]
-        t_out = [ir_trace.pure(np.zeros(t.aval.shape, t.aval.dtype)) if type(t) is Zero
-                 else ir_trace.full_raise(t) for t in t_out]
-        linear = builder.build(t_in, t_out)
-    return p_out, linear, out_nz
-
-
-def _linearize_body(body, nc, nk, avals, nonzeros):
-    """Traces the known body: ``(consts, carry, x) -> (carry, y, stacked residuals)``.
-
-    Returns ``(known ClosedIR, its consts, linear IR, residual kinds, out_nonzeros)``;
-    a residual kind is ``("value", v)`` (a constant), ``("const", j)`` (the scan's
-    const operand j), ``("x", j)`` (the scan's xs operand j itself) or
-    ``("stacked", k)`` (the known scan's k-th extra output).
-    """
-    box = []
-
-    def known_fn(*args):
-        p_out, linear, out_nz = _linearize_masked(lambda *a: run_ir(body, a), args, nonzeros)
-        kinds, stacked = [], []
-        for r in linear.consts:
-            j = next((j for j, a in enumerate(args) if a is r), None) \
-                if isinstance(r, Tracer) else None
-            if not isinstance(r, Tracer):
-                kinds.append(("value", r))
-            elif j is not None and j < nc:
-                kinds.append(("const", j))
-            elif j is not None and j >= nc + nk:      # an x itself: reuse xs, do not copy it
-                kinds.append(("x", j - nc - nk))
-            else:
-                kinds.append(("stacked", len(stacked)))
-                stacked.append(r)
-        box.append((linear.ir, kinds, out_nz))
-        return list(p_out) + stacked
-
-    known, consts = trace_flat(known_fn, avals, "scan (linearize)")
-    return (known, consts) + box[0]
-
-
 def _scan_jvp(primals, tangents, *, body, num_consts, num_carry, length, reverse, unroll):
     nc, nk = num_consts, num_carry
     params = dict(length=length, reverse=reverse, unroll=unroll)
@@ -264,42 +204,55 @@ def _scan_jvp(primals, tangents, *, body, num_consts, num_carry, length, reverse
     if not any(c_nz + x_nz + carry_nz):
         out = bind(scan_p, *primals, body=body, num_consts=nc, num_carry=nk, **params)
         return out, [Zero(tangent_aval(get_aval(o))) for o in out]
-    avals = ([get_aval(c) for c in consts] + [get_aval(c) for c in init]
-             + [ShapedArray(get_aval(x).shape[1:], get_aval(x).dtype) for x in xs])
     for _ in range(nk + 1):  # which carry tangents are nonzero: a fixed point
-        known, kconsts, lin_ir, kinds, out_nz = _linearize_body(body, nc, nk, avals,
-                                                                c_nz + carry_nz + x_nz)
-        new = [a or b for a, b in zip(carry_nz, out_nz[:nk])]
+        # (constants such as zeros are made again in the linear body, not stacked)
+        lin = linearize_ir(body, tuple(c_nz + carry_nz + x_nz), "scan (linearize)",
+                           save_nothing_constant)
+        new = [a or b for a, b in zip(carry_nz, lin.out_nonzeros[:nk])]
         if new == carry_nz:
             break
         carry_nz = new
+    # A residual that is a const operand or an x itself is passed as it is; the others
+    # are stacked by the known scan (one per iteration).
+    kinds = ["const" if f is not None and f < nc else "x" if f is not None and f >= nc + nk
+             else "stacked" for f in lin.res_fwd]
+    n_primal = len(body.out_avals)
+    known_ir, _ = dce(lin.known.ir, [True] * n_primal + [k == "stacked" for k in kinds])
     # the known scan: primal carry and ys, plus the stacked residuals
-    n_stacked = sum(1 for k, _ in kinds if k == "stacked")
-    outs = bind(scan_p, *kconsts, *consts, *init, *xs, body=known, num_consts=len(kconsts) + nc,
-                num_carry=nk, **params)
-    ny = len(outs) - nk - n_stacked
-    primal_out = outs[:nk + ny]
-    stacked = outs[nk + ny:]
-    # the linear scan: invars (const residuals, const tangents, carry tangents,
-    # stacked residuals, x tangents); outputs (nonzero carry tangents, nonzero y tangents)
-    res_vars = lin_ir.constvars
-    const_res = [(v, k) for v, k in zip(res_vars, kinds) if k[0] in ("value", "const")]
-    stacked_res = [v for v, k in zip(res_vars, kinds) if k[0] in ("stacked", "x")]
-    stacked_vals = [stacked[k[1]] if k[0] == "stacked" else xs[k[1]]
-                    for k in kinds if k[0] in ("stacked", "x")]
+    outs = bind(scan_p, *lin.known_consts, *consts, *init, *xs, body=ClosedIR(known_ir, []),
+                num_consts=len(lin.known_consts) + nc, num_carry=nk, **params)
+    primal_out, stacked = outs[:n_primal], iter(outs[n_primal:])
+    # the linear scan: its consts are the linear IR's consts, zeros for carries whose
+    # tangent the body does not write, const residuals and const tangents; its carry the
+    # nonzero carry tangents; its xs the stacked residuals (or xs) and the x tangents
+    ir = lin.linear.ir
+    nlc, nr = len(lin.linear_consts), lin.num_res
+    lc_vars, res_vars, t_vars = ir.invars[:nlc], ir.invars[nlc:nlc + nr], ir.invars[nlc + nr:]
     n_ct, n_kt = sum(c_nz), sum(carry_nz)
-    t_vars = lin_ir.invars
     ct_vars, kt_vars, xt_vars = t_vars[:n_ct], t_vars[n_ct:n_ct + n_kt], t_vars[n_ct + n_kt:]
-    y_nz = out_nz[nk:]
-    outvars = ([v for v, nz in zip(lin_ir.outvars[:nk], carry_nz) if nz]
-               + [v for v, nz in zip(lin_ir.outvars[nk:], y_nz) if nz])
-    lin_body = ClosedIR(IR([], [v for v, _ in const_res] + list(ct_vars) + list(kt_vars)
-                           + stacked_res + list(xt_vars), lin_ir.eqns, outvars), [])
-    const_vals = [k[1] if k[0] == "value" else consts[k[1]] for _, k in const_res]
+    lin_outs = iter(ir.outvars)
+    t_outs = [next(lin_outs) if nz else None for nz in lin.out_nonzeros]
+    zero_vars, zero_vals = [], []
+    for i, a in enumerate(body.out_avals[:nk]):
+        if carry_nz[i] and t_outs[i] is None:
+            t = tangent_aval(a)
+            t_outs[i] = Var(t)
+            zero_vars.append(t_outs[i])
+            zero_vals.append(np.zeros(t.shape, t.dtype))
+    y_nz = lin.out_nonzeros[nk:]
+    outvars = ([v for v, nz in zip(t_outs[:nk], carry_nz) if nz]
+               + [v for v, nz in zip(t_outs[nk:], y_nz) if nz])
+    const_res = [(v, f) for v, f, k in zip(res_vars, lin.res_fwd, kinds) if k == "const"]
+    xs_res = [(v, f, k) for v, f, k in zip(res_vars, lin.res_fwd, kinds) if k != "const"]
+    lin_body = ClosedIR(IR([], list(lc_vars) + zero_vars + [v for v, _ in const_res]
+                           + list(ct_vars) + list(kt_vars) + [v for v, _, _ in xs_res]
+                           + list(xt_vars), ir.eqns, outvars), [])
+    const_vals = list(lin.linear_consts) + zero_vals + [consts[f] for _, f in const_res]
+    xs_vals = [xs[f - nc - nk] if k == "x" else next(stacked) for _, f, k in xs_res]
     init_t_nz = [instantiate(t) if type(t) is not Zero else instantiate(Zero(tangent_aval(
         get_aval(c)))) for t, c, nz in zip(init_t, init, carry_nz) if nz]
     lin_out = bind(scan_p, *const_vals, *[t for t in c_t if type(t) is not Zero], *init_t_nz,
-                   *stacked_vals, *[t for t in x_t if type(t) is not Zero], body=lin_body,
+                   *xs_vals, *[t for t in x_t if type(t) is not Zero], body=lin_body,
                    num_consts=len(const_vals) + n_ct, num_carry=n_kt, **params)
     it = iter(lin_out)
     tangent_out = []
@@ -323,11 +276,11 @@ def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse, un
     ck = [c for c, u in zip(consts, c_lin) if not u]
     xk = [x for x, u in zip(xs, x_lin) if not u]
     ir = body.ir
-    c_vars, k_vars, x_vars = _split(ir.invars, nc, nk)
+    c_vars = ir.invars[:nc]
     ck_vars = [v for v, u in zip(c_vars, c_lin) if not u]
     cl_vars = [v for v, u in zip(c_vars, c_lin) if u]
-    xk_vars = [v for v, u in zip(x_vars, x_lin) if not u]
-    xl_vars = [v for v, u in zip(x_vars, x_lin) if u]
+    n_xk = sum(1 for u in x_lin if not u)
+    linear = c_lin + [True] * nk + x_lin
     out_avals = [tangent_aval(a) for a in body.out_avals]
     cts = [instantiate(Zero(a)) if (c is None or type(c) is Zero) else c
            for c, a in zip(cts, out_avals[:nk] + [ShapedArray((length,) + a.shape, a.dtype)
@@ -338,11 +291,8 @@ def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse, un
     def body_t(*a):
         ck_v, acc, ctc = a[:n_ck], a[n_ck:n_ck + n_cl], a[n_ck + n_cl:n_ck + n_cl + nk]
         rest = a[n_ck + n_cl + nk:]
-        xk_v, cty = rest[:len(xk_vars)], rest[len(xk_vars):]
-        known = dict(zip(ck_vars, ck_v))
-        known.update(zip(xk_vars, xk_v))
-        cts_in = transpose_partial(ir, known, cl_vars + list(k_vars) + xl_vars,
-                                   list(ctc) + list(cty))
+        xk_v, cty = rest[:n_xk], rest[n_xk:]
+        cts_in = transpose_eval(body, linear, list(ck_v) + list(xk_v), list(ctc) + list(cty))
         cts_in = [instantiate(c) if type(c) is Zero else c for c in cts_in]
         new_acc = [add_tangents(s, c) for s, c in zip(acc, cts_in[:n_cl])]
         return new_acc + cts_in[n_cl:n_cl + nk] + cts_in[n_cl + nk:]
@@ -351,7 +301,7 @@ def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse, un
                 + [get_aval(c) for c in ct_carry]
                 + [ShapedArray(get_aval(x).shape[1:], get_aval(x).dtype) for x in xk]
                 + [ShapedArray(get_aval(c).shape[1:], get_aval(c).dtype) for c in ct_ys])
-    closed, tconsts = trace_flat(body_t, in_avals, "scan (transpose)")
+    closed, tconsts = trace_hoisted(body_t, in_avals, "scan (transpose)")
     acc0 = [instantiate(Zero(tangent_aval(v.aval))) for v in cl_vars]
     outs = bind(scan_p, *tconsts, *ck, *acc0, *ct_carry, *xk, *ct_ys, body=closed,
                 num_consts=len(tconsts) + n_ck, num_carry=n_cl + nk, length=length,
@@ -386,16 +336,16 @@ def _scan_batch(args, bdims, *, body, num_consts, num_carry, length, reverse, un
 
     for _ in range(nk + 1):
         k_bd = [0 if b else None for b in batched]
-        _, _, out_d = batch_trace(body, size, c_avals + carry_avals() + x_avals,
-                                  c_d + k_bd + x_d)
+        out_d = batch_ir(body, size, c_d + k_bd + x_d,
+                         in_avals=c_avals + carry_avals() + x_avals).out_bdims
         new = [b or d is not None for b, d in zip(batched, out_d[:nk])]
         if new == batched:
             break
         batched = new
     k_bd = [0 if b else None for b in batched]
     y_bd = [None if d is None else 0 for d in out_d[nk:]]
-    closed, bconsts, _ = batch_trace(body, size, c_avals + carry_avals() + x_avals,
-                                     c_d + k_bd + x_d, k_bd + y_bd)
+    closed, bconsts, _ = batch_ir(body, size, c_d + k_bd + x_d, k_bd + y_bd,
+                                  c_avals + carry_avals() + x_avals)
     init = [move_bdim(c, d, 0, size) if b else c for c, d, b in zip(init, k_d, batched)]
     outs = bind(scan_p, *bconsts, *consts, *init, *xs, body=closed,
                 num_consts=len(bconsts) + nc, num_carry=nk, length=length, reverse=reverse,
