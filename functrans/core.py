@@ -30,6 +30,7 @@ import numpy as np
 
 from . import dtypes
 from .config import config
+from .effects import no_effects
 from .errors import (ConcretizationError, MissingRuleError, TracerArrayConversionError,
                      UnexpectedTracerError)
 
@@ -156,10 +157,17 @@ class Primitive:
     whose sub-IRs hold collectives): ``bind`` hands such an application to the
     innermost batch trace of those names even when no operand is one of its
     tracers (see ``primitives/collectives.py``).
+
+    ``effects`` (a frozenset of :class:`~functrans.effects.Effect`, empty for a pure
+    primitive) or ``effects_rule`` (None, or ``params -> frozenset`` where they depend
+    on the params) declare side effects: an effectful equation is never removed as
+    dead code, and ordered effects are threaded with a token when lowered (see
+    ``effects.py``). A higher-order primitive needs neither: the effects of the sub-IRs
+    in its params are its equation's (``ir.eqn_effects``).
     """
 
-    __slots__ = ("name", "multiple_results", "same_aval", "axis_names") + _RULE_NAMES + (
-        "__weakref__",)
+    __slots__ = ("name", "multiple_results", "same_aval", "axis_names", "effects",
+                 "effects_rule") + _RULE_NAMES + ("__weakref__",)
 
     def __init__(self, name: str, multiple_results: bool = False):
         if name in _ALL_PRIMITIVES:
@@ -168,6 +176,8 @@ class Primitive:
         self.multiple_results = multiple_results
         self.same_aval = False
         self.axis_names = None
+        self.effects = no_effects
+        self.effects_rule = None
         for rule in _RULE_NAMES:
             setattr(self, rule, None)
         _ALL_PRIMITIVES[name] = self

@@ -14,10 +14,15 @@
 
 :func:`typecheck` re-derives every equation's output types with the
 primitive's ``abstract_eval`` and checks scoping; :func:`dce` removes
-equations whose outputs are unused; :func:`eval_ir` interprets an IR with
-``bind``, so evaluating it under any transformation transforms it;
-:func:`closure_convert` turns a ClosedIR's constants into leading inputs (what a
-higher-order primitive holds: a consts-free sub-IR, its constants as operands).
+equations whose outputs are unused (but never one with a side effect);
+:func:`eval_ir` interprets an IR with ``bind``, so evaluating it under any
+transformation transforms it; :func:`closure_convert` turns a ClosedIR's constants
+into leading inputs (what a higher-order primitive holds: a consts-free sub-IR, its
+constants as operands).
+
+``IR.effects`` is the union of its equations' side effects (:func:`eqn_effects`,
+see ``effects.py``), derived from the equations, so no pass has to maintain it;
+the printer shows it in the header when it is not empty.
 
 The library that turns one sub-IR into another lives with the interpreter it
 uses: ``jvp_ir`` (interpreters/jvp.py), ``batch_ir`` (interpreters/batching.py),
@@ -33,6 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .core import Primitive, ShapedArray, bind, get_aval
+from .effects import Effect, format_effects, no_effects
 
 
 class Var:
@@ -82,6 +88,11 @@ class IR(NamedTuple):
     def out_avals(self):
         return [v.aval for v in self.outvars]
 
+    @property
+    def effects(self) -> frozenset:
+        """The side effects of its equations (see :func:`eqn_effects`)."""
+        return ir_effects(self)
+
     def __str__(self):
         return pp_ir(self)
 
@@ -110,6 +121,10 @@ class ClosedIR(NamedTuple):
     @property
     def eqns(self):
         return self.ir.eqns
+
+    @property
+    def effects(self) -> frozenset:
+        return ir_effects(self)
 
     def __str__(self):
         return pp_ir(self.ir)
@@ -216,7 +231,9 @@ def pp_ir(ir: IR, indent: int = 0) -> str:
         lines.append(f"{pad}{outs} = {eqn.prim.name}{params} {args}".rstrip())
     outs = ", ".join(namer(v) for v in ir.outvars)
     outs = f"({outs},)" if len(ir.outvars) == 1 else f"({outs})"
-    head = f"{{ lambda {consts + ' ' if consts else ''}; {ins}. let"
+    effects = ir_effects(ir)
+    effects = f"effects={format_effects(effects)} " if effects else ""
+    head = f"{{ lambda {consts + ' ' if consts else ''}; {ins}. {effects}let"
     if not lines:
         return f"{head} in {outs} }}"
     return head + "\n" + "\n".join(lines) + "\n" + " " * (indent + 2) + f"in {outs} }}"
@@ -229,13 +246,20 @@ class IRTypeError(TypeError):
     pass
 
 
-def typecheck(ir: IR) -> list:
+def typecheck(ir: IR, allowed_effects=None) -> list:
     """Checks scoping and types of every equation; returns the output avals.
 
     Raises IRTypeError on a use before definition, a variable defined twice,
-    or an equation whose output types disagree with its primitive's
-    ``abstract_eval``.
+    an equation whose output types disagree with its primitive's
+    ``abstract_eval``, or whose effects are not declared (see
+    :func:`check_eqn_effects`); with ``allowed_effects`` (a set of Effects), on an
+    IR with an effect outside it.
     """
+    if allowed_effects is not None:
+        extra = ir_effects(ir) - set(allowed_effects)
+        if extra:
+            raise IRTypeError(f"the IR has effects {format_effects(extra)} that are not "
+                              f"allowed here (allowed: {format_effects(allowed_effects)})")
     if isinstance(ir, ClosedIR):
         for v, c in zip(ir.ir.constvars, ir.consts):
             aval = get_aval(c)
@@ -263,10 +287,9 @@ def typecheck(ir: IR) -> list:
         define(v)
     for eqn in ir.eqns:
         in_avals = [read(x) for x in eqn.inputs]
-        for param in eqn.params.values():
-            for sub in (param if type(param) is tuple else (param,)):  # (cond's branches)
-                if isinstance(sub, (IR, ClosedIR)):
-                    typecheck(sub)
+        for sub in sub_irs(eqn.params):   # (also in tuples: cond's branches)
+            typecheck(sub)
+        check_eqn_effects(eqn)
         out = eqn.prim.rule("abstract_eval")(*in_avals, **eqn.params)
         out = out if eqn.prim.multiple_results else [out]
         if len(out) != len(eqn.outvars):
@@ -282,7 +305,7 @@ def typecheck(ir: IR) -> list:
 
 
 def dce(ir: IR, used_outputs=None) -> tuple:
-    """Removes equations whose outputs are unused.
+    """Removes equations whose outputs are unused and that have no side effect.
 
     Args:
       ir: the IR.
@@ -299,7 +322,7 @@ def dce(ir: IR, used_outputs=None) -> tuple:
     live = {v for v in outvars if isinstance(v, Var)}
     new_eqns = []
     for eqn in reversed(ir.eqns):
-        if any(v in live for v in eqn.outvars):
+        if any(v in live for v in eqn.outvars) or eqn_effects(eqn):
             new_eqns.append(eqn)
             live.update(x for x in eqn.inputs if isinstance(x, Var))
     new_eqns.reverse()
@@ -328,3 +351,63 @@ def eval_ir(ir: IR, consts, args) -> list:
         for v, o in zip(eqn.outvars, out):
             env[v] = o
     return [read(x) for x in ir.outvars]
+
+
+# --- effects -------------------------------------------------------------------------------
+
+
+def sub_irs(params) -> list:
+    """The sub-IRs (IR or ClosedIR) in a higher-order primitive's params, also those in
+    a tuple or list param (cond's ``branches``)."""
+    subs = []
+    for v in params.values():
+        if isinstance(v, (IR, ClosedIR)):
+            subs.append(v)
+        elif type(v) is tuple or type(v) is list:
+            subs.extend(w for w in v if isinstance(w, (IR, ClosedIR)))
+    return subs
+
+
+def eqn_effects(eqn: Eqn) -> frozenset:
+    """The side effects of an equation: its primitive's ``effects_rule(params)`` where it
+    has one, else its ``effects`` together with those of the sub-IRs in its params (so
+    jit_call, cond, while, scan... carry their bodies' effects without a rule each)."""
+    prim = eqn.prim
+    if prim.effects_rule is not None:
+        return prim.effects_rule(eqn.params)
+    effects = prim.effects
+    for sub in sub_irs(eqn.params):
+        sub_effects = ir_effects(sub)
+        if sub_effects:
+            effects = effects | sub_effects
+    return effects
+
+
+def ir_effects(ir) -> frozenset:
+    """The union of the effects of the equations of ``ir`` (an IR or a ClosedIR)."""
+    effects = no_effects
+    for eqn in ir.eqns:
+        e = eqn_effects(eqn)
+        if e:
+            effects = effects | e
+    return effects
+
+
+def check_eqn_effects(eqn: Eqn) -> None:
+    """Raises IRTypeError unless the equation's effects are Effects and, for a primitive
+    with an ``effects_rule``, include every effect of its sub-IRs (a rule may add effects,
+    never hide one)."""
+    effects = eqn_effects(eqn)
+    for e in effects:
+        if not isinstance(e, Effect):
+            raise IRTypeError(f"{eqn.prim.name}: declares {e!r} as an effect; effects are "
+                              "functrans.effects.Effect objects")
+    if eqn.prim.effects_rule is not None:
+        inner = no_effects
+        for sub in sub_irs(eqn.params):
+            inner = inner | ir_effects(sub)
+        if not inner <= effects:
+            raise IRTypeError(f"{eqn.prim.name}: its effects_rule gives "
+                              f"{format_effects(effects)} but its sub-IRs have "
+                              f"{format_effects(inner)}: an equation must declare the "
+                              "effects of its sub-IRs")

@@ -25,6 +25,24 @@ Rule helpers (used by the primitive modules):
   ctx.lower_ir(closed_ir, args) inline a sub-IR (calls, custom rules, branches)
   ctx.platform                  the target platform ("cpu", "gpu", ...; None: unknown):
                                 a rule may emit a different, equivalent program per platform
+
+Ordered effects (see ``effects.py``): the rule of a primitive with an ordered
+effect takes the ordering token with ``ctx.get_token()``, passes it to its
+operation (``TOKEN`` is the type ``!stablehlo.token`` in ``ctx.op``'s avals) and
+hands the operation's new token to ``ctx.set_token(t)``; ``ctx.thread_token(values,
+avals)`` does both with a ``stablehlo.optimization_barrier``. So one token runs
+through the ordered effects in program order:
+
+* it is made in ``@main`` the first time a rule asks for it (``stablehlo.after_all``
+  with no operands), so ``@main``'s signature does not change and an effect-free
+  program's text is the same as without effects. (JAX passes a token argument and
+  result through ``@main`` to order effects *across* calls; a later issue can add
+  that pair here, where the token is made.)
+* a region's rules (a cond branch, a loop body) start from the enclosing token,
+  captured from above; a higher-order equation with ordered effects whose rule does
+  not set the token itself (cond, while, scan) is followed by an optimization
+  barrier of the token and the equation's results, so later effects wait for it.
+  An inlined sub-IR (``ctx.lower_ir``: jit_call) shares the token.
 """
 
 from __future__ import annotations
@@ -33,7 +51,8 @@ import numpy as np
 
 from .. import dtypes
 from ..core import ShapedArray, get_aval
-from ..ir import ClosedIR, Lit
+from ..effects import has_ordered
+from ..ir import ClosedIR, Lit, eqn_effects
 
 # Closed-over arrays with more elements than this are passed to the executable
 # as arguments instead of being written into the module text.
@@ -59,8 +78,20 @@ def element_type(dtype) -> str:
         raise TypeError(f"jit: dtype {np.dtype(dtype)} cannot be lowered to StableHLO") from None
 
 
+class _TokenType:
+    """The type of the ordering token, ``!stablehlo.token``, where ``ctx.op`` takes avals."""
+
+    def __repr__(self):
+        return "TOKEN"
+
+
+TOKEN = _TokenType()
+
+
 def ir_type(aval: ShapedArray) -> str:
     """``tensor<2x3xf32>`` for an aval of shape (2, 3) and dtype float32."""
+    if aval is TOKEN:
+        return "!stablehlo.token"
     dims = "".join(f"{d}x" for d in aval.shape)
     return f"tensor<{dims}{element_type(aval.dtype)}>"
 
@@ -105,13 +136,16 @@ class _Names:
 class LoweringContext:
     """Where a rule writes its operations; ``avals_in``/``avals_out`` describe the equation."""
 
-    def __init__(self, module, names, lines, indent="    "):
+    def __init__(self, module, names, lines, indent="    ", parent=None):
         self.module = module        # the _Module: holds extra functions, the function name
         self.names = names
         self.lines = lines
         self.indent = indent
         self.avals_in: list = []
         self.avals_out: list = []
+        self.parent = parent        # the context of the enclosing region's operation
+        self._token = None          # the ordering token (see get_token), made when needed
+        self._token_sets = 0        # how many times set_token was called
 
     @property
     def platform(self):
@@ -135,7 +169,7 @@ class LoweringContext:
         ``attrs`` is the text inside ``{...}``; ``regions`` a list of region texts
         from :meth:`region`.
         """
-        single = isinstance(out_avals, ShapedArray)
+        single = isinstance(out_avals, ShapedArray) or out_avals is TOKEN
         outs = [out_avals] if single else list(out_avals)
         ins = ", ".join(operands)
         in_types = ", ".join(ir_type(a) for a in in_avals)
@@ -186,7 +220,7 @@ class LoweringContext:
         """
         args = [self.names.fresh() for _ in arg_avals]
         lines: list = []
-        inner = LoweringContext(self.module, self.names, lines, self.indent + "  ")
+        inner = LoweringContext(self.module, self.names, lines, self.indent + "  ", self)
         names, avals = body(inner, *args)
         sig = ", ".join(f"{a}: {ir_type(v)}" for a, v in zip(args, arg_avals))
         ret_types = ", ".join(ir_type(a) for a in avals)
@@ -194,6 +228,32 @@ class LoweringContext:
         body_text = "\n".join(lines)
         header = f"{self.indent}^bb0({sig}):\n" if arg_avals else ""
         return f"{{\n{header}{body_text}\n{self.indent}}}"
+
+    # -- the ordering token of ordered effects (see the module docstring)
+
+    def get_token(self) -> str:
+        """The current ordering token: made here in ``@main`` (``stablehlo.after_all``
+        of nothing) the first time, or in a region, the enclosing one (captured)."""
+        if self._token is None:
+            if self.parent is not None:
+                self._token = self.parent.get_token()
+            else:
+                self._token = self.op("stablehlo.after_all", [], [], TOKEN)
+        return self._token
+
+    def set_token(self, token: str) -> None:
+        """Makes ``token`` (the token an ordered effect's operation returned) current."""
+        self._token = token
+        self._token_sets += 1
+
+    def thread_token(self, values, avals) -> list:
+        """``stablehlo.optimization_barrier`` of the token and ``values``: the values it
+        returns wait for the effects before, and the new token, made current, for
+        ``values`` (an effect that is the barrier itself, or that consumes them)."""
+        outs = self.op("stablehlo.optimization_barrier", [self.get_token()] + list(values),
+                       [TOKEN] + list(avals), [TOKEN] + list(avals))
+        self.set_token(outs[0])
+        return outs[1:]
 
     def lower_ir(self, closed: ClosedIR, args) -> list:
         """Inlines a sub-IR here: its consts become constants, its outputs are returned."""
@@ -223,8 +283,12 @@ def _lower_eqns(ctx: LoweringContext, eqns, env) -> None:
         ctx.avals_in = [x.aval for x in eqn.inputs]
         ctx.avals_out = [v.aval for v in eqn.outvars]
         rule = eqn.prim.rule("lower")
+        sets = ctx._token_sets
         out = rule(ctx, *ins, **eqn.params)
         outs = out if eqn.prim.multiple_results else [out]
+        if sets == ctx._token_sets and has_ordered(eqn_effects(eqn)):
+            # (a cond or loop with ordered effects inside: later effects wait for it)
+            ctx.thread_token(outs, [v.aval for v in eqn.outvars])
         for v, o in zip(eqn.outvars, outs):
             env[v] = o
 
@@ -350,6 +414,6 @@ def defelementwise(prim, opname: str, attrs: str = ""):
     return rule
 
 
-__all__ = ["INLINE_CONST_LIMIT", "element_type", "ir_type", "dense_attr", "i64_array",
+__all__ = ["INLINE_CONST_LIMIT", "TOKEN", "element_type", "ir_type", "dense_attr", "i64_array",
            "i64_dense", "LoweringContext", "Lowered", "lower_ir", "broadcast_operands",
            "elementwise_op", "defelementwise"]

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional
 
-from ..ir import IR, Eqn, Var, dce
+from ..ir import IR, Eqn, Var, dce, eqn_effects
 
 
 class PartialEval(NamedTuple):
@@ -124,7 +124,7 @@ def partial_eval(ir: IR, unknowns, instantiate=False,
                 continue
             seen.add(x)
             eqn = producer.get(x)
-            if eqn is None or saveable(eqn):
+            if eqn is None or saveable(eqn) or eqn_effects(eqn):   # (effects run once)
                 residuals.append(x)
             elif id(eqn) not in recomputed:
                 recomputed.add(id(eqn))
