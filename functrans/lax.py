@@ -13,6 +13,7 @@ from .primitives.shape import (broadcast_in_dim, broadcast, reshape, expand_dims
                                squeeze, transpose, rev, concatenate, pad, iota,
                                broadcasted_iota)
 from .primitives.reductions import *  # noqa: F401,F403
+from .primitives.cumulative import *  # noqa: F401,F403
 from .primitives.sorting import *  # noqa: F401,F403
 from .primitives.linalg import *  # noqa: F401,F403
 from .primitives.slicing import (slice, slice_in_dim, index_in_dim, dynamic_slice,  # noqa: F401,A004

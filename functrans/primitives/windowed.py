@@ -51,15 +51,8 @@ from .conv import (
 )
 from .conv_impl import dilate_pad, window_view
 from .elementwise import convert_element_type, eq_p, mul_p
-from .reductions import (
-    _REDUCERS,
-    _max_identity,
-    _min_identity,
-    _reduce_prod_jvp,
-    argmax,
-    argmin,
-    reduce_sum,
-)
+from ._reduction_common import _REDUCERS, _max_identity, _min_identity
+from .reductions import _reduce_prod_jvp, argmax, argmin, reduce_sum
 from .shape import (
     broadcast_in_dim,
     broadcasted_iota,
