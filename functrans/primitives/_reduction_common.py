@@ -55,7 +55,7 @@ def _batched_axis(a: int, bdim: int) -> int:
     return a + (a >= bdim)
 
 
-# --- StableHLO combiners ---------------------------------------------------------------------------
+# --- StableHLO combiners ------------------------------------------------------------------------
 
 
 def _lower_extremum(bool_op, direction, real_op):

@@ -42,8 +42,8 @@ import numpy as np
 from .. import dtypes
 from ..core import ShapedArray, bind
 from ..interpreters.lowering import i64_array
-from ._windows import _dilate_dim, _out_spatial, _sdims, _take, _window_out_dim, dilate_pad
-from ._windows import window_view
+from ._windows import (_dilate_dim, _out_spatial, _sdims, _take, _window_out_dim, dilate_pad,
+                       window_view)
 from .linalg import DOT_PRECISION
 
 
@@ -118,7 +118,7 @@ def _im2col_matmul_blocked(x, w2, pad, win, strides, rhs_dilation, out_sp):
 
 # Large eager convolutions run as a compiled XLA:CPU program, as JAX runs every eager
 # operation: one jitted convolution per set of parameters (jit caches the executable per
-# shapes), compiled on first use. XLA's convolutions (conv_lower.py's forms) beat im2col
+# shapes), compiled on first use. XLA's convolutions (the lowering forms below) beat im2col
 # + OpenBLAS on the benchmark machine (2-core AMD EPYC, float32, median of 20, ms):
 #
 #   convolution                                   XLA   im2col + BLAS

@@ -295,7 +295,7 @@ defjvp(cummax_p, _cum_extremum_jvp(max_p))
 defjvp(cummin_p, _cum_extremum_jvp(min_p))
 
 
-# --- batch rules: the batch axis stays in place, ``axis`` is renumbered around it ------------------
+# --- batch rules: the batch axis stays in place, ``axis`` is renumbered around it ---------------
 
 
 def _cumulative_batch(p):

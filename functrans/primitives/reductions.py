@@ -39,8 +39,8 @@ from ..interpreters.jvp import Zero, defjvp, defjvp_zero, deflinear, tangent_ava
 from ..interpreters.lowering import i64_array
 from ._reduction_common import (_LOW_FLOATS, _REDUCERS, _batched_axis, _max_identity,
                                 _min_identity, _shift, _upcast)
-from ._rules import ANY, BOOL, INTEGRAL, NUMERIC, ORDERED, check_dtype, normalize_axes
-from ._rules import normalize_axis
+from ._rules import (ANY, BOOL, INTEGRAL, NUMERIC, ORDERED, check_dtype, normalize_axes,
+                     normalize_axis)
 from .cumulative import cumprod
 from .elementwise import convert_element_type, div_p, eq_p, mul_p, select_n
 from .shape import broadcast_in_dim, reshape, transpose
