@@ -1,5 +1,5 @@
-"""The CPU lowering forms of conv_general_dilated (functrans/primitives/conv_lower.py)
-against each other: the measurements behind ``conv_lower.choose_path``.
+"""The CPU lowering forms of conv_general_dilated (functrans/primitives/conv_cpu.py)
+against each other: the measurements behind ``conv_cpu.choose_path``.
 
 Run from the repository root (CPU only)::
 
@@ -8,7 +8,7 @@ Run from the repository root (CPU only)::
 Each workload is one jitted convolution (``fwd``), or the convolution that computes its
 input gradient (``dlhs``) or kernel gradient (``drhs``), float32 NHWC/HWIO, stride 1 and
 SAME padding unless named; each implementation is one form, forced with
-``conv_lower.FORCE_PATH`` while it compiles (a form that does not fit the convolution is
+``conv_cpu.FORCE_PATH`` while it compiles (a form that does not fit the convolution is
 skipped). ``step/...`` workloads are the CNN training step of bench_conv.py with only its
 first layer's form changed (the second layer and the gradients as chosen), because a
 form's cost can depend on what XLA fuses into it.
@@ -74,21 +74,21 @@ def _fn_args(name, piece):
 def form_factory(name, piece, form):
     def factory():
         from functrans.jit import jit
-        from functrans.primitives import conv_lower
+        from functrans.primitives import conv_cpu
         fn, args = _fn_args(name, piece)
         f = jit(fn)
-        conv_lower.FORCE_PATH = form
+        conv_cpu.FORCE_PATH = form
         try:
             text = f.lower(*args).as_text()
             f(*args)
         finally:
-            conv_lower.FORCE_PATH = None
+            conv_cpu.FORCE_PATH = None
         if form != "native":
-            conv_lower.FORCE_PATH = "native"
+            conv_cpu.FORCE_PATH = "native"
             try:
                 native = jit(fn).lower(*args).as_text()
             finally:
-                conv_lower.FORCE_PATH = None
+                conv_cpu.FORCE_PATH = None
             if text == native:
                 raise Skip(f"{form} does not fit this convolution")
         return lambda: f(*args).block_until_ready()
@@ -98,18 +98,18 @@ def form_factory(name, piece, form):
 def step_factory(form):
     def factory():
         import bench_conv
-        from functrans.primitives import conv_lower
-        chosen = conv_lower.choose_path
+        from functrans.primitives import conv_cpu
+        chosen = conv_cpu.choose_path
 
         def first_layer_only(platform, geom):  # the forward conv with one input feature
-            if geom.c == 1 and geom.taps == 9 and conv_lower.applies(form, geom):
+            if geom.c == 1 and geom.taps == 9 and conv_cpu.applies(form, geom):
                 return form
             return chosen(platform, geom)
-        conv_lower.choose_path = first_layer_only
+        conv_cpu.choose_path = first_layer_only
         try:
             return bench_conv.cnn_functrans()
         finally:
-            conv_lower.choose_path = chosen
+            conv_cpu.choose_path = chosen
     return factory
 
 

@@ -13,14 +13,17 @@ from .primitives.shape import (broadcast_in_dim, broadcast, reshape, expand_dims
                                squeeze, transpose, rev, concatenate, pad, iota,
                                broadcasted_iota)
 from .primitives.reductions import *  # noqa: F401,F403
+from .primitives.cumulative import *  # noqa: F401,F403
 from .primitives.sorting import *  # noqa: F401,F403
 from .primitives.linalg import *  # noqa: F401,F403
-from .primitives.slicing import (slice, slice_in_dim, index_in_dim, dynamic_slice,  # noqa: F401,A004
-                                 dynamic_slice_in_dim, dynamic_index_in_dim,
-                                 dynamic_update_slice, dynamic_update_slice_in_dim,
-                                 dynamic_update_index_in_dim, gather, GatherDimensionNumbers,
-                                 scatter, scatter_add, scatter_mul, scatter_min, scatter_max,
-                                 ScatterDimensionNumbers)
+from .primitives.slicing import slice, slice_in_dim, index_in_dim  # noqa: F401,A004
+from .primitives.dynamic_slicing import (dynamic_slice, dynamic_slice_in_dim,  # noqa: F401
+                                         dynamic_index_in_dim, dynamic_update_slice,
+                                         dynamic_update_slice_in_dim,
+                                         dynamic_update_index_in_dim)
+from .primitives.gather_scatter import (gather, GatherDimensionNumbers, scatter,  # noqa: F401
+                                        scatter_add, ScatterDimensionNumbers)
+from .primitives.scatter_combine import scatter_mul, scatter_min, scatter_max  # noqa: F401
 from .primitives.control_flow import cond, switch, while_loop  # noqa: F401
 from .primitives.scan import scan, fori_loop, map  # noqa: F401,A004
 from .primitives.conv import (conv_general_dilated, conv, conv_with_general_padding,  # noqa: F401

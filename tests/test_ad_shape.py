@@ -348,7 +348,7 @@ def test_scatter_transpose_is_the_adjoint(mode, x64):
     """scatter is linear in (operand, updates) together; reverse mode never needs its
     transpose (the jvp emits scatter_adds), so the rule is checked directly."""
     from functrans.interpreters.reverse import UndefinedPrimal
-    from functrans.primitives.slicing import scatter_p
+    from functrans.primitives.gather_scatter import scatter_p
     rng = np.random.default_rng(5)
     x, u, ct = rng.standard_normal((4, 5)), rng.standard_normal(5), rng.standard_normal((4, 5))
     params = dict(dimension_numbers=DN_ELEMS, mode=mode)

@@ -114,7 +114,7 @@ def test_conv_many_channels_in_blocks_matches_jax(images, monkeypatch):
     # The eager impl builds the im2col matrix a block at a time: one block for all
     # images, blocks of two images, runs of a third of one image's output rows, and
     # single output rows.
-    from functrans.primitives import conv_impl as conv_mod
+    from functrans.primitives import conv_cpu as conv_mod
     for i, case in enumerate(MANY_CHANNEL_CASES):
         x, w = conv_args(case, F32, seed=3 * i)
         want = conv_fn(case, jax.lax)(x, w)
@@ -131,7 +131,7 @@ def test_conv_eager_xla_path_matches_jax(dtype, request, monkeypatch):
     # for every case (groups, dilations, dimension numbers, ranks 1-3) and both gradients.
     if dtype == F64:
         request.getfixturevalue("x64")
-    from functrans.primitives import conv_impl as conv_mod
+    from functrans.primitives import conv_cpu as conv_mod
     monkeypatch.setattr(conv_mod, "XLA_MIN_FLOPS", 0)
     monkeypatch.setattr(conv_mod, "XLA_MIN_FLOPS_GROUPED", 0)
     monkeypatch.setattr(conv_mod, "XLA_MAX_RESULT_BYTES", float("inf"))
@@ -157,7 +157,7 @@ def test_conv_eager_xla_path_matches_jax(dtype, request, monkeypatch):
 
 def test_conv_eager_path_choice(monkeypatch):
     # by default only large convolutions with small results, or grouped ones, take XLA
-    from functrans.primitives import conv_impl as conv_mod
+    from functrans.primitives import conv_cpu as conv_mod
     monkeypatch.setattr(conv_mod, "_xla_convs", {})
     x, w = rand((8, 14, 14, 32), F32), rand((3, 3, 32, 64), F32, 1)
     y = conv_fn(CONV_CASES[0])(x, w)                        # 58 MFLOP, a 0.4 MB result
@@ -329,7 +329,7 @@ def test_conv_lowering_is_one_convolution_off_the_cpu():
     assert '"stablehlo.convolution"' not in text and '"stablehlo.dot_general"' in text
 
 
-# --- conv: the CPU lowering forms (conv_lower.py) ---------------------------------------------------
+# --- conv: the CPU lowering forms (conv_cpu.py) -----------------------------------------------------
 
 DN2 = ("NHWC", "HWIO", "NHWC")
 # beyond CONV_CASES: what the automatic choice sends to each form (a first layer, a
@@ -360,7 +360,7 @@ def test_conv_cpu_lowering_forms_match_eager(path, monkeypatch, x64):
     # each form (forced; a form that does not fit a conv falls back to native) on every
     # case: strides, paddings (negative too), lhs/rhs dilations, feature and batch groups,
     # dimension numbers, ranks 1-3, and the convs of both gradients
-    from functrans.primitives import conv_lower
+    from functrans.primitives import conv_cpu as conv_lower
     if ft.devices()[0].platform != "cpu":
         pytest.skip("the forms are the CPU lowering")
     monkeypatch.setattr(conv_lower, "FORCE_PATH", path)
@@ -389,7 +389,7 @@ def test_conv_cpu_lowering_forms_match_eager(path, monkeypatch, x64):
 
 def test_conv_cpu_form_choice(monkeypatch):
     from functrans.core import ShapedArray
-    from functrans.primitives import conv_lower as cl
+    from functrans.primitives import conv_cpu as cl
 
     def form(lhs, rhs, g=1, b=1, platform="cpu", strides=None):
         la, ra = ShapedArray(lhs, np.float32), ShapedArray(rhs, np.float32)

@@ -11,6 +11,9 @@ import pytest
 import functrans as ft
 import functrans.numpy as fnp
 from functrans import ir, lax
+from functrans.primitives import dynamic_slicing as dsl
+from functrans.primitives import gather_scatter as gs
+from functrans.primitives import scatter_combine
 from functrans.primitives import slicing as sl
 
 jax = pytest.importorskip("jax")
@@ -195,7 +198,7 @@ def _random_gather(rng):
     indices = rng.integers(-2, hi, batch + (k,)).astype(np.int32)
     out_rank = len(batch) + nd - len(collapsed)
     offset = tuple(sorted(int(d) for d in rng.permutation(out_rank)[:nd - len(collapsed)]))
-    dnums = sl.GatherDimensionNumbers(offset, collapsed, index_map)
+    dnums = gs.GatherDimensionNumbers(offset, collapsed, index_map)
     return shape, indices, dnums, sizes
 
 
@@ -218,7 +221,7 @@ def test_gather_matches_jax(seed, mode):
                                         (np.complex64, np.nan)])
 def test_gather_fill_defaults_and_values(dtype, fill):
     x = _rand(np.random.default_rng(3), (4, 2), dtype)
-    dn = sl.GatherDimensionNumbers((1,), (0,), (0,))
+    dn = gs.GatherDimensionNumbers((1,), (0,), (0,))
     idx = fnp.array([[1], [4], [-1]])
     out = np.asarray(lax.gather(fnp.asarray(x), idx, dn, (1, 2), mode="fill"))
     np.testing.assert_array_equal(out[0], x[1])
@@ -232,7 +235,7 @@ def test_gather_fill_defaults_and_values(dtype, fill):
 def test_gather_whole_window_out_of_bounds_is_filled():
     # A window of 2 starting at 3 of 4 does not fit: all of it is filled (XLA semantics).
     x = fnp.arange(4.0)
-    dn = sl.GatherDimensionNumbers((1,), (), (0,))
+    dn = gs.GatherDimensionNumbers((1,), (), (0,))
     out = lax.gather(x, fnp.array([[3], [2]]), dn, (2,), mode="fill")
     np.testing.assert_array_equal(np.asarray(out), [[np.nan, np.nan], [2, 3]])
     out = lax.gather(x, fnp.array([[3], [2]]), dn, (2,))
@@ -241,7 +244,7 @@ def test_gather_whole_window_out_of_bounds_is_filled():
 
 def test_gather_errors():
     x = fnp.ones((3, 4))
-    dn = sl.GatherDimensionNumbers((1,), (0,), (0,))
+    dn = gs.GatherDimensionNumbers((1,), (0,), (0,))
     with pytest.raises(TypeError, match="gather: indices must be signed integer"):
         lax.gather(x, fnp.ones((2, 1)), dn, (1, 4))
     with pytest.raises(ValueError, match="one operand dimension per entry"):
@@ -251,9 +254,9 @@ def test_gather_errors():
     with pytest.raises(ValueError, match="slice_sizes"):
         lax.gather(x, fnp.zeros((2, 1), int), dn, (1, 5))
     with pytest.raises(ValueError, match="offset_dims"):
-        lax.gather(x, fnp.zeros((2, 1), int), sl.GatherDimensionNumbers((2,), (0,), (0,)), (1, 4))
+        lax.gather(x, fnp.zeros((2, 1), int), gs.GatherDimensionNumbers((2,), (0,), (0,)), (1, 4))
     with pytest.raises(ValueError, match="account for each"):
-        lax.gather(x, fnp.zeros((2, 1), int), sl.GatherDimensionNumbers((1,), (), (0,)), (1, 4))
+        lax.gather(x, fnp.zeros((2, 1), int), gs.GatherDimensionNumbers((1,), (), (0,)), (1, 4))
     with pytest.raises(ValueError, match="at least one dimension"):
         lax.gather(x, fnp.array(0), dn, (1, 4))
     with pytest.raises(ValueError, match="mode"):
@@ -267,7 +270,7 @@ def test_gather_params_are_hashable():
         fnp.ones((3, 4)), fnp.zeros((2, 1), int))
     (eqn,) = closed.eqns
     hash(tuple(sorted(eqn.params.items())))
-    assert isinstance(eqn.params["dimension_numbers"], sl.GatherDimensionNumbers)
+    assert isinstance(eqn.params["dimension_numbers"], gs.GatherDimensionNumbers)
     assert eqn.params["slice_sizes"] == (1, 4)
 
 
@@ -306,7 +309,7 @@ def _random_scatter(rng, unique):
     sizes = iter(w for d, w in enumerate(window) if d not in inserted)
     batch_it = iter(batch)
     upd_shape = tuple(next(sizes) if d in uwd else next(batch_it) for d in range(upd_rank))
-    dnums = sl.ScatterDimensionNumbers(uwd, inserted, index_map)
+    dnums = gs.ScatterDimensionNumbers(uwd, inserted, index_map)
     return shape, indices.astype(np.int32), upd_shape, dnums
 
 
@@ -343,7 +346,7 @@ def test_scatter_duplicates_accumulate_like_ufunc_at(how, ufunc, dtype):
     expected = x.copy()
     keep = (idx >= 0) & (idx < 5)
     ufunc.at(expected, idx[keep], upd[keep])
-    dn = sl.ScatterDimensionNumbers((1,), (0,), (0,))
+    dn = gs.ScatterDimensionNumbers((1,), (0,), (0,))
     out = _SCATTERS[how][0](fnp.asarray(x), fnp.asarray(idx[:, None]), fnp.asarray(upd), dn)
     np.testing.assert_array_equal(np.asarray(out), expected)
 
@@ -351,23 +354,23 @@ def test_scatter_duplicates_accumulate_like_ufunc_at(how, ufunc, dtype):
 def test_scatter_set_last_duplicate_wins_eagerly_and_operand_is_unchanged():
     x = fnp.zeros(3)
     out = lax.scatter(x, fnp.array([[1], [1], [1]]), fnp.array([1.0, 2.0, 3.0]),
-                      sl.ScatterDimensionNumbers((), (0,), (0,)))
+                      gs.ScatterDimensionNumbers((), (0,), (0,)))
     assert out.tolist() == [0.0, 3.0, 0.0] and x.tolist() == [0.0, 0.0, 0.0]
 
 
 def test_scatter_scalar_operand_and_empty_updates():
-    dn = sl.ScatterDimensionNumbers((), (), ())
+    dn = gs.ScatterDimensionNumbers((), (), ())
     out = lax.scatter_add(fnp.asarray(np.float32(1)), fnp.zeros((3, 0), int),
                           fnp.array([1.0, 2.0, 3.0], fnp.float32), dn)
     assert out.tolist() == 7.0
-    dn = sl.ScatterDimensionNumbers((), (0,), (0,))
+    dn = gs.ScatterDimensionNumbers((), (0,), (0,))
     out = lax.scatter_add(fnp.ones(3), fnp.zeros((0, 1), int), fnp.zeros(0), dn)
     assert out.tolist() == [1.0, 1.0, 1.0]
 
 
 def test_scatter_errors():
     x = fnp.ones((3, 4))
-    dn = sl.ScatterDimensionNumbers((1,), (0,), (0,))
+    dn = gs.ScatterDimensionNumbers((1,), (0,), (0,))
     i = fnp.zeros((2, 1), int)
     with pytest.raises(TypeError, match="scatter_add requires arguments of the same dtype"):
         lax.scatter_add(x, i, fnp.ones((2, 4), int), dn)
@@ -378,13 +381,13 @@ def test_scatter_errors():
     with pytest.raises(TypeError, match="indices must be"):
         lax.scatter(x, fnp.zeros((2, 1)), fnp.ones((2, 4)), dn)
     with pytest.raises(ValueError, match="update_window_dims"):
-        lax.scatter(x, i, fnp.ones((2, 4)), sl.ScatterDimensionNumbers((2,), (0,), (0,)))
+        lax.scatter(x, i, fnp.ones((2, 4)), gs.ScatterDimensionNumbers((2,), (0,), (0,)))
     with pytest.raises(ValueError, match="mode"):
         lax.scatter(x, i, fnp.ones((2, 4)), dn, mode="bogus")
 
 
 def test_every_slicing_primitive_has_impl_and_abstract_eval():
-    prims = [sl.slice_p, sl.dynamic_slice_p, sl.dynamic_update_slice_p, sl.gather_p,
-             *sl.SCATTER_PRIMITIVES.values()]
+    prims = [sl.slice_p, dsl.dynamic_slice_p, dsl.dynamic_update_slice_p, gs.gather_p,
+             *scatter_combine.SCATTER_PRIMITIVES.values()]
     for p in prims:
         assert p.impl is not None and p.abstract_eval is not None, p

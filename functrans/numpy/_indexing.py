@@ -43,6 +43,9 @@ from ..errors import filter_traceback
 from ..primitives import elementwise as ew
 from ..primitives import reductions as red
 from ..primitives import shape as sp
+from ..primitives import dynamic_slicing as dsl
+from ..primitives import gather_scatter as gs
+from ..primitives import scatter_combine
 from ..primitives import slicing as sl
 from ..primitives.control_flow import while_loop
 from ._ufuncs import power, true_divide
@@ -348,7 +351,7 @@ def _scalar_take(x, index):
     kept = [d for d in range(len(shape)) if d not in static]  # the dims left after _basic
     if len(static) == len(index):
         return x
-    out = sl.dynamic_slice(x, [index[d] if d in index else 0 for d in kept],
+    out = dsl.dynamic_slice(x, [index[d] if d in index else 0 for d in kept],
                            [1 if d in index else shape[d] for d in kept],
                            allow_negative_indices=False)
     return sp.squeeze(out, [i for i, d in enumerate(kept) if d in index])
@@ -397,9 +400,9 @@ def _gather_take(x, index, mode, fill_value, gaps=frozenset()):
         return sp.broadcast_in_dim(_new_array(np.asarray(fill, x.dtype), x.weak_type),
                                    out_shape, ())
     indices = _stack_indices([index[d] for d in dims], batch)
-    dnums = sl.GatherDimensionNumbers(offset_dims, tuple(dims), tuple(dims))
+    dnums = gs.GatherDimensionNumbers(offset_dims, tuple(dims), tuple(dims))
     sizes = tuple(1 if d in index else s for d, s in enumerate(shape))
-    return sl.gather(x, indices, dnums, sizes, mode=mode, fill_value=fill_value)
+    return gs.gather(x, indices, dnums, sizes, mode=mode, fill_value=fill_value)
 
 
 def _stack_indices(arrays, batch):
@@ -505,7 +508,7 @@ def _update_box(op, y, entries, gaps, values, how, clip):
     if how != "set":
         table = _BOOL_COMBINE if y.dtype == dtypes.bool_ else _COMBINE
         values = table[how].bind(sl.slice(y, starts, limits), values)
-    return sl.dynamic_update_slice(y, values, starts)
+    return dsl.dynamic_update_slice(y, values, starts)
 
 
 def _update_advanced(op, y, entries, gaps, values, how, clip):
@@ -516,8 +519,8 @@ def _update_advanced(op, y, entries, gaps, values, how, clip):
     dims, batch, offset_dims, out_shape = _advanced_layout(shape, index, gaps)
     values = _values_for(op, values, y, out_shape)
     indices = _stack_indices([index[d] for d in dims], batch)
-    dnums = sl.ScatterDimensionNumbers(offset_dims, tuple(dims), tuple(dims))
-    return sl.SCATTER_PRIMITIVES[how].bind(y, indices, values, dimension_numbers=dnums,
+    dnums = gs.ScatterDimensionNumbers(offset_dims, tuple(dims), tuple(dims))
+    return scatter_combine.SCATTER_PRIMITIVES[how].bind(y, indices, values, dimension_numbers=dnums,
                                            mode="clip" if clip else "drop")
 
 
@@ -529,9 +532,9 @@ def _update_positions(op, x, idx, values, how, clip):
     positions = _rewriting_take(iota, idx, mode="clip" if clip else "fill", fill_value=-1)
     values = _values_for(op, values, x, tuple(positions.shape))
     n = positions.size
-    out = sl.SCATTER_PRIMITIVES[how].bind(
+    out = scatter_combine.SCATTER_PRIMITIVES[how].bind(
         sp.reshape(x, (x.size,)), sp.reshape(positions, (n, 1)), sp.reshape(values, (n,)),
-        dimension_numbers=sl.ScatterDimensionNumbers((), (0,), (0,)), mode="drop")
+        dimension_numbers=gs.ScatterDimensionNumbers((), (0,), (0,)), mode="drop")
     return sp.reshape(out, tuple(x.shape))
 
 

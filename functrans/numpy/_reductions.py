@@ -29,6 +29,7 @@ from ..array import Array, _new_array
 from ..core import _state
 from ..primitives import elementwise as ew
 from ..primitives import reductions as rp
+from ..primitives import cumulative as cp
 from ..primitives import shape as sp
 from . import _ufuncs as uf
 from ._util import asarray, broadcast_shapes, broadcast_to, normalize_axes, normalize_axis
@@ -466,7 +467,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
         >>> fnp.cumsum(fnp.asarray([[1, 2], [3, 4]])).tolist()
         [1, 3, 6, 10]
     """
-    return _cumulative("cumsum", rp.cumsum, a, axis, dtype, out)
+    return _cumulative("cumsum", cp.cumsum, a, axis, dtype, out)
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
@@ -477,7 +478,7 @@ def cumprod(a, axis=None, dtype=None, out=None):
         >>> fnp.cumprod(fnp.asarray([1, 2, 3])).tolist()
         [1, 2, 6]
     """
-    return _cumulative("cumprod", rp.cumprod, a, axis, dtype, out)
+    return _cumulative("cumprod", cp.cumprod, a, axis, dtype, out)
 
 
 # --- nan-ignoring reductions ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ..core import Tracer, get_aval, to_concrete_value
 from ..errors import api_boundary
 from ..primitives import elementwise as ew
 from ..primitives import shape as sp
-from ..primitives import slicing as sl
+from ..primitives import gather_scatter as gs
 from ._util import _contains_tracer, broadcast_to, normalize_axis, promote_dtypes
 from ._indexing import (_operand, _index_dtype, _is_int_dtype, _rewriting_take)
 
@@ -290,10 +290,10 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     rest = tuple(s for d, s in enumerate(a.shape) if d not in (axis1, axis2))
     if n == 0:
         return sp.broadcast_in_dim(_new_array(np.zeros((), a.dtype), a.weak_type), rest + (0,), ())
-    dnums = sl.GatherDimensionNumbers(tuple(range(nd - 2)), tuple(sorted((axis1, axis2))),
+    dnums = gs.GatherDimensionNumbers(tuple(range(nd - 2)), tuple(sorted((axis1, axis2))),
                                       (axis1, axis2))
     sizes = tuple(1 if d in (axis1, axis2) else s for d, s in enumerate(a.shape))
-    return sl.gather(a, _diag_indices(n, offset), dnums, sizes)
+    return gs.gather(a, _diag_indices(n, offset), dnums, sizes)
 
 
 def _diag_indices(n, offset):
@@ -321,8 +321,8 @@ def diag(v, k=0):
     zeros = sp.broadcast_in_dim(_new_array(np.zeros((), v.dtype), v.weak_type), (m, m), ())
     if n == 0:
         return zeros
-    dnums = sl.ScatterDimensionNumbers((), (0, 1), (0, 1))
-    return sl.scatter(zeros, _diag_indices(n, k), v, dnums)
+    dnums = gs.ScatterDimensionNumbers((), (0, 1), (0, 1))
+    return gs.scatter(zeros, _diag_indices(n, k), v, dnums)
 
 
 def diagflat(v, k=0):

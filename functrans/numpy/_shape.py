@@ -14,6 +14,7 @@ from ..array import Array
 from ..core import Tracer, to_concrete_value
 from ..errors import api_boundary
 from ..primitives import shape as sp
+from ..primitives import dynamic_slicing as dsl
 from ..primitives import slicing as sl
 from ._util import asarray, broadcast_shapes, broadcast_to, normalize_axes, normalize_axis
 from ._util import promote_dtypes
@@ -403,7 +404,7 @@ def roll(a, shift, axis=None):
             doubled = sp.concatenate([a, a], ax)
             starts = [0] * a.ndim
             starts[ax] = start
-            a = sl.dynamic_slice(doubled, starts, a.shape)
+            a = dsl.dynamic_slice(doubled, starts, a.shape)
             continue
         s = int(s) % n
         if s:

@@ -64,7 +64,8 @@ from .elementwise import convert_element_type, div, mul
 from .reductions import reduce_max, reduce_min, reduce_sum_p
 from .scan import scan_p
 from .shape import broadcast_in_dim, concatenate, iota, reshape
-from .slicing import dynamic_index_in_dim, dynamic_slice_in_dim, slice_in_dim
+from .dynamic_slicing import dynamic_index_in_dim, dynamic_slice_in_dim
+from .slicing import slice_in_dim
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "ppermute", "psum_scatter",
            "axis_index", "axis_size"]

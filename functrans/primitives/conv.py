@@ -24,11 +24,10 @@ zeros between elements), padded, and a kernel dilated by ``rhs_dilation`` slides
 over it with ``window_strides``; each output is a sum over the window and the
 group's input features (a cross-correlation: the kernel is not flipped).
 
-The impl (``conv_impl.py``) works channels-last: one strided *view* of every
-window of the padded lhs, copied into an im2col matrix (in cache-sized blocks),
-and BLAS matmuls (batched over the groups); large float convolutions run as a
-cached XLA:CPU program instead. float16/bfloat16 compute in float32 and
-integers in their own dtype, as ``dot_general`` does.
+The impl works channels-last (im2col and BLAS), or runs large float
+convolutions as a cached XLA:CPU program; float16/bfloat16 compute in float32
+and integers in their own dtype, as ``dot_general`` does. Its kernels are in
+``conv_cpu.py``.
 
 Autodiff: the op is bilinear; its transposes are the standard convolutions of
 the cotangent (JAX's ``_conv_general_dilated_transpose_lhs``/``_rhs``): w.r.t.
@@ -38,7 +37,8 @@ with the cotangent as the kernel (feature groups become batch groups). vmap
 folds the mapped axis into the lhs batch (a mapped lhs) or into the output
 features (a mapped rhs), with feature groups when both are mapped (JAX's rule).
 jit emits one ``stablehlo.convolution``, or on the CPU an equivalent program of
-slices and ``dot_general`` where that is faster (``conv_lower.py``).
+slices and ``dot_general`` where that is faster (the forms are in
+``conv_cpu.py``).
 """
 
 from __future__ import annotations
@@ -50,9 +50,12 @@ import numpy as np
 
 from .. import dtypes
 from ..core import Primitive, ShapedArray, bind, get_aval
-from ..interpreters.jvp import defjvp
+from ..interpreters.jvp import defjvp, zeros_like_aval
 from ..interpreters.reverse import is_undefined
+from . import conv_cpu
 from ._rules import COMPLEX, FLOAT, INT, UINT, check_dtype, check_same_dtypes
+from ._windows import _dilate_shape, _out_spatial, _sdims, _take, padtype_to_pads
+from .conv_cpu import _compute_dtype
 from .elementwise import convert_element_type
 from .shape import reshape, rev, transpose
 
@@ -79,42 +82,6 @@ class ConvDimensionNumbers(NamedTuple):
 
 
 # --- shapes and parameters ----------------------------------------------------------------------
-
-
-def _dilate_dim(d: int, dilation: int) -> int:
-    return 0 if d == 0 else 1 + dilation * (d - 1)
-
-
-def _dilate_shape(shape, dilation) -> tuple:
-    return tuple(_dilate_dim(d, r) for d, r in zip(shape, dilation))
-
-
-def _window_out_dim(size: int, window: int, stride: int) -> int:
-    """Windows of ``window`` elements at ``stride`` that fit in ``size`` (>= 0)."""
-    return max(0, (size - window) // stride + 1) if size >= window else 0
-
-
-def padtype_to_pads(in_shape, window_shape, window_strides, padding) -> tuple:
-    """Explicit ``(low, high)`` pads for "SAME", "SAME_LOWER" or "VALID" (as JAX).
-
-    "SAME" pads so that the output has ``ceil(in / stride)`` elements, with
-    the extra element of an odd pad at the high end ("SAME_LOWER": the low end).
-    """
-    if not isinstance(padding, str):
-        return tuple((int(lo), int(hi)) for lo, hi in padding)
-    kind = padding.upper()
-    if kind == "VALID":
-        return ((0, 0),) * len(in_shape)
-    if kind not in ("SAME", "SAME_LOWER"):
-        raise ValueError(f"padding must be 'SAME', 'SAME_LOWER', 'VALID' or a sequence of "
-                         f"(low, high) pairs, got {padding!r}")
-    pads = []
-    for n, k, s in zip(in_shape, window_shape, window_strides):
-        out = -(-n // s)
-        total = max(0, (out - 1) * s + k - n)
-        lo = total // 2 if kind == "SAME" else total - total // 2
-        pads.append((lo, total - lo))
-    return tuple(pads)
 
 
 def _conv_general_permutations(dimension_numbers):
@@ -188,14 +155,6 @@ def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers) -> ConvDimen
     return ConvDimensionNumbers(*specs)
 
 
-def _sdims(spec):
-    return spec[2:]
-
-
-def _take(shape, dims) -> tuple:
-    return tuple(shape[d] for d in dims)
-
-
 # --- the primitive --------------------------------------------------------------------------------
 
 conv_general_dilated_p = Primitive("conv_general_dilated")
@@ -238,15 +197,6 @@ def _check_params(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
                         f"must be multiples of batch_group_count ({b}), for {shapes}")
 
 
-def _out_spatial(lhs_sp, rhs_sp, window_strides, padding, lhs_dilation, rhs_dilation) -> tuple:
-    out = []
-    for n, k, s, (lo, hi), ld, rd in zip(lhs_sp, rhs_sp, window_strides, padding, lhs_dilation,
-                                         rhs_dilation):
-        padded = _dilate_dim(n, ld) + lo + hi
-        out.append(_window_out_dim(max(padded, 0), _dilate_dim(k, rd), s))
-    return tuple(out)
-
-
 @conv_general_dilated_p.def_abstract_eval
 def _conv_abstract_eval(lhs: ShapedArray, rhs: ShapedArray, *, window_strides, padding,
                         lhs_dilation, rhs_dilation, dimension_numbers, feature_group_count,
@@ -271,10 +221,20 @@ def _conv_abstract_eval(lhs: ShapedArray, rhs: ShapedArray, *, window_strides, p
     return ShapedArray(shape, preferred_element_type, False)
 
 
-def _compute_dtype(in_dtype, out_dtype):
-    def widen(d):
-        return np.dtype(np.float32) if d in (dtypes.float16, dtypes.bfloat16) else np.dtype(d)
-    return np.result_type(widen(in_dtype), widen(out_dtype))
+@conv_general_dilated_p.def_impl
+def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
+               dimension_numbers, feature_group_count, batch_group_count,
+               preferred_element_type=None):
+    lhs, rhs = np.asarray(lhs), np.asarray(rhs)
+    params = dict(window_strides=window_strides, padding=padding, lhs_dilation=lhs_dilation,
+                  rhs_dilation=rhs_dilation, dimension_numbers=dimension_numbers,
+                  feature_group_count=feature_group_count,
+                  batch_group_count=batch_group_count,
+                  preferred_element_type=preferred_element_type)
+    res = conv_cpu._xla_conv(conv_general_dilated_p, lhs, rhs, params)
+    if res is not None:
+        return res
+    return conv_cpu._conv_host(lhs, rhs, **params)
 
 
 # --- autodiff rules ---------------------------------------------------------------------------------
@@ -401,7 +361,6 @@ def _conv_transpose_rule(ct, lhs, rhs, *, preferred_element_type=None, **params)
     if get_aval(other).dtype != ct_dtype:  # preferred_element_type: work in the output dtype
         other = convert_element_type(other, ct_dtype)
     if math.prod(get_aval(ct).shape) == 0 or math.prod(x_aval.shape) == 0:
-        from ..interpreters.jvp import zeros_like_aval
         res = zeros_like_aval(x_aval)
     elif is_undefined(lhs):
         res = _transpose_lhs(ct, other, x_aval, **params)
@@ -471,6 +430,43 @@ def _conv_batch(args, bdims, *, window_strides, padding, lhs_dilation, rhs_dilat
     out = _reshape_axis_out_of(out_spec[1] + 1, size, out)
     out = _reshape_axis_into(out_spec[1], out_spec[1] + 1, out)
     return out, out_spec[1]
+
+
+# --- lower rule: one stablehlo.convolution, or on the CPU a faster equivalent --------------------
+
+
+@conv_general_dilated_p.def_lower
+def _conv_lower(ctx, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
+                dimension_numbers, feature_group_count, batch_group_count,
+                preferred_element_type=None):
+    la, ra = ctx.avals_in
+    out_aval = ctx.avals_out[0]
+    compute = _compute_dtype(la.dtype, out_aval.dtype)
+    lhs, rhs = ctx.convert(lhs, la, compute), ctx.convert(rhs, ra, compute)
+    la, ra = la.update(dtype=compute), ra.update(dtype=compute)
+    res_aval = out_aval.update(dtype=compute, weak_type=False)
+    geom = conv_cpu._Geometry(la, ra, window_strides, padding, lhs_dilation, rhs_dilation,
+                     dimension_numbers, feature_group_count, batch_group_count)
+    path = conv_cpu.choose_path(ctx.platform, geom)
+    if path == "native":
+        out = conv_cpu._native(ctx, lhs, rhs, la, ra, res_aval, window_strides=window_strides,
+                      padding=padding, lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
+                      dimension_numbers=dimension_numbers,
+                      feature_group_count=feature_group_count,
+                      batch_group_count=batch_group_count)
+    else:
+        b = conv_cpu._Builder(ctx)
+        x, w = b.canonical_operands((lhs, la), (rhs, ra), dimension_numbers, padding,
+                                    lhs_dilation)
+        y = conv_cpu._FORMS[path](b, x, w, geom)             # (N // B, *P, O)
+        out_spec = dimension_numbers.out_spec
+        canon = (out_spec[0],) + tuple(out_spec[2:]) + (out_spec[1],)
+        out, _ = b.transpose(y, tuple(int(d) for d in np.argsort(canon)))
+    if compute.kind == "c" and out_aval.dtype.kind != "c":
+        real_aval = res_aval.update(dtype=dtypes.real_dtype(compute))
+        out = ctx.op("stablehlo.real", [out], [res_aval], real_aval)
+        res_aval = real_aval
+    return ctx.convert(out, res_aval, out_aval.dtype)
 
 
 # --- wrappers -----------------------------------------------------------------------------------------
@@ -629,6 +625,3 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
         rhs = transpose(rhs, tuple(perm))
     return conv_general_dilated(lhs, rhs, (1,) * nsp, pads, strides, rhs_dilation, dn,
                                 precision=precision, preferred_element_type=preferred_element_type)
-
-
-from . import conv_impl, conv_lower  # noqa: F401  (registers the impl and lower rules)

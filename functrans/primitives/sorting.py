@@ -27,7 +27,7 @@ from ..interpreters.jvp import Zero, tangent_aval, zeros_like_aval
 from ..interpreters.lowering import i64_array
 from ._rules import ANY, ORDERED, check_dtype, normalize_axis
 from .shape import broadcast_in_dim, broadcasted_iota, concatenate
-from .slicing import GatherDimensionNumbers, gather
+from .gather_scatter import GatherDimensionNumbers, gather
 
 __all__ = ["sort", "sort_key_val", "top_k"]
 

@@ -42,24 +42,12 @@ from ..array import _new_array
 from ..core import Primitive, ShapedArray, Tracer, bind, get_aval, is_scalar_literal
 from ..interpreters.jvp import Zero, deflinear, tangent_aval
 from ..interpreters.lowering import i64_array
+from ._reduction_common import _REDUCERS, _max_identity, _min_identity
 from ._rules import NUMERIC, ORDERED, check_dtype, lax_operands
-from .conv import (
-    _dilate_dim,
-    _window_out_dim,
-    conv_general_vjp_lhs_padding,
-    padtype_to_pads,
-)
-from .conv_impl import dilate_pad, window_view
+from ._windows import _dilate_dim, _window_out_dim, dilate_pad, padtype_to_pads, window_view
+from .conv import conv_general_vjp_lhs_padding
 from .elementwise import convert_element_type, eq_p, mul_p
-from .reductions import (
-    _REDUCERS,
-    _max_identity,
-    _min_identity,
-    _reduce_prod_jvp,
-    argmax,
-    argmin,
-    reduce_sum,
-)
+from .reductions import _reduce_prod_jvp, argmax, argmin, reduce_sum
 from .shape import (
     broadcast_in_dim,
     broadcasted_iota,

@@ -1,15 +1,20 @@
-"""Lowering rule (jit) of ``conv_general_dilated``.
+"""How ``conv_general_dilated`` (``conv.py``) runs on the CPU: the kernels behind its
+impl and lower rules, which live in ``conv.py`` and call into this module.
 
-It lives apart from ``conv.py`` to keep that file readable; this module is
-imported at the end of it, so the rule is registered with its primitive.
+Eager (the impl rule): two paths, chosen per call. The host path works
+channels-last: one strided *view* of every window of the padded lhs, copied
+into an im2col matrix (in cache-sized blocks), and BLAS matmuls (batched over
+the groups); large float convolutions with small results, or grouped ones,
+run as a cached XLA:CPU program instead. The thresholds are module attributes
+so that tests can force either path.
 
-Every platform can take the *native* form, one ``stablehlo.convolution``; it
-is what GPUs get (cuDNN). On the CPU the rule may instead emit an equivalent
-program of slices, elementwise ops and ``stablehlo.dot_general``, chosen per
-convolution by :func:`choose_path` from the shapes (the numbers behind the
-choice are in its comment). The forms, all on the canonical layout (lhs
-``(N, *S, C)`` after dilation and padding, rhs ``(*K, I, O)``, result ``(N, *P,
-O)``):
+Compiled (the lower rule): every platform can take the *native* form, one
+``stablehlo.convolution``; it is what GPUs get (cuDNN). On the CPU the rule
+may instead emit an equivalent program of slices, elementwise ops and
+``stablehlo.dot_general``, chosen per convolution by :func:`choose_path` from
+the shapes (the numbers behind the choice are in its comment). The forms, all
+on the canonical layout (lhs ``(N, *S, C)`` after dilation and padding, rhs
+``(*K, I, O)``, result ``(N, *P, O)``):
 
 * ``"taps"``: for a small contraction (a depthwise layer: ``K * I`` of a few
   dozen), the result is a sum of ``K * I`` broadcast products, one per kernel
@@ -25,22 +30,232 @@ O)``):
   one ``dot_general`` contracting the window and features with the rhs.
 * ``"split"``: a feature- or batch-grouped convolution as one ungrouped
   convolution per group (each lowered by the same choice), concatenated.
-
-The rule computes in the impl's dtype (float16/bfloat16 in float32), then
-converts to the output dtype.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from .. import dtypes
-from ..core import ShapedArray
+from ..core import ShapedArray, bind
 from ..interpreters.lowering import i64_array
-from .conv import (ConvDimensionNumbers, _compute_dtype, _dilate_dim, _window_out_dim,
-                   conv_general_dilated_p)
+from ._windows import (_dilate_dim, _out_spatial, _sdims, _take, _window_out_dim, dilate_pad,
+                       window_view)
+from .linalg import DOT_PRECISION
+
+
+def _compute_dtype(in_dtype, out_dtype):
+    """The dtype both paths compute in: float16/bfloat16 widen to float32."""
+    def widen(d):
+        return np.dtype(np.float32) if d in (dtypes.float16, dtypes.bfloat16) else np.dtype(d)
+    return np.result_type(widen(in_dtype), widen(out_dtype))
+
+
+# --- eager: the host path and the XLA:CPU path ----------------------------------------------------
+
+
+# than the (N * prod(out), K * C) matrix (whose rows are a few elements long), and
+# np.matmul on it is ~2x faster than np.dot on the row-major matrix: for the first layer
+# of the CNN benchmark, (128,28,28,1)x(3,3,1,32), matrix and product take 0.83-0.89 ms
+# instead of 1.39-1.50 ms, the whole impl 1.8-1.9 instead of 2.1-2.2 ms (min and median of
+# 9 interleaved rounds, 2-core AMD EPYC). With many channels the window view wins.
+_FEW_CHANNELS = 4
+
+
+def _im2col_t_by_taps(x, win, strides, rhs_dilation, out_sp, kdim):
+    """The (prod(win) * C, N * prod(out)) transposed im2col matrix of channels-last ``x``."""
+    n, c = x.shape[0], x.shape[-1]
+    cols = np.empty((kdim, n) + tuple(out_sp), x.dtype)
+    for k, tap in enumerate(np.ndindex(*win)):
+        idx = (slice(None),) + tuple(
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, d, o, s in zip(tap, rhs_dilation, out_sp, strides)) + (slice(None),)
+        cols[k * c:(k + 1) * c] = np.moveaxis(x[idx], -1, 0)
+    return cols.reshape(kdim, -1)
+
+
+# With many channels the im2col matrix is large (the second layer of the CNN benchmark,
+# (128,14,14,32)x(3,3,32,64), makes a 29 MB one), and writing it out then reading it back
+# into BLAS is memory-bound; so are the page faults of a fresh padded input and matrix
+# each call (~3 us each in a VM). Padding a block of images at a time and building its
+# rows into one buffer that stays in cache, each block multiplied straight into its rows
+# of the output, takes 6.6-7.1 ms there instead of 9.3-12 (median of 20 calls, 2-core AMD
+# EPYC; blocks of 1-4 MB are best).
+_IM2COL_BLOCK_BYTES = 3 << 20
+
+
+def _im2col_matmul_blocked(x, w2, pad, win, strides, rhs_dilation, out_sp):
+    """The ungrouped convolution of channels-last ``x`` (N, *S, C) with ``w2``
+    (prod(win) * C, O) as im2col @ ``w2``, without materializing the whole im2col
+    matrix: ``pad`` (dilation and padding) is applied to a block of whole images at a
+    time, and the block's rows (runs of the first output dimension when one image is
+    too large) are copied into a buffer reused for every block."""
+    n, nsp = x.shape[0], len(win)
+    kdim, o = w2.shape
+    sp_axes = tuple(range(1, nsp + 1))
+    res = np.empty((n,) + out_sp + (o,), np.result_type(x.dtype, w2.dtype))
+    per_image = math.prod(out_sp) * kdim * x.dtype.itemsize
+    step = max(1, _IM2COL_BLOCK_BYTES // per_image)
+    step0 = out_sp[0] if step > 1 else max(1, out_sp[0] * _IM2COL_BLOCK_BYTES // per_image)
+    buf = None
+    for i in range(0, n, step):
+        xb = pad(x[i:i + step])
+        # (n_b, *out, *K, C): every window of the block
+        pb = np.moveaxis(window_view(xb, sp_axes, win, strides, rhs_dilation, out_sp), 1 + nsp, -1)
+        for j in range(0, out_sp[0], step0):
+            src = pb[:, j:j + step0]
+            rows = src.size // kdim
+            if buf is None or buf.shape[0] < rows:
+                buf = np.empty((rows, kdim), x.dtype)
+            dst = buf[:rows]
+            dst.reshape(src.shape)[...] = src
+            np.matmul(dst, w2, out=res[i:i + step, j:j + step0].reshape(rows, o))
+    return res
+
+
+# Large eager convolutions run as a compiled XLA:CPU program, as JAX runs every eager
+# operation: one jitted convolution per set of parameters (jit caches the executable per
+# shapes), compiled on first use. XLA's convolutions (the lowering forms below) beat im2col
+# + OpenBLAS on the benchmark machine (2-core AMD EPYC, float32, median of 20, ms):
+#
+#   convolution                                   XLA   im2col + BLAS
+#   (64,14,14,32)x(3,3,32,64)          forward    2.65    3.93
+#                                      dlhs       2.67    6.19
+#                                      drhs       6.90   13.8
+#   depthwise (32,28,28,32)x(3,3,1,32) forward    0.61   14.5
+#                                      drhs       2.92    8.09
+#   (64,28,28,8)x(3,3,8,32)            forward    2.30    3.76
+#
+# while a small one is as fast on the host (a first layer, (64,28,28,1)x(3,3,1,32), 29
+# MFLOP: 0.58 vs 0.62 ms) and compiling costs ~50-100 ms once per shape. But XLA's result
+# is a fresh buffer whose pages are faulted in on every call (~4 us per 4 KB page in
+# this VM; glibc's malloc settings do not change it): a (64,14,14,64) result costs 784
+# faults, and the forward above then takes ~7 ms instead of 2.65. So an ungrouped
+# convolution takes XLA when it has XLA_MIN_FLOPS flops and a result of at most
+# XLA_MAX_RESULT_BYTES (the gradients: the kernel's is small, the input's is the input),
+# a grouped one (whose host path is a batched matmul of small matrices) from
+# XLA_MIN_FLOPS_GROUPED flops; float32/float64 only. The rest, and any convolution XLA
+# fails to compile, take the host path below. Tests set these to force either path.
+XLA_MIN_FLOPS = 50e6
+XLA_MAX_RESULT_BYTES = 2 << 20
+XLA_MIN_FLOPS_GROUPED = 1e6
+_xla_convs: dict = {}    # parameters -> jitted convolution, or None where XLA failed
+_XLA_CACHE_SIZE = 256
+
+
+def _xla_conv(prim, lhs, rhs, params):
+    """The convolution as a compiled XLA:CPU program, or None (the host path applies)."""
+    if lhs.dtype != rhs.dtype or lhs.dtype not in (np.float32, np.float64):
+        return None
+    dn = params["dimension_numbers"]
+    o = rhs.shape[dn.rhs_spec[0]]
+    n_out = lhs.shape[dn.lhs_spec[0]] // params["batch_group_count"]
+    grouped = params["feature_group_count"] > 1 or params["batch_group_count"] > 1
+    out_sp = _out_spatial(_take(lhs.shape, dn.lhs_spec[2:]), _take(rhs.shape, dn.rhs_spec[2:]),
+                          params["window_strides"], params["padding"], params["lhs_dilation"],
+                          params["rhs_dilation"])
+    results = n_out * math.prod(out_sp) * o
+    flops = 2 * results * math.prod(_take(rhs.shape, dn.rhs_spec[1:]))
+    if grouped:
+        if flops < XLA_MIN_FLOPS_GROUPED:
+            return None
+    elif flops < XLA_MIN_FLOPS or results * lhs.dtype.itemsize > XLA_MAX_RESULT_BYTES:
+        return None
+    key = tuple(sorted(params.items()))
+    fn = _xla_convs.get(key, False)
+    if fn is False:
+        from ..interpreters import xla
+        from ..jit import jit
+        try:
+            cpu = xla.devices("cpu")[0]
+        except Exception:  # noqa: BLE001 - no CPU backend: the host path
+            cpu = None
+        fn = None if cpu is None else jit(
+            functools.partial(bind, prim, **params), device=cpu)
+        if len(_xla_convs) >= _XLA_CACHE_SIZE:
+            _xla_convs.clear()
+        _xla_convs[key] = fn
+    if fn is None:
+        return None
+    want = np.dtype(lhs.dtype if params["preferred_element_type"] is None
+                    else params["preferred_element_type"])
+    try:
+        res = np.asarray(fn(lhs, rhs))
+    except Exception:  # noqa: BLE001 - XLA could not compile or run it: the host path
+        _xla_convs[key] = None
+        return None
+    return res if res.dtype == want else None   # (float64 with x64 off: the host path)
+
+
+def _conv_host(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
+               dimension_numbers, feature_group_count, batch_group_count,
+               preferred_element_type=None):
+    """The host path: im2col (in cache-sized blocks) and BLAS."""
+    dn = dimension_numbers
+    nsp = lhs.ndim - 2
+    out_dtype = np.dtype(lhs.dtype if preferred_element_type is None else preferred_element_type)
+    compute = _compute_dtype(lhs.dtype, out_dtype)
+    # channels-last working layouts: lhs (N, *S, C), rhs (*K, I, O)
+    x = np.transpose(lhs, (dn.lhs_spec[0],) + _sdims(dn.lhs_spec) + (dn.lhs_spec[1],))
+    w = np.transpose(rhs, _sdims(dn.rhs_spec) + (dn.rhs_spec[1], dn.rhs_spec[0]))
+    x = x.astype(compute, copy=False)
+    w = w.astype(compute, copy=False)
+    sp_axes = tuple(range(1, nsp + 1))
+    win = w.shape[:nsp]
+    out_sp = _out_spatial(x.shape[1:1 + nsp], win, window_strides, padding, lhs_dilation,
+                          rhs_dilation)
+    n, c = x.shape[0], x.shape[-1]
+    o = w.shape[-1]
+    g, b = feature_group_count, batch_group_count
+    n_out = n // b
+    kdim = math.prod(win) * c // g
+    m = math.prod(out_sp)
+    if m * n_out * o == 0 or kdim == 0:
+        res = np.zeros((n_out,) + out_sp + (o,), compute)
+    elif g == 1 and b == 1 and c > _FEW_CHANNELS:
+        # rows (n, *out); columns (*K, C) to match w's (*K, I) rows
+        res = _im2col_matmul_blocked(
+            x, w.reshape(kdim, o), lambda xb: dilate_pad(xb, sp_axes, lhs_dilation, padding),
+            win, window_strides, rhs_dilation, out_sp)
+    else:
+        x = dilate_pad(x, sp_axes, lhs_dilation, padding)
+        # (N, *out, C, *K): every window, then the im2col matrix (one copy)
+        patches = window_view(x, sp_axes, win, window_strides, rhs_dilation, out_sp)
+        if g == 1 and b == 1:
+            cols = _im2col_t_by_taps(x, win, window_strides, rhs_dilation, out_sp, kdim).T
+            res = np.matmul(cols, w.reshape(kdim, o))
+        elif g > 1:
+            # (G, n*m, K*Cg) @ (G, K*Cg, Og)
+            p = patches.reshape((n,) + out_sp + (g, c // g) + win)
+            p = np.moveaxis(p, 1 + nsp, 0)            # (G, N, *out, Cg, *K)
+            p = np.moveaxis(p, 2 + nsp, -1)           # (G, N, *out, *K, Cg)
+            cols = p.reshape(g, n * m, kdim)
+            wg = w.reshape(win + (c // g, g, o // g))
+            wg = np.moveaxis(wg, nsp + 1, 0).reshape(g, kdim, o // g)
+            res = np.matmul(cols, wg)                 # (G, n*m, Og)
+            res = np.moveaxis(res, 0, 1)              # (n*m, G, Og)
+        else:
+            # batch groups: lhs batch split (B, N/B) group-major, output features (B, O/B)
+            p = patches.reshape((b, n_out) + out_sp + (c,) + win)
+            p = np.moveaxis(p, 2 + nsp, -1)           # (B, N/B, *out, *K, C)
+            cols = p.reshape(b, n_out * m, kdim)
+            wb = w.reshape(win + (c, b, o // b))
+            wb = np.moveaxis(wb, nsp + 1, 0).reshape(b, kdim, o // b)
+            res = np.matmul(cols, wb)                 # (B, n_out*m, Ob)
+            res = np.moveaxis(res, 0, 1)              # (n_out*m, B, Ob)
+        res = res.reshape((n_out,) + out_sp + (o,))
+    # back from (N, *S, O) to out_spec's order
+    canon = (dn.out_spec[0],) + _sdims(dn.out_spec) + (dn.out_spec[1],)
+    res = np.transpose(res, np.argsort(canon))
+    if res.dtype.kind == "c" and out_dtype.kind != "c":
+        res = res.real
+    return res.astype(out_dtype, copy=False)
+
+
+# --- compiled: the lowering forms ---------------------------------------------------------------
 
 # Tests and benchmarks set this to one of PATHS to force that form on the CPU (a form that
 # does not apply to a convolution falls back to native).
@@ -174,47 +389,9 @@ def applies(path: str, geom: _Geometry) -> bool:
     return path == "positions" and geom.positions <= MAX_UNROLL
 
 
-# --- the rule -----------------------------------------------------------------------------
-
-
-@conv_general_dilated_p.def_lower
-def _conv_lower(ctx, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
-                dimension_numbers, feature_group_count, batch_group_count,
-                preferred_element_type=None):
-    la, ra = ctx.avals_in
-    out_aval = ctx.avals_out[0]
-    compute = _compute_dtype(la.dtype, out_aval.dtype)
-    lhs, rhs = ctx.convert(lhs, la, compute), ctx.convert(rhs, ra, compute)
-    la, ra = la.update(dtype=compute), ra.update(dtype=compute)
-    res_aval = out_aval.update(dtype=compute, weak_type=False)
-    geom = _Geometry(la, ra, window_strides, padding, lhs_dilation, rhs_dilation,
-                     dimension_numbers, feature_group_count, batch_group_count)
-    path = choose_path(ctx.platform, geom)
-    if path == "native":
-        out = _native(ctx, lhs, rhs, la, ra, res_aval, window_strides=window_strides,
-                      padding=padding, lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
-                      dimension_numbers=dimension_numbers,
-                      feature_group_count=feature_group_count,
-                      batch_group_count=batch_group_count)
-    else:
-        b = _Builder(ctx)
-        x, w = b.canonical_operands((lhs, la), (rhs, ra), dimension_numbers, padding,
-                                    lhs_dilation)
-        y = _FORMS[path](b, x, w, geom)             # (N // B, *P, O)
-        out_spec = dimension_numbers.out_spec
-        canon = (out_spec[0],) + tuple(out_spec[2:]) + (out_spec[1],)
-        out, _ = b.transpose(y, tuple(int(d) for d in np.argsort(canon)))
-    if compute.kind == "c" and out_aval.dtype.kind != "c":
-        real_aval = res_aval.update(dtype=dtypes.real_dtype(compute))
-        out = ctx.op("stablehlo.real", [out], [res_aval], real_aval)
-        res_aval = real_aval
-    return ctx.convert(out, res_aval, out_aval.dtype)
-
-
 def _native(ctx, lhs, rhs, la, ra, res_aval, *, window_strides, padding, lhs_dilation,
             rhs_dilation, dimension_numbers, feature_group_count, batch_group_count):
     """One ``stablehlo.convolution``."""
-    from .linalg import DOT_PRECISION
     lhs_spec, rhs_spec, out_spec = dimension_numbers
     nsp = la.ndim - 2
 
@@ -315,7 +492,6 @@ class _Builder:
 
     def dot(self, x, y, contract, batch=((), ())):
         """``stablehlo.dot_general``; the result is (batch, x's free dims, y's free dims)."""
-        from .linalg import DOT_PRECISION
         (xn, xa), (yn, ya) = x, y
         (xc, yc), (xb, yb) = contract, batch
         free_x = [d for d in range(xa.ndim) if d not in xc and d not in xb]
@@ -467,8 +643,8 @@ def _native_canonical(b: _Builder, x, w, geom: _Geometry):
     """One ``stablehlo.convolution`` on the canonical operands (already padded)."""
     nsp = len(geom.win)
     sp = tuple(range(1, nsp + 1))
-    dn = ConvDimensionNumbers((0, nsp + 1) + sp, (nsp + 1, nsp) + tuple(range(nsp)),
-                              (0, nsp + 1) + sp)
+    # (lhs_spec, rhs_spec, out_spec), as a ConvDimensionNumbers
+    dn = ((0, nsp + 1) + sp, (nsp + 1, nsp) + tuple(range(nsp)), (0, nsp + 1) + sp)
     out = ShapedArray((geom.n // geom.b,) + geom.out + (geom.o,), x[1].dtype)
     name = _native(b.ctx, x[0], w[0], x[1], w[1], out, window_strides=geom.strides,
                    padding=((0, 0),) * nsp, lhs_dilation=(1,) * nsp,
