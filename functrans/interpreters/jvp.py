@@ -24,7 +24,8 @@ import numpy as np
 
 from .. import core, dtypes
 from ..array import Array
-from ..core import ShapedArray, Trace, Tracer, bind, eval_host_pair, get_aval
+from ..core import ShapedArray, Trace, Tracer, bind, get_aval
+from ..eager import eval_host_pair
 
 
 class Zero:

@@ -24,9 +24,7 @@ import operator
 
 import numpy as np
 
-from .. import dtypes
-from ..array import Array, _new_array
-from ..core import _state
+from .. import dtypes, eager
 from ..primitives import elementwise as ew
 from ..primitives import reductions as rp
 from ..primitives import shape as sp
@@ -38,7 +36,6 @@ __all__ = ["sum", "prod", "product", "max", "amax", "min", "amin", "all", "any",
            "nanmax", "nanmin", "nanvar", "nanstd", "average", "ptp", "count_nonzero"]
 
 _LOW_FLOATS = (dtypes.float16, dtypes.bfloat16)
-_FAST_SUM = frozenset([dtypes.float32, dtypes.float64, dtypes.complex64, dtypes.complex128])
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -157,29 +154,12 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
         >>> fnp.sum(fnp.asarray([[1, 2], [3, 4]]), axis=0).tolist()
         [4, 6]
     """
-    if (_state.dynamic is None and type(a) is Array and dtype is None and out is None
-            and initial is None and where is None and a._value.dtype in _FAST_SUM
-            and _plain_axis(axis, a._value.ndim)):
-        # Eager fast path: exactly reduce_sum's impl (np.add.reduce in the input dtype).
-        v = a._value
-        return _new_array(np.asarray(np.add.reduce(v, axis=axis, dtype=v.dtype,
-                                                   keepdims=keepdims)), False)
+    if dtype is None and out is None and initial is None and where is None:
+        fast = eager.sum_(a, axis, keepdims)
+        if fast is not None:
+            return fast
     return _sum_like("sum", rp.reduce_sum_p, rp.reduce_or_p, uf.add, 0, a, axis, dtype, out,
                      keepdims, initial, where, promote_integers)
-
-
-def _plain_axis(axis, ndim) -> bool:
-    """``axis`` is None, an in-range int, or a tuple of distinct in-range ints."""
-    if axis is None:
-        return True
-    if type(axis) is int:
-        return -ndim <= axis < ndim
-    if type(axis) is tuple:
-        for a in axis:  # (this module's all() is fnp.all)
-            if type(a) is not int or not -ndim <= a < ndim:
-                return False
-        return len({a % ndim for a in axis}) == len(axis)
-    return False
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None,
