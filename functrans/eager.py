@@ -84,10 +84,11 @@ def _promote_key(key):
                                              scalar_type is not bool))
 
 
-def _promoted(x, y):
+def _promoted(x, y, allowed):
     """``(x's value, y's value, dtype, weak)`` for Array or Python scalar operands
     (Python scalars stay Python scalars) with the dtype and weak type they promote
-    to; None for any other operands, or while a function is being staged out."""
+    to, where that dtype is one of ``allowed``; None for any other operands, or
+    while a function is being staged out."""
     if _state.dynamic is not None:  # staging out: every operation is recorded
         return None
     tx, ty = type(x), type(y)
@@ -110,7 +111,7 @@ def _promoted(x, y):
         dtype, weak = _promotion_cache[key]
     except KeyError:
         dtype, weak = _promotion_cache[key] = _promote_key(key)
-    return xv, yv, dtype, weak
+    return (xv, yv, dtype, weak) if dtype in allowed else None
 
 
 # --- host rules of functrans.numpy's elementwise functions -------------------------------------
@@ -127,12 +128,10 @@ def binary(name: str, fast, fast_dtypes):
         is exactly the general path.
     """
     def rule(x, y):
-        ready = _promoted(x, y)
+        ready = _promoted(x, y, fast_dtypes)
         if ready is None:
             return None
         xv, yv, dtype, weak = ready
-        if dtype not in fast_dtypes:
-            return None
         # Python scalars stay Python scalars: with the array operand already of
         # the result dtype, numpy's NEP 50 rules give that dtype.
         if type(x) is Array and xv.dtype != dtype:
@@ -181,12 +180,10 @@ def where(condition, x, y):
     cv = condition._value
     if cv.dtype != dtypes.bool_:
         return None
-    ready = _promoted(x, y)
+    ready = _promoted(x, y, NUMERIC)
     if ready is None:
         return None
     xv, yv, dtype, weak = ready
-    if dtype not in NUMERIC:
-        return None
     try:
         out = np.where(cv, xv, yv)
     except ValueError:

@@ -311,7 +311,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     return _finish(_divide(s, n), dtype, a.shape, axes, keepdims)
 
 
-def _var(name, a, axis, dtype, out, ddof, keepdims, where, correction, *, zero_nan=False):
+def _var(name, a, axis, dtype, out, ddof, where, correction, *, zero_nan=False):
     """(variance, out dtype, a's shape, axes); ``zero_nan`` zeroes the NaNs' deviations
     (nanvar's double where, as in jnp.nanvar: their squares are masked out anyway, and
     without it grad's 0 * d(NaN**2) would be NaN and reach the mean)."""
@@ -361,7 +361,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
         >>> fnp.var(fnp.asarray([1.0, 2.0, 3.0, 4.0])).item()
         1.25
     """
-    res, dtype, shape, axes = _var("var", a, axis, dtype, out, ddof, keepdims, where, correction)
+    res, dtype, shape, axes = _var("var", a, axis, dtype, out, ddof, where, correction)
     return _finish(res, dtype, shape, axes, keepdims)
 
 
@@ -374,7 +374,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
         >>> fnp.std(fnp.asarray([1.0, 3.0])).item()
         1.0
     """
-    res, dtype, shape, axes = _var("std", a, axis, dtype, out, ddof, keepdims, where, correction)
+    res, dtype, shape, axes = _var("std", a, axis, dtype, out, ddof, where, correction)
     return _finish(uf.sqrt(res), dtype, shape, axes, keepdims)
 
 
@@ -512,8 +512,8 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     a = _operand(a)
     if not dtypes.is_inexact(a.dtype):
         return var(a, axis, dtype, out, ddof, keepdims, where=where)
-    res, dtype, shape, axes = _var("nanvar", a, axis, dtype, out, ddof, keepdims,
-                                   _not_nan(a, where), None, zero_nan=True)
+    res, dtype, shape, axes = _var("nanvar", a, axis, dtype, out, ddof, _not_nan(a, where), None,
+                                   zero_nan=True)
     return _finish(res, dtype, shape, axes, keepdims)
 
 
@@ -522,7 +522,7 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     return uf.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where))
 
 
-def _nan_extremum(name, fn, fill, a, axis, out, keepdims, initial, where):
+def _nan_extremum(fn, fill, a, axis, out, keepdims, initial, where):
     a = _operand(a)
     if not dtypes.is_inexact(a.dtype):
         return fn(a, axis, out, keepdims, initial, where)
@@ -540,12 +540,12 @@ def nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         >>> fnp.nanmax(fnp.asarray([1.0, float("nan"), 3.0])).item()
         3.0
     """
-    return _nan_extremum("nanmax", max, float("-inf"), a, axis, out, keepdims, initial, where)
+    return _nan_extremum(max, float("-inf"), a, axis, out, keepdims, initial, where)
 
 
 def nanmin(a, axis=None, out=None, keepdims=False, initial=None, where=None):
     """The minimum ignoring NaNs (NaN where every element is NaN)."""
-    return _nan_extremum("nanmin", min, float("inf"), a, axis, out, keepdims, initial, where)
+    return _nan_extremum(min, float("inf"), a, axis, out, keepdims, initial, where)
 
 
 # --- average, ptp, count_nonzero -----------------------------------------------------------------

@@ -88,12 +88,16 @@ def binary_ufunc(name, prim, *, fast=None, fast_dtypes=eager.NUMERIC, inexact=Fa
         except (TypeError, ValueError) as e:
             reraise(e)
 
-    def fn(x, y, /):
-        try:
-            out = host(x, y)
-        except ValueError as e:  # shapes that do not broadcast: the error ends here
-            raise e.with_traceback(filter_traceback(e.__traceback__)) from None
-        return general_path(x, y) if out is None else out
+    if not fast_dtypes:  # (no fast path)
+        def fn(x, y, /):
+            return general_path(x, y)
+    else:
+        def fn(x, y, /):
+            try:
+                out = host(x, y)
+            except ValueError as e:  # shapes that do not broadcast: the error ends here
+                raise e.with_traceback(filter_traceback(e.__traceback__)) from None
+            return general_path(x, y) if out is None else out
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc or f"Elementwise {name}, like numpy.{name}, with JAX's dtype promotion."
