@@ -150,8 +150,15 @@ def binary(name: str, fast, fast_dtypes):
             return None
         except RuntimeWarning:
             out = quietly(fast, (xv, yv), None)
-        # (a comparison of weak operands is a weak bool, as in JAX)
-        return _wrap(out, weak)
+        # _wrap, inlined (one Python call less on the hottest path); a comparison
+        # of weak operands is a weak bool, as in JAX
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        a = _object_new(Array)
+        a._value = out
+        a._weak_type = weak
+        a._aval = None
+        return a
     return rule
 
 
@@ -165,9 +172,16 @@ def unary(fast, fast_dtypes):
         if v.dtype not in fast_dtypes:
             return None
         try:
-            return _wrap(fast(v), x._weak_type)
+            out = fast(v)
         except RuntimeWarning:
-            return _wrap(quietly(fast, (v,), None), x._weak_type)
+            out = quietly(fast, (v,), None)
+        if type(out) is not np.ndarray:  # (_wrap, inlined as in binary)
+            out = np.asarray(out)
+        a = _object_new(Array)
+        a._value = out
+        a._weak_type = x._weak_type
+        a._aval = None
+        return a
     return rule
 
 

@@ -22,7 +22,7 @@ from ._util import asarray, one_like, promote_args, promote_args_inexact, strong
 def _bool_or(prim, bool_prim):
     def general(x, y):
         return (bool_prim if get_aval(x).dtype == dtypes.bool_ else prim).bind(x, y)
-    general.bool_only = True  # (for other dtypes it is prim.bind: see _binary_ufunc)
+    general.bool_only = True  # (for other dtypes it is prim.bind: see binary_ufunc)
     return general
 
 
