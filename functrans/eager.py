@@ -7,8 +7,9 @@ primitive's ``impl``, and an Array around the result. For the small arrays of
 interactive code and of reverse mode, everything but the impl is Python
 overhead, so the hottest operations skip it here, in one module: each function
 below returns exactly the Array that the general path would return, or None
-where it cannot tell cheaply (then the caller takes the general path). This
-is the only place outside ``core`` that reads the trace state.
+where it cannot tell cheaply (then the caller takes the general path).
+functrans.numpy and the primitive modules read the trace state only here
+(and through ``core.is_eager``).
 
 Two kinds of callers:
 
@@ -214,15 +215,13 @@ def sum_(a, axis, keepdims):
     if _state.dynamic is not None or type(a) is not Array:
         return None
     v = a._value
-    if v.dtype not in _SUM_DTYPES or not _plain_axis(axis, v.ndim):
+    if v.dtype not in _SUM_DTYPES or (axis is not None and not _plain_axis(axis, v.ndim)):
         return None
     return _wrap(np.add.reduce(v, axis=axis, dtype=v.dtype, keepdims=keepdims), False)
 
 
 def _plain_axis(axis, ndim) -> bool:
-    """``axis`` is None, an in-range int, or a tuple of distinct in-range ints."""
-    if axis is None:
-        return True
+    """``axis`` is an in-range int, or a tuple of distinct in-range ints."""
     if type(axis) is int:
         return -ndim <= axis < ndim
     if type(axis) is tuple:
