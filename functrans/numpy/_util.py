@@ -229,8 +229,10 @@ def strong_like(x, value):
 
 def filled(shape, value, dtype, weak: bool = False):
     """An array of ``shape`` whose elements are the Python scalar ``value`` as
-    ``dtype`` (lax.full): one shared 0-d constant, broadcast."""
-    return shape_prims.broadcast_in_dim(scalar_constant(value, dtype, weak), tuple(shape), ())
+    ``dtype`` (lax.full). (Not the shared constant: a rank-0 result is the user's
+    to donate or delete.)"""
+    return shape_prims.broadcast_in_dim(_new_array(dtypes.scalar_to_numpy(value, dtype), weak),
+                                        tuple(shape), ())
 
 
 def typed_like(out, dtype, weak):
