@@ -13,7 +13,8 @@ Everything is a primitive applied with :func:`bind`. ``bind`` looks at the
 arguments, finds the innermost active transformation among them (the highest
 level), and hands the primitive to that transformation's Trace. With no
 transformation active, ``bind`` evaluates the primitive's ``impl`` on host
-arrays: that is eager mode.
+arrays: that is eager mode. (Its hottest operations skip ``bind``'s Python
+overhead where the result is the same: ``eager.py``, the one fast path.)
 
 The trace stack lives in a ``threading.local``: each thread has its own, and
 it is restored by ``try/finally`` when a transformation ends, so an exception
@@ -267,7 +268,7 @@ class _TraceState(threading.local):
     # operation, even on constants, while a function is being staged out.
     # Only a dynamic trace sees operations on concrete Arrays: with none, an
     # operation whose operands are all Arrays is evaluated eagerly whatever
-    # the stack holds, so the numpy fast paths of functrans.numpy apply to it
+    # the stack holds, so the eager fast path (eager.py) applies to it
     # (reverse mode's rules compute on concrete primals under two traces).
     stack: tuple = ()
     dynamic: Optional[MainTrace] = None
@@ -481,8 +482,8 @@ def abstract_eval(prim: Primitive, avals, params):
     return out
 
 
-# The dtypes of the elementwise shortcuts (abstract_eval above, eval_host_pair
-# below): those whose numpy results have exactly the operands' dtype.
+# The dtypes of the elementwise shortcuts (abstract_eval above, and reverse mode's
+# in eager.py): those whose numpy results have exactly the operands' dtype.
 _HOST_FLOATS = frozenset([np.dtype(np.float32), np.dtype(np.float64)])
 
 
@@ -548,57 +549,6 @@ def eval_primitive(prim: Primitive, args, params):
 
 
 _object_new = object.__new__
-
-
-def host_aval(x):
-    """``x``'s aval when reverse mode's host shortcuts may compute on its value
-    directly: ``x`` is a concrete Array of a strong float32/float64 aval and
-    nothing is being staged out (only a dynamic trace sees such operations).
-    None otherwise."""
-    if type(x) is not Array or _state.dynamic is not None:
-        return None
-    aval = x._aval
-    if aval is None or aval.dtype not in _HOST_FLOATS or aval.weak_type:
-        return None
-    return aval
-
-
-def host_array(value, aval):
-    """A result of those shortcuts as an Array of ``aval`` (numpy gives 0-d
-    results as scalars, and the dtype is checked, not assumed)."""
-    if type(value) is not np.ndarray:
-        value = np.asarray(value)
-    if value.dtype != aval.dtype:
-        value = value.astype(aval.dtype)
-    x = _object_new(Array)
-    x._value = value
-    x._weak_type = aval.weak_type
-    x._aval = aval
-    return x
-
-
-def eval_host_pair(ufunc, a, b):
-    """``ufunc(a, b)`` on the host values, or None where that is not exactly
-    what binding its primitive would do.
-
-    For the two elementwise operations reverse mode applies most (the cotangent
-    times a residual, and the sum of two cotangents): when ``a`` has a
-    :func:`host_aval` and ``b`` the same aval (or is a rank-0 weakly typed Array
-    of that dtype, a Python scalar's constant), the result has ``a``'s aval and
-    ``bind`` is skipped (a third of the cost).
-    """
-    aval = host_aval(a)
-    if aval is None or type(b) is not Array:
-        return None
-    b_aval = b._aval
-    if b_aval is not aval and (b_aval is None or (
-            b_aval._key != aval._key and not (b_aval.weak_type and b_aval.shape == ()
-                                              and b_aval.dtype == aval.dtype))):
-        return None
-    try:
-        return host_array(ufunc(a._value, b._value), aval)
-    except RuntimeWarning:
-        return host_array(quietly(ufunc, (a._value, b._value), None), aval)
 
 
 def quietly(fn, vals, params):

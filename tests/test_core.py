@@ -261,10 +261,11 @@ def test_missing_rule_error_names_primitive_and_transformation():
 
 
 def test_eval_host_pair_is_bind_where_it_applies_and_declines_elsewhere(x64):
-    # core.eval_host_pair skips bind for reverse mode's commonest products and
+    # eager.eval_host_pair skips bind for reverse mode's commonest products and
     # sums: it must return exactly what bind returns (value, dtype, aval, weak
     # type), and None for every case where that is not guaranteed.
-    from functrans.core import bind, eval_host_pair
+    from functrans.core import bind
+    from functrans.eager import eval_host_pair
     from functrans.primitives import elementwise as ew
     from functrans.primitives._rules import weak_scalar
     rng = np.random.default_rng(0)

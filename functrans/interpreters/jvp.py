@@ -29,7 +29,8 @@ import numpy as np
 
 from .. import core, dtypes
 from ..array import Array
-from ..core import ShapedArray, Trace, Tracer, bind, eval_host_pair, get_aval
+from ..core import ShapedArray, Trace, Tracer, bind, get_aval
+from ..eager import eval_host_pair
 from ..ir import ClosedIR, eval_ir
 from .tracing import trace_hoisted
 

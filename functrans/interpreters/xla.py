@@ -107,7 +107,7 @@ class CompileError(RuntimeError):
 # on the benchmark machine (2-core AMD EPYC, AVX-512; float32 NHWC, min of 5 interleaved
 # rounds): (64,14,14,32)x(3,3,32,64) 5.1 vs 2.7 ms, its input gradient 5.3 vs 2.8 ms, its
 # kernel gradient 6.8-7.7 vs 4.0-4.3 ms; only a single-input-feature conv was faster in
-# YNNPACK (0.5 vs 1.6 ms), and conv_lower.py lowers those as a patch matrix and a dot.
+# YNNPACK (0.5 vs 1.6 ms), and conv_cpu.py lowers those as a patch matrix and a dot.
 # So YNNPACK keeps dots and reductions (where it is as fast or faster) but not
 # convolutions. The conv3x3 CNN training step of bench_conv.py: 15.3-16.1 ms instead
 # of 23.6-24.3 ms. A jaxlib without the option (older, or a renamed flag) compiles

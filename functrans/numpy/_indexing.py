@@ -36,9 +36,9 @@ import operator
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, eager
 from ..array import Array, _new_array
-from ..core import Tracer, _state, get_aval, to_concrete_value
+from ..core import Tracer, get_aval, to_concrete_value
 from ..errors import filter_traceback
 from ..primitives import elementwise as ew
 from ..primitives import reductions as red
@@ -49,7 +49,7 @@ from ..primitives import scatter_combine
 from ..primitives import slicing as sl
 from ..primitives.control_flow import while_loop
 from ._ufuncs import power, true_divide
-from ._util import _contains_tracer, asarray, broadcast_to
+from ._util import _contains_tracer, asarray, broadcast_to, filled
 
 __all__ = []  # x[idx] and x.at[idx]; public functions built on them: _selection.py
 
@@ -246,13 +246,8 @@ def _getitem(x, idx):
     """
     __tracebackhide__ = True  # noqa: F841  (read by pytest and IPython)
     try:
-        if _state.dynamic is None and type(x) is Array and _is_static_basic(idx):
-            # Eager fast path: numpy's basic indexing is exactly slice/rev/squeeze.
-            try:
-                return _new_array(np.asarray(x._value[idx]), x._weak_type)
-            except IndexError:
-                pass  # an int out of bounds: numpy raises, JAX clamps (the general path)
-        return _rewriting_take(x, idx)
+        out = eager.basic_index(x, idx, _is_static_basic)
+        return _rewriting_take(x, idx) if out is None else out
     except (TypeError, ValueError, IndexError) as e:
         raise e.with_traceback(filter_traceback(e.__traceback__))
 
@@ -476,8 +471,7 @@ def _index_update(x, idx, values, how, mode=None):
     try:
         x = _operand(x)
         if how in ("div", "pow"):
-            ones = sp.broadcast_in_dim(_new_array(np.ones((), x.dtype), x.weak_type),
-                                       tuple(x.shape), ())
+            ones = filled(x.shape, 1, x.dtype, x.weak_type)
             by = _index_update(ones, idx, values, "mul", mode)
             return true_divide(x, by) if how == "div" else power(x, by)
         if how == "sub":

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import operator
 
-import numpy as np
-
-from .. import dtypes
-from ..array import Array, ArrayOps, _new_array
-from ..core import _state
+from .. import dtypes, eager
+from ..array import ArrayOps
 from ..primitives import elementwise as ew
 from ..primitives import linalg as lp
 from ..primitives import reductions as rp
@@ -61,14 +58,10 @@ def matmul(a, b, /):
         >>> (fnp.ones((4, 2, 3)) @ fnp.ones((3, 5))).shape
         (4, 2, 5)
     """
-    if _state.dynamic is None and type(a) is Array and type(b) is Array:
-        # Eager fast path for the common case, the same product dot_general's
-        # impl computes (one BLAS call), without the general path's overhead.
-        av, bv = a._value, b._value
-        if (av.dtype == bv.dtype and av.dtype in _FAST_MATMUL and av.ndim == 2 == bv.ndim
-                and av.shape[1] == bv.shape[0]):
-            return _new_array(np.matmul(av, bv), a._weak_type and b._weak_type)
-    elif isinstance(a, ArrayOps) and isinstance(b, ArrayOps):
+    out = eager.matmul(a, b)
+    if out is not None:
+        return out
+    if isinstance(a, ArrayOps) and isinstance(b, ArrayOps):
         # Traced matrices of one dtype (reverse mode's x @ w): one dot_general.
         aa, ba = a.aval, b.aval
         if (aa.dtype == ba.dtype and aa.dtype in _FAST_MATMUL and len(aa.shape) == 2
@@ -357,10 +350,6 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 # for get labels _ELLIPSIS + j.
 
 _ELLIPSIS = 1 << 16
-
-
-def _label_str(labels) -> str:
-    return "".join("..." if lbl >= _ELLIPSIS else chr(lbl) for lbl in labels)
 
 
 def _parse_term(subscripts, term, what):

@@ -24,9 +24,7 @@ import operator
 
 import numpy as np
 
-from .. import dtypes
-from ..array import Array, _new_array
-from ..core import _state
+from .. import dtypes, eager
 from ..primitives import elementwise as ew
 from ..primitives import reductions as rp
 from ..primitives import cumulative as cp
@@ -39,7 +37,6 @@ __all__ = ["sum", "prod", "product", "max", "amax", "min", "amin", "all", "any",
            "nanmax", "nanmin", "nanvar", "nanstd", "average", "ptp", "count_nonzero"]
 
 _LOW_FLOATS = (dtypes.float16, dtypes.bfloat16)
-_FAST_SUM = frozenset([dtypes.float32, dtypes.float64, dtypes.complex64, dtypes.complex128])
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -158,29 +155,12 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
         >>> fnp.sum(fnp.asarray([[1, 2], [3, 4]]), axis=0).tolist()
         [4, 6]
     """
-    if (_state.dynamic is None and type(a) is Array and dtype is None and out is None
-            and initial is None and where is None and a._value.dtype in _FAST_SUM
-            and _plain_axis(axis, a._value.ndim)):
-        # Eager fast path: exactly reduce_sum's impl (np.add.reduce in the input dtype).
-        v = a._value
-        return _new_array(np.asarray(np.add.reduce(v, axis=axis, dtype=v.dtype,
-                                                   keepdims=keepdims)), False)
+    if dtype is None and out is None and initial is None and where is None:
+        fast = eager.sum_(a, axis, keepdims)
+        if fast is not None:
+            return fast
     return _sum_like("sum", rp.reduce_sum_p, rp.reduce_or_p, uf.add, 0, a, axis, dtype, out,
                      keepdims, initial, where, promote_integers)
-
-
-def _plain_axis(axis, ndim) -> bool:
-    """``axis`` is None, an in-range int, or a tuple of distinct in-range ints."""
-    if axis is None:
-        return True
-    if type(axis) is int:
-        return -ndim <= axis < ndim
-    if type(axis) is tuple:
-        for a in axis:  # (this module's all() is fnp.all)
-            if type(a) is not int or not -ndim <= a < ndim:
-                return False
-        return len({a % ndim for a in axis}) == len(axis)
-    return False
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None,
@@ -332,7 +312,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     return _finish(_divide(s, n), dtype, a.shape, axes, keepdims)
 
 
-def _var(name, a, axis, dtype, out, ddof, keepdims, where, correction, *, zero_nan=False):
+def _var(name, a, axis, dtype, out, ddof, where, correction, *, zero_nan=False):
     """(variance, out dtype, a's shape, axes); ``zero_nan`` zeroes the NaNs' deviations
     (nanvar's double where, as in jnp.nanvar: their squares are masked out anyway, and
     without it grad's 0 * d(NaN**2) would be NaN and reach the mean)."""
@@ -382,7 +362,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
         >>> fnp.var(fnp.asarray([1.0, 2.0, 3.0, 4.0])).item()
         1.25
     """
-    res, dtype, shape, axes = _var("var", a, axis, dtype, out, ddof, keepdims, where, correction)
+    res, dtype, shape, axes = _var("var", a, axis, dtype, out, ddof, where, correction)
     return _finish(res, dtype, shape, axes, keepdims)
 
 
@@ -395,7 +375,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
         >>> fnp.std(fnp.asarray([1.0, 3.0])).item()
         1.0
     """
-    res, dtype, shape, axes = _var("std", a, axis, dtype, out, ddof, keepdims, where, correction)
+    res, dtype, shape, axes = _var("std", a, axis, dtype, out, ddof, where, correction)
     return _finish(uf.sqrt(res), dtype, shape, axes, keepdims)
 
 
@@ -533,8 +513,8 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     a = _operand(a)
     if not dtypes.is_inexact(a.dtype):
         return var(a, axis, dtype, out, ddof, keepdims, where=where)
-    res, dtype, shape, axes = _var("nanvar", a, axis, dtype, out, ddof, keepdims,
-                                   _not_nan(a, where), None, zero_nan=True)
+    res, dtype, shape, axes = _var("nanvar", a, axis, dtype, out, ddof, _not_nan(a, where), None,
+                                   zero_nan=True)
     return _finish(res, dtype, shape, axes, keepdims)
 
 
@@ -543,7 +523,7 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     return uf.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where))
 
 
-def _nan_extremum(name, fn, fill, a, axis, out, keepdims, initial, where):
+def _nan_extremum(fn, fill, a, axis, out, keepdims, initial, where):
     a = _operand(a)
     if not dtypes.is_inexact(a.dtype):
         return fn(a, axis, out, keepdims, initial, where)
@@ -561,12 +541,12 @@ def nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         >>> fnp.nanmax(fnp.asarray([1.0, float("nan"), 3.0])).item()
         3.0
     """
-    return _nan_extremum("nanmax", max, float("-inf"), a, axis, out, keepdims, initial, where)
+    return _nan_extremum(max, float("-inf"), a, axis, out, keepdims, initial, where)
 
 
 def nanmin(a, axis=None, out=None, keepdims=False, initial=None, where=None):
     """The minimum ignoring NaNs (NaN where every element is NaN)."""
-    return _nan_extremum("nanmin", min, float("inf"), a, axis, out, keepdims, initial, where)
+    return _nan_extremum(min, float("inf"), a, axis, out, keepdims, initial, where)
 
 
 # --- average, ptp, count_nonzero -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from ..errors import api_boundary
 from ..primitives import elementwise as ew
 from ..primitives import shape as sp
 from ..primitives import gather_scatter as gs
-from ._util import _contains_tracer, broadcast_to, normalize_axis, promote_dtypes
+from ._util import _contains_tracer, broadcast_to, filled, normalize_axis, promote_dtypes
 from ._indexing import (_operand, _index_dtype, _is_int_dtype, _rewriting_take)
 
 __all__ = ["take", "take_along_axis", "nonzero", "argwhere", "flatnonzero", "compress",
@@ -289,7 +289,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     n = max(0, min(d1, d2 - offset) if offset >= 0 else min(d1 + offset, d2))
     rest = tuple(s for d, s in enumerate(a.shape) if d not in (axis1, axis2))
     if n == 0:
-        return sp.broadcast_in_dim(_new_array(np.zeros((), a.dtype), a.weak_type), rest + (0,), ())
+        return filled(rest + (0,), 0, a.dtype, a.weak_type)
     dnums = gs.GatherDimensionNumbers(tuple(range(nd - 2)), tuple(sorted((axis1, axis2))),
                                       (axis1, axis2))
     sizes = tuple(1 if d in (axis1, axis2) else s for d, s in enumerate(a.shape))
@@ -318,7 +318,7 @@ def diag(v, k=0):
     if v.ndim != 1:
         raise ValueError(f"diag: input must be 1-d or 2-d, got shape {tuple(v.shape)}")
     n, m = v.shape[0], v.shape[0] + abs(k)
-    zeros = sp.broadcast_in_dim(_new_array(np.zeros((), v.dtype), v.weak_type), (m, m), ())
+    zeros = filled((m, m), 0, v.dtype, v.weak_type)
     if n == 0:
         return zeros
     dnums = gs.ScatterDimensionNumbers((), (0, 1), (0, 1))

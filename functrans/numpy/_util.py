@@ -14,13 +14,9 @@ from ..array import Array, _new_array
 from ..core import Tracer, bind, get_aval, is_scalar_literal
 from ..primitives import elementwise as ew
 from ..primitives import shape as shape_prims
-from ..primitives._rules import normalize_axes, normalize_axis, weak_scalar  # noqa: F401
+from ..primitives._rules import normalize_axes, normalize_axis, scalar_constant, weak_scalar  # noqa: F401
 
 _PY_SCALARS = (bool, int, float, complex)
-
-
-def is_array_like(x) -> bool:
-    return isinstance(x, (Array, Tracer, np.ndarray, np.generic)) or type(x) in _PY_SCALARS
 
 
 def asarray(a, dtype=None, copy=None):
@@ -205,3 +201,49 @@ def promote_args_inexact(op: str, *args):
 
 def canonical_dtype_arg(dtype):
     return None if dtype is None else dtypes.canonicalize(dtype)
+
+
+# --- constants ---------------------------------------------------------------------------------
+#
+# jax.numpy computes with constants of an operand's dtype: weak ones where a
+# Python scalar is meant (``x % 0`` compares with a weak zero), strong ones
+# where ``_constant_like`` is used (then the result is strong too). The 0-d
+# constants are shared (``scalar_constant``): Arrays are immutable.
+
+
+def zero_like(x):
+    """A weak 0-d zero of x's dtype."""
+    return weak_scalar(0, get_aval(x).dtype)
+
+
+def one_like(x):
+    """A weak 0-d one of x's dtype."""
+    return weak_scalar(1, get_aval(x).dtype)
+
+
+def strong_like(x, value):
+    """``value`` as a strong rank-0 constant of x's dtype (jax.numpy's _constant_like):
+    a result computed with it is strong, whatever x's weak type."""
+    return scalar_constant(value, get_aval(x).dtype, False)
+
+
+def filled(shape, value, dtype, weak: bool = False):
+    """An array of ``shape`` whose elements are the Python scalar ``value`` as
+    ``dtype`` (lax.full). (Not the shared constant: a rank-0 result is the user's
+    to donate or delete.)"""
+    return shape_prims.broadcast_in_dim(_new_array(dtypes.scalar_to_numpy(value, dtype), weak),
+                                        tuple(shape), ())
+
+
+def typed_like(out, dtype, weak):
+    """``out`` with the (dtype, weak type) its inputs promote to."""
+    return ew.convert_element_type(out, dtype, weak_type=weak)
+
+
+def real_only(op, *args):
+    """Converts args to arrays; complex ones raise (numpy and jax reject them)."""
+    out = [asarray(a) for a in args]
+    for a in out:
+        if dtypes.is_complex(a.dtype):
+            raise TypeError(f"{op} is not defined for complex inputs (got {a.dtype})")
+    return out

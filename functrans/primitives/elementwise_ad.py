@@ -40,7 +40,8 @@ import numpy as np
 
 from .. import dtypes
 from ..array import _new_array
-from ..core import bind, eval_host_pair, get_aval, host_array, host_aval, quietly
+from ..core import bind, get_aval, quietly
+from ..eager import eval_host_pair, host_array, host_aval
 from ..interpreters.jvp import (Zero, add_tangents, defjvp_zero, instantiate, register_tangent_add,
                                 tangent_aval)
 from ..interpreters.reverse import UndefinedPrimal, is_undefined, unbroadcast_scalar
