@@ -21,6 +21,8 @@ import zlib
 
 import numpy as np
 
+from . import random
+
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -266,7 +268,6 @@ def batches(x, y, batch_size: int, *, key=None, drop_last: bool = False):
     if key is None:
         order = np.arange(n)
     else:
-        from . import random
         order = np.asarray(random.permutation(key, n))
     stop = n - n % batch_size if drop_last else n
     for i in range(0, stop, batch_size):

@@ -5,7 +5,7 @@ backends and devices, moving host arrays to a device and back, compiling
 StableHLO text into an executable, and running it. jaxlib's runtime API is not
 public and changes between releases; keeping it here means one file absorbs
 those changes. Verified against jax/jaxlib 0.10.2 (CPU) and 0.11.x (CUDA); see
-../shared/JAXLIB.md.
+docs/jaxlib.md.
 
 jax itself is used only for these runtime objects (buffers are jax ``Array``
 objects, placed with jaxlib's ``batched_device_put``). Nothing here traces or

@@ -28,6 +28,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .. import numpy as fnp
+from .. import random
+from ..dtypes import short_name
+from ..primitives.control_flow import switch
 from ..tree_util import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 
@@ -111,7 +115,6 @@ def count_params(tree) -> int:
 
 def _short(x) -> str:
     if _is_array(x):
-        from ..dtypes import short_name
         return f"{short_name(np.dtype(x.dtype))}[{','.join(map(str, x.shape))}]"
     if isinstance(x, Module):
         return None
@@ -156,7 +159,6 @@ class Sequential(Module):
         self.layers = tuple(lay if isinstance(lay, Module) else Lambda(lay) for lay in layers)
 
     def __call__(self, x, *, key=None, **kwargs):
-        from .. import random
         keyed = [i for i, lay in enumerate(self.layers) if _accepts(lay, "key")]
         keys = {}
         if key is not None and keyed:
@@ -229,8 +231,6 @@ class Switch(Module):
             raise ValueError("Switch needs at least one branch")
 
     def __call__(self, index, x):
-        from ..primitives.control_flow import switch
-        from .. import numpy as fnp
         idx = fnp.asarray(index)
         if idx.dtype == np.bool_:
             idx = idx.astype(np.int32)

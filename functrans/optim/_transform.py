@@ -19,7 +19,8 @@ from typing import Any, Callable, NamedTuple, Union
 import numpy as np
 
 from .. import numpy as fnp
-from ..tree_util import tree_leaves, tree_map, tree_structure
+from ..primitives.control_flow import cond
+from ..tree_util import keystr, tree_flatten_with_path, tree_leaves, tree_map, tree_structure
 
 Schedule = Callable[[Any], Any]
 ScalarOrSchedule = Union[float, Schedule]
@@ -50,7 +51,6 @@ def check_hyper(name: str, **values) -> None:
 
 def _check_trees(what: str, updates, params) -> None:
     """A clear error when the gradients' tree differs from the parameters' tree."""
-    from ..tree_util import keystr, tree_flatten_with_path
     if params is None or tree_structure(updates) == tree_structure(params):
         return
     a = {keystr(p) for p, _ in tree_flatten_with_path(updates)[0]}
@@ -395,7 +395,6 @@ def multi_steps(inner: GradientTransformation, every_k: int) -> GradientTransfor
     """
     if int(every_k) < 1:
         raise ValueError(f"multi_steps: every_k must be >= 1, got {every_k}")
-    from ..primitives.control_flow import cond
 
     def init(params):
         return MultiStepsState(_count0(), _zeros_like_tree(params), inner.init(params))
