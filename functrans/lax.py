@@ -12,8 +12,8 @@ from .primitives.elementwise.compare import (eq, ne, lt, le, gt, ge,  # noqa: F4
 from .primitives.elementwise.select_convert import (select_n, select,  # noqa: F401
                                                     convert_element_type, bitcast_convert_type,
                                                     stop_gradient)
-from .primitives.elementwise.arithmetic import (neg, add, sub, mul, div, rem, max, min,  # noqa: F401,A004
-                                                clamp, sign, floor, ceil, round, abs,
+from .primitives.elementwise.arithmetic import (neg, add, sub, mul, div,  # noqa: F401,A004
+                                                rem, max, min, clamp, sign, floor, ceil, round, abs,
                                                 integer_pow, real, imag, conj, complex)
 from .primitives.elementwise.functions import (exp, exp2, log, log1p, expm1, tanh,  # noqa: F401
                                                logistic, sin, cos, tan, asin, acos, atan,

@@ -27,8 +27,8 @@ the batched operands, lining up their batch axes.
 """
 
 from ._rows import BINARY_PRIMITIVES as _BINARY, UNARY_PRIMITIVES as _UNARY
-from .compare import (and_p, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, eq_p,  # noqa: F401
-                      ge, ge_p, gt, gt_p, is_finite, is_finite_p, le, le_p, lt, lt_p, ne,
+from .compare import (and_p, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: F401
+                      eq, eq_p, ge, ge_p, gt, gt_p, is_finite, is_finite_p, le, le_p, lt, lt_p, ne,
                       ne_p, nextafter, nextafter_p, not_p, or_p, shift_left, shift_left_p,
                       shift_right_arithmetic, shift_right_arithmetic_p, shift_right_logical,
                       shift_right_logical_p, xor_p)
@@ -40,13 +40,13 @@ from .arithmetic import (abs, abs_p, add, add_p, ceil, ceil_p, clamp, complex,  
                          integer_pow, integer_pow_p, max, max_p, min, min_p, mul, mul_p, neg,
                          neg_p, real, real_p, rem, rem_p, round, round_p, sign, sign_p, sub,
                          sub_p)
-from .functions import (acos, acos_p, acosh, acosh_p, asin, asin_p, asinh, asinh_p,  # noqa: F401,A004
-                        atan, atan2, atan2_p, atan_p, atanh, atanh_p, cbrt, cbrt_p, cos, cos_p,
-                        cosh, cosh_p, digamma, digamma_p, erf, erf_inv, erf_inv_p, erf_p, erfc,
-                        erfc_p, exp, exp2, exp2_p, exp_p, expm1, expm1_p, lgamma, lgamma_p,
-                        log, log1p, log1p_p, log_p, logistic, logistic_p, polygamma,
-                        polygamma_p, pow, pow_p, rsqrt, rsqrt_p, sin, sin_p, sinh, sinh_p, sqrt,
-                        sqrt_p, tan, tan_p, tanh, tanh_p)
+from .functions import (acos, acos_p, acosh, acosh_p, asin, asin_p,  # noqa: F401,A004
+                        asinh, asinh_p, atan, atan2, atan2_p, atan_p, atanh, atanh_p, cbrt,
+                        cbrt_p, cos, cos_p, cosh, cosh_p, digamma, digamma_p, erf, erf_inv,
+                        erf_inv_p, erf_p, erfc, erfc_p, exp, exp2, exp2_p, exp_p, expm1,
+                        expm1_p, lgamma, lgamma_p, log, log1p, log1p_p, log_p, logistic,
+                        logistic_p, polygamma, polygamma_p, pow, pow_p, rsqrt, rsqrt_p, sin,
+                        sin_p, sinh, sinh_p, sqrt, sqrt_p, tan, tan_p, tanh, tanh_p)
 
 # The primitives without parameters (every table-driven test runs on each).
 UNARY_PRIMITIVES = tuple(_UNARY)

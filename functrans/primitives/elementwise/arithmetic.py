@@ -310,7 +310,8 @@ def clamp(lo, x, hi):
     would split a tie's tangent in half.
     """
     lo, x, hi = lax_operands(lo, x, hi)
-    value = bind(stop_gradient_p, bind(min_p, bind(max_p, x, lo), hi))   # where no operand is chosen
+    # where no operand is chosen
+    value = bind(stop_gradient_p, bind(min_p, bind(max_p, x, lo), hi))
     out = select_n(lt_p.bind(hi, x), value, hi)
     out = select_n(and_p.bind(gt_p.bind(lo, x), lt_p.bind(lo, hi)), out, lo)
     return select_n(and_p.bind(gt_p.bind(x, lo), lt_p.bind(x, hi)), out, x)
@@ -383,7 +384,7 @@ def round(x, rounding_method=0):  # noqa: A001  (lax's name)
 # --- abs, integer_pow ---------------------------------------------------------------------------
 
 
-def _replace_zero(x):
+def replace_zero(x):
     """``x`` with its zeros replaced by ones (to keep a division or log finite)."""
     return select_n(eq(x, const(x, 0)), x, const(x, 1))
 
@@ -392,7 +393,7 @@ def _abs_jvp(t, ans, x):
     if dtypes.is_complex(get_aval(x).dtype):
         # d|x| = Re(conj(x) * t) / |x|, taken as 0 at x == 0.
         modulus = convert_element_type(ans, get_aval(x).dtype)
-        return real(mul(t, div(conj(x), _replace_zero(modulus))))
+        return real(mul(t, div(conj(x), replace_zero(modulus))))
     return select_n(ge(x, const(x, 0)), neg(t), t)
 
 

@@ -26,13 +26,10 @@ def _bool(dtype):
 
 
 eq_p = binary("eq", np.equal, ANY, out_dtype=_bool, lower=_comparison("EQ"), jvp=ZERO)
-ne_p = binary("ne", np.not_equal, ANY, out_dtype=_bool, lower=_comparison("NE"),
-              jvp=ZERO)
+ne_p = binary("ne", np.not_equal, ANY, out_dtype=_bool, lower=_comparison("NE"), jvp=ZERO)
 lt_p = binary("lt", np.less, ORDERED, out_dtype=_bool, lower=_comparison("LT"), jvp=ZERO)
-le_p = binary("le", np.less_equal, ORDERED, out_dtype=_bool, lower=_comparison("LE"),
-              jvp=ZERO)
-gt_p = binary("gt", np.greater, ORDERED, out_dtype=_bool, lower=_comparison("GT"),
-              jvp=ZERO)
+le_p = binary("le", np.less_equal, ORDERED, out_dtype=_bool, lower=_comparison("LE"), jvp=ZERO)
+gt_p = binary("gt", np.greater, ORDERED, out_dtype=_bool, lower=_comparison("GT"), jvp=ZERO)
 ge_p = binary("ge", np.greater_equal, ORDERED, out_dtype=_bool, lower=_comparison("GE"),
               jvp=ZERO)
 

@@ -31,9 +31,9 @@ from .._rules import (FLOAT, INEXACT, INTEGRAL, NUMERIC, category, elementwise_s
 from ..shape import broadcast_in_dim
 from ._rows import (apply1, apply2, binary, const, full, hlo, lower_in_float32, unary,
                     use_in_derivatives)
-from .arithmetic import _replace_zero, add, convert_element_type, div, integer_pow, mul, neg, sub
+from .arithmetic import add, div, integer_pow, mul, neg, replace_zero, sub
 from .compare import eq
-from .select_convert import select_n
+from .select_convert import convert_element_type, select_n
 
 # --- exp and log --------------------------------------------------------------------------------
 
@@ -262,7 +262,7 @@ def _pow_lower(ctx, x, y):
 
 # d/dy is log(x) * x**y with log(0) replaced by 0
 pow_p = binary("pow", _pow_impl, NUMERIC, lower=_pow_lower,
-               jvp=(_pow_jvp_x, lambda t, ans, x, y: mul(t, mul(log(_replace_zero(x)), ans))))
+               jvp=(_pow_jvp_x, lambda t, ans, x, y: mul(t, mul(log(replace_zero(x)), ans))))
 _pow_same_dtypes = pow_p.abstract_eval
 
 
