@@ -1,9 +1,14 @@
 """The row builders of the elementwise tables, and the helpers their rules share.
 
-A row defines one primitive with all its rules::
+A row defines one primitive with all its rules, and its lax wrapper follows it::
 
     sin_p = unary("sin", np.sin, INEXACT, lower="stablehlo.sine",
                   deriv=lambda ops, ans, x: ops.cos(x))
+
+
+    def sin(x):
+        '''Elementwise sine.'''
+        return apply1(sin_p, x)
 
 ``unary``/``binary`` give the primitive its ``impl``, its ``abstract_eval``
 (dtype check against the allowed categories, shape and weak type: see the
@@ -24,7 +29,8 @@ batched operands, lining up their batch axes). The keywords add the rest:
 * ``transpose``: the transpose rule of a linear op.
 
 Integer and bool results get a Zero tangent from ``deriv``/``jvp``, as
-JAX's float0. The wrapper is a ``def`` beside the row, with the docstring.
+JAX's float0. Special cases (an impl with XLA's values, a lowering that
+composes ops) are small named functions just above their row.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import numpy as np
 
 from ... import dtypes
 from ...array import _new_array
-from ...core import (Primitive, ShapedArray, bind, get_aval, host_aval, host_array, quietly)
+from ...core import Primitive, ShapedArray, bind, get_aval, host_aval, host_array, quietly
 from ...interpreters.batching import defbroadcasting, defvectorized
 from ...interpreters.jvp import Zero, add_tangents, defjvp_zero, tangent_aval
 from ...interpreters.lowering import broadcast_operands, defelementwise
