@@ -33,6 +33,37 @@ complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
 _FLOATS = frozenset([bfloat16, float16, float32, float64])
 _INEXACT = _FLOATS | {complex64, complex128}
 
+# Python's scalar types: weakly typed operands (``type(x) in PYTHON_SCALARS``;
+# subclasses such as numpy's float64 are not Python scalars here)
+PYTHON_SCALARS = frozenset([bool, int, float, complex])
+
+# float16 and bfloat16: numpy has no fast (or, for scipy, any) loops for them, so
+# impls compute them in float32 and round the result once, as XLA does
+LOW_FLOATS = frozenset([float16, bfloat16])
+
+
+def compute_dtype(dtype) -> np.dtype:
+    """The dtype a 16-bit float is computed in (float32); any other dtype itself."""
+    return float32 if dtype in LOW_FLOATS else dtype
+
+
+def upcast_low_float(fn):
+    """``fn(x)`` computed in float32 for a float16/bfloat16 ``x``, rounded back to its dtype.
+
+    Example:
+        >>> import numpy as np, scipy.special
+        >>> erf = upcast_low_float(scipy.special.erf)
+        >>> erf(np.ones(2, np.float16)).dtype
+        dtype('float16')
+    """
+    @functools.wraps(fn)
+    def wrapped(x, *args, **kwargs):
+        if x.dtype in LOW_FLOATS:
+            return fn(x.astype(float32), *args, **kwargs).astype(x.dtype)
+        return fn(x, *args, **kwargs)
+    return wrapped
+
+
 _SUPPORTED = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
               bfloat16, float16, float32, float64, complex64, complex128)
 

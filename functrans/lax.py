@@ -5,10 +5,21 @@ shapes (Python scalars are typed like the other operand); each is one
 primitive, or a short composition noted in its docstring.
 """
 
-from .primitives.elementwise import *  # noqa: F401,F403
-from .primitives.elementwise import (round, integer_pow, select_n, select,  # noqa: F401
-                                     convert_element_type, clamp, bitwise_and, bitwise_or,
-                                     bitwise_not, bitwise_xor)
+from .primitives.elementwise.compare import (eq, ne, lt, le, gt, ge,  # noqa: F401
+                                             bitwise_not, bitwise_and, bitwise_or, bitwise_xor,
+                                             shift_left, shift_right_arithmetic,
+                                             shift_right_logical, is_finite, nextafter)
+from .primitives.elementwise.select_convert import (select_n, select,  # noqa: F401
+                                                    convert_element_type, bitcast_convert_type,
+                                                    stop_gradient)
+from .primitives.elementwise.arithmetic import (neg, add, sub, mul, div,  # noqa: F401,A004
+                                                rem, max, min, clamp, sign, floor, ceil, round, abs,
+                                                integer_pow, real, imag, conj, complex)
+from .primitives.elementwise.functions import (exp, exp2, log, log1p, expm1, tanh,  # noqa: F401
+                                               logistic, sin, cos, tan, asin, acos, atan,
+                                               sinh, cosh, asinh, acosh, atanh, sqrt, rsqrt,
+                                               cbrt, pow, atan2, erf, erfc, erf_inv, lgamma,
+                                               digamma, polygamma)
 from .primitives.shape import (broadcast_in_dim, broadcast, reshape, expand_dims,  # noqa: F401
                                squeeze, transpose, rev, concatenate, pad, iota,
                                broadcasted_iota)

@@ -1,4 +1,5 @@
-"""Autodiff rules of the elementwise primitives (primitives/elementwise_ad.py).
+"""Autodiff rules of the elementwise primitives (each row's jvp and transpose in
+primitives/elementwise/).
 
 Table-driven: a row per differentiable lax primitive and per functrans.numpy
 elementwise function, each checked to second order in forward and reverse mode

@@ -2,8 +2,9 @@
 
 A family module defines a primitive with its rules side by side; the helpers
 here only remove repetition: dtype checks with user-facing messages, the
-standard elementwise shape rule, and conversion of Python scalars to typed
-weak scalars for ``lax`` wrappers.
+standard elementwise shape rule, conversion of Python scalars to typed
+weak scalars for ``lax`` wrappers, and the StableHLO comparison every family
+lowers its compares with.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from .. import dtypes
 from ..array import Array, _new_array
-from ..core import _PY_SCALARS, ShapedArray, get_aval, is_scalar_literal
+from ..core import ShapedArray, get_aval, is_scalar_literal
 
 # dtype categories accepted by primitives
 BOOL = "bool"
@@ -103,7 +104,7 @@ def scalar_constant(x, dtype, weak: bool) -> Array:
 def lax_operands(*args):
     """Types Python scalars among ``args`` like the first array operand (weakly)."""
     for a in args:  # a loop, not any(...): this runs for every lax-level call
-        if type(a) in _PY_SCALARS:
+        if type(a) in dtypes.PYTHON_SCALARS:
             break
     else:
         return args
@@ -127,3 +128,22 @@ def normalize_axes(op: str, axes, ndim: int) -> tuple:
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {tuple(axes)}")
     return out
+
+
+def compare_type(dtype) -> str:
+    """StableHLO's ``comparison_type`` for ``dtype``: FLOAT for float and complex (NaN
+    compares unordered, -0.0 == 0.0: numpy's rule), UNSIGNED for unsigned ints and
+    bool (i1 compared as signed would order True, -1, below False), else SIGNED."""
+    if dtypes.is_inexact(dtype):
+        return "FLOAT"
+    if dtype == dtypes.bool_ or dtypes.is_unsigned(dtype):
+        return "UNSIGNED"
+    return "SIGNED"
+
+
+def lower_compare(ctx, x: str, y: str, aval: ShapedArray, direction: str) -> str:
+    """``stablehlo.compare`` (``direction``: EQ NE LT LE GT GE) of two values of ``aval``;
+    the result is a bool tensor of ``aval``'s shape."""
+    return ctx.op("stablehlo.compare", [x, y], [aval, aval], aval.update(dtype=dtypes.bool_),
+                  f"comparison_direction = #stablehlo<comparison_direction {direction}>, "
+                  f"compare_type = #stablehlo<comparison_type {compare_type(aval.dtype)}>")
