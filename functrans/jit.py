@@ -22,7 +22,7 @@ Under another transformation (a tracer among the arguments, or inside
 ``make_ir``/another ``jit``) the call binds the ``jit_call`` primitive, whose
 params hold the traced sub-IR: ``grad(jit(f))`` differentiates the sub-IR,
 ``vmap(jit(f))`` batches it, ``jit(g)`` of a function calling ``jit(f)``
-inlines it. Its rules are at the end of this module.
+inlines it. Its rules are in ``jit_call.py``.
 
 ``ft.config.update("log_compiles", True)`` logs every trace and compile with
 the reason (which argument's shape, dtype or static value changed) on the

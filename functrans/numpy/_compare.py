@@ -164,7 +164,7 @@ def where(condition, x=None, y=None, /):
     condition, like numpy; its output shape depends on the values).
     """
     if x is None and y is None:
-        from ._selection import nonzero
+        from ._selection import nonzero  # (_selection imports this module)
         return nonzero(condition)
     if x is None or y is None:
         raise ValueError("where: pass both x and y, or neither")
@@ -198,7 +198,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True when every element is close (returns a bool Array)."""
-    from ._reductions import all as all_
+    from ._reductions import all as all_  # (_reductions imports this module)
     return all_(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
@@ -207,7 +207,7 @@ def array_equal(a1, a2, equal_nan=False):
     a1, a2 = asarray(a1), asarray(a2)
     if a1.shape != a2.shape:
         return asarray(False)
-    from ._reductions import all as all_
+    from ._reductions import all as all_  # (_reductions imports this module)
     eq = equal(a1, a2)
     if equal_nan:
         eq = logical_or(eq, logical_and(isnan(a1), isnan(a2)))

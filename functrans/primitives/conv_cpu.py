@@ -167,8 +167,8 @@ def _xla_conv(prim, lhs, rhs, params):
     key = tuple(sorted(params.items()))
     fn = _xla_convs.get(key, False)
     if fn is False:
-        from ..interpreters import xla
-        from ..jit import jit
+        from ..interpreters import xla  # (only when a conv runs eagerly: keeps import light)
+        from ..jit import jit  # jit sits above the primitives (the api layer)
         try:
             cpu = xla.devices("cpu")[0]
         except Exception:  # noqa: BLE001 - no CPU backend: the host path
