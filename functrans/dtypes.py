@@ -44,7 +44,7 @@ LOW_FLOATS = frozenset([float16, bfloat16])
 
 def compute_dtype(dtype) -> np.dtype:
     """The dtype a 16-bit float is computed in (float32); any other dtype itself."""
-    return float32 if dtype in LOW_FLOATS else dtype
+    return float32 if np.dtype(dtype) in LOW_FLOATS else dtype
 
 
 def upcast_low_float(fn):

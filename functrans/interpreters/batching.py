@@ -54,7 +54,6 @@ from ..core import ShapedArray, Trace, Tracer, bind, get_aval
 from ..ir import ClosedIR, eval_ir
 from .tracing import depends_on, trace_hoisted
 
-not_mapped = None
 
 
 class _RuleState(threading.local):
@@ -361,6 +360,6 @@ def defbroadcasting(prim):
     return rule
 
 
-__all__ = ["not_mapped", "BatchTracer", "BatchTrace", "batch_main", "BatchedIR", "batch_ir", "rule_main", "vmap_flat", "moveaxis", "broadcast_batch",
+__all__ = ["BatchTracer", "BatchTrace", "batch_main", "BatchedIR", "batch_ir", "rule_main", "vmap_flat", "moveaxis", "broadcast_batch",
            "move_bdim", "bdim_to_front", "batch_size", "defvectorized", "broadcast_batcher",
            "defbroadcasting"]

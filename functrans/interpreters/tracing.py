@@ -74,9 +74,6 @@ class IRBuilder:
         self.const_tracers[id(val)] = t
         return t
 
-    def var(self, tracer):
-        return tracer.var
-
     def origin(self, var) -> str:
         """The sentence of a ConcretizationError naming the inputs ``var`` depends on:
         found by walking the equations back from ``var`` (only when an error is raised)."""

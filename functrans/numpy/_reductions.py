@@ -36,7 +36,6 @@ __all__ = ["sum", "prod", "product", "max", "amax", "min", "amin", "all", "any",
            "std", "argmax", "argmin", "cumsum", "cumprod", "nansum", "nanprod", "nanmean",
            "nanmax", "nanmin", "nanvar", "nanstd", "average", "ptp", "count_nonzero"]
 
-_LOW_FLOATS = (dtypes.float16, dtypes.bfloat16)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -70,9 +69,7 @@ def _convert(x, dtype):
     return ew.convert_element_type(x, dtype) if x.dtype != dtype else x
 
 
-def _compute_dtype(dtype):
-    """float16/bfloat16 accumulate in float32, as JAX does."""
-    return dtypes.float32 if dtype in _LOW_FLOATS else dtype
+_compute_dtype = dtypes.compute_dtype  # float16/bfloat16 accumulate in float32, as JAX does
 
 
 def _mask(name, where, shape):

@@ -19,7 +19,7 @@ from ..core import get_aval
 from .shape import pad
 from .sorting import lower_isnan, lower_logical, lower_order, lower_select
 
-_LOW_FLOATS = (dtypes.float16, dtypes.bfloat16)
+_LOW_FLOATS = dtypes.LOW_FLOATS
 
 
 def _upcast(x: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ from .gather_scatter import GatherDimensionNumbers, gather
 
 __all__ = ["sort", "sort_key_val", "top_k"]
 
-_LOW_FLOATS = (dtypes.float16, dtypes.bfloat16)
+_LOW_FLOATS = dtypes.LOW_FLOATS
 
 
 def _sort_key(x: np.ndarray) -> np.ndarray:

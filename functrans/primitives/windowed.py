@@ -60,7 +60,7 @@ from .slicing import slice as slice_
 
 __all__ = ["reduce_window"]
 
-_LOW_FLOATS = (dtypes.float16, dtypes.bfloat16)
+_LOW_FLOATS = dtypes.LOW_FLOATS
 
 # kind -> (numpy combine, numpy reduction, identity(dtype), allowed dtypes)
 _KINDS = {
