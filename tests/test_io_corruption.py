@@ -94,22 +94,28 @@ def _expect_error(path, like):
     return None
 
 
+def _flip_failures(path, data, positions, bits, tree):
+    """Flips each of ``bits`` of each byte at ``positions``; returns what was not detected."""
+    failures = []
+    for i in positions:
+        for bit in bits:
+            d = bytearray(data)
+            d[i] ^= 1 << bit
+            path.write_bytes(bytes(d))
+            problem = _expect_error(path, tree)
+            if problem:
+                failures.append((i, bit, problem))
+    return failures
+
+
 def test_every_bit_flip_of_the_header_is_detected(tmp_path):
     tree = _small_tree()
     good = tmp_path / "good.ftc"
     io.save(good, tree, step=3, metadata={"lr": 0.25, "note": "run"})
     data = good.read_bytes()
     _, start = _layout(data)
-    bad = tmp_path / "bad.ftc"
-    failures = []
-    for i in range(start):           # magic, length, checksum and every header byte
-        for bit in range(8):
-            d = bytearray(data)
-            d[i] ^= 1 << bit
-            bad.write_bytes(bytes(d))
-            problem = _expect_error(bad, tree)
-            if problem:
-                failures.append((i, bit, problem))
+    # magic, length, checksum and every header byte, every bit
+    failures = _flip_failures(tmp_path / "bad.ftc", data, range(start), range(8), tree)
     assert not failures, f"{len(failures)} of {start * 8} flips: {failures[:5]}"
     assert _leaves_equal(io.restore(good, like=tree), tree)  # the control still loads
 
@@ -121,16 +127,8 @@ def test_every_bit_flip_of_the_data_and_padding_is_detected(tmp_path):
     data = good.read_bytes()
     _, start = _layout(data)
     assert len(data) - start > 64   # there is padding between the arrays
-    bad = tmp_path / "bad.ftc"
-    failures = []
-    for i in range(start, len(data)):
-        for bit in (0, 3, 7):
-            d = bytearray(data)
-            d[i] ^= 1 << bit
-            bad.write_bytes(bytes(d))
-            problem = _expect_error(bad, tree)
-            if problem:
-                failures.append((i, bit, problem))
+    failures = _flip_failures(tmp_path / "bad.ftc", data, range(start, len(data)), (0, 3, 7),
+                              tree)
     assert not failures, failures[:5]
 
 
