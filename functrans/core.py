@@ -88,7 +88,7 @@ class ShapedArray:
         return f"ShapedArray({self.shape}, {self.dtype}{weak})"
 
 
-_PY_SCALARS = (bool, int, float, complex)
+_PY_SCALARS = dtypes.PYTHON_SCALARS
 
 
 def get_aval(x) -> ShapedArray:

@@ -49,7 +49,7 @@ NUMERIC = INEXACT | (INTS_BOOL - {dtypes.bool_})
 ALL = NUMERIC | {dtypes.bool_}
 ORDERED = ALL - {dtypes.complex64, dtypes.complex128}
 
-_PY_SCALAR_TYPES = frozenset([bool, int, float, complex])
+_PY_SCALAR_TYPES = dtypes.PYTHON_SCALARS
 # Python ints handed to numpy as they are (others take the general path, which
 # checks them as JAX does: an OverflowError for one past the default int)
 _INT32_MIN, _INT32_MAX = dtypes.INT_BOUNDS[dtypes.int32]

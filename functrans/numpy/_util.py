@@ -16,7 +16,7 @@ from ..primitives import elementwise as ew
 from ..primitives import shape as shape_prims
 from ..primitives._rules import normalize_axes, normalize_axis, scalar_constant, weak_scalar  # noqa: F401
 
-_PY_SCALARS = (bool, int, float, complex)
+_PY_SCALARS = dtypes.PYTHON_SCALARS
 
 
 def asarray(a, dtype=None, copy=None):
