@@ -24,28 +24,14 @@ import functrans as ft
 import functrans.numpy as fnp
 from functrans import lax as flax
 from jax import lax as jlax
+from jax_oracle import assert_same_as_jax
 
 JAX = (jnp, jlax, jax)
 FT = (fnp, flax, ft)
 
 
-def _weak(x):
-    return bool(getattr(x, "weak_type", False))
-
-
 def _same(j_out, f_out):
-    j_leaves, j_tree = jax.tree_util.tree_flatten(j_out)
-    f_leaves, f_tree = ft.tree_flatten(f_out)
-    assert len(j_leaves) == len(f_leaves), (j_tree, f_tree)
-    for j, f in zip(j_leaves, f_leaves):
-        if isinstance(j, (bool, np.bool_)):
-            assert f is j or f == j, (f, j)
-            continue
-        assert type(f) is ft.Array, f"functrans gave {type(f).__name__}, jax an Array"
-        j_np, f_np = np.asarray(j), np.asarray(f)
-        assert f_np.dtype == j_np.dtype, (f_np.dtype, j_np.dtype)
-        assert _weak(f) == _weak(j), f"weak type: functrans {_weak(f)}, jax {_weak(j)}"
-        np.testing.assert_allclose(f_np, j_np, rtol=1e-6)
+    assert_same_as_jax(j_out, f_out, rtol=1e-6, python_bools=True)
 
 
 _ERRORS = {jax.errors.ConcretizationTypeError: ft.errors.ConcretizationError}
